@@ -1,0 +1,334 @@
+/*-------------------------------------------------------------------------
+ * mpfdw.h
+ *		The contract between the parts of mangopay_fdw that include
+ *		PostgreSQL headers: options, resource descriptors, the HTTP engine,
+ *		the OAuth token cache, the list source and the value conversion.
+ *
+ * Pure C parts (CSV parser, header parsers, date windows) have their own
+ * headers and never include this one.
+ *-------------------------------------------------------------------------
+ */
+#ifndef MPFDW_H
+#define MPFDW_H
+
+#include "postgres.h"
+
+#include "access/tupdesc.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/timestamp.h"
+#include "executor/tuptable.h"
+#include "utils/relcache.h"
+
+#define MPFDW_VERSION "0.1.0"
+
+/* caps that protect the backend from a hostile or broken server */
+#define MP_MAX_JSON_BYTES		(16 * 1024 * 1024)	/* one buffered JSON response */
+#define MP_MAX_ERROR_BYTES		(64 * 1024)			/* what we keep of an error body */
+#define MP_TOKEN_REFRESH_MARGIN_S 30				/* refresh this long before expiry */
+
+/* ------------------------------------------------------------------------
+ * options.c — every option of the contract, the validator, effective settings
+ * ------------------------------------------------------------------------ */
+typedef struct MpConn
+{
+	Oid			serverid;
+	Oid			umid;			/* user mapping OID (token cache key) */
+	Oid			userid;
+	char	   *servername;
+	char	   *base_url;		/* without trailing slash, e.g. https://api.sandbox.mangopay.com */
+	char	   *ca_file;
+	char	   *client_id;
+	char	   *api_key;		/* never printed */
+	int			connect_timeout_ms;
+	int			request_timeout_ms;
+	int			max_retries;
+	int			page_size;
+	int			max_concurrency;
+	int			report_poll_ms;
+	int			report_timeout_s;
+	int			report_max_age_s;
+	int			max_lookups;
+	bool		use_remote_estimate;
+} MpConn;
+
+extern MpConn *mp_get_conn(Oid serverid, Oid userid);
+extern MpConn *mp_get_server_settings(Oid serverid);
+extern char *mp_table_resource_name(Oid relid);
+extern char *mp_column_field_option(Oid relid, AttrNumber attnum);
+extern bool mp_url_host_is_loopback(const char *url);
+extern bool mp_url_is_acceptable(const char *url, bool *is_http);
+
+/* ------------------------------------------------------------------------
+ * resources.c — the descriptor table
+ * ------------------------------------------------------------------------ */
+typedef enum MpSourceKind
+{
+	MP_SRC_LIST,				/* paginated GET endpoint */
+	MP_SRC_BYID					/* single-object GET only */
+} MpSourceKind;
+
+typedef enum MpColKind
+{
+	MP_CK_TEXT,
+	MP_CK_TIME,					/* Unix seconds → timestamptz */
+	MP_CK_INT8,					/* amounts in minor units */
+	MP_CK_INT4,
+	MP_CK_BOOL,
+	MP_CK_JSON					/* nested object/array → jsonb */
+} MpColKind;
+
+#define MP_COL_FILTER	0x01	/* = / IN push down as API filter */
+#define MP_COL_KEY		0x02	/* key column: value comes from WHERE */
+#define MP_COL_DATE		0x04	/* the date the API's AfterDate/BeforeDate compare */
+#define MP_COL_ID		0x08	/* single-object key */
+#define MP_COL_ATTRS	0x10	/* the whole object as jsonb */
+
+typedef struct MpColumnDef
+{
+	const char *name;			/* SQL column name */
+	const char *field;			/* API field path, '.' between nesting levels */
+	MpColKind	kind;
+	uint32		flags;
+	const char *filter;			/* API filter name, when MP_COL_FILTER */
+	const char *const *enumvals;	/* documented values, NULL-terminated */
+} MpColumnDef;
+
+typedef struct MpResource
+{
+	const char *name;			/* table name */
+	MpSourceKind source;
+	const char *object_name;	/* for messages: "dispute" */
+	const char *list_path;		/* "/disputes"; key columns appear as {0}, {1} */
+	const char *single_path;	/* "/disputes/{id}" or NULL */
+	const char *sort_field;		/* "CreationDate" / "Date" / NULL (no Sort) */
+	const char *default_sort;	/* the API's order when no Sort is sent */
+	int			max_history_days;	/* > 0: API refuses AfterDate older than this */
+	const char *enumerate_path; /* key columns unset: list parents here */
+	const MpColumnDef *cols;
+	int			ncols;
+	const char *description;
+} MpResource;
+
+extern const MpResource *mp_resource_by_name(const char *name);
+extern const MpResource *mp_resource_at(int i);
+extern int	mp_resource_count(void);
+extern char *mp_resource_names(void);
+extern const MpColumnDef *mp_resource_column(const MpResource *res, const char *colname);
+extern const char *mp_coltype_sql(MpColKind kind);
+extern const MpColumnDef *mp_resource_date_column(const MpResource *res);
+extern const MpColumnDef *mp_resource_id_column(const MpResource *res);
+extern int	mp_resource_key_count(const MpResource *res);
+
+/* ------------------------------------------------------------------------
+ * stats — per-backend counters (mangopay_fdw_stats())
+ * ------------------------------------------------------------------------ */
+typedef struct MpStats
+{
+	int64		requests;
+	int64		retries;
+	int64		rate_limited;
+	int64		bytes_received;
+	int64		tokens_fetched;
+	int64		http_errors;
+	int64		reports_created;
+	int64		reports_reused;
+	int64		rows_returned;
+	int64		ratelimit_remaining[4];
+	int64		ratelimit_reset[4];
+	bool		ratelimit_seen;
+} MpStats;
+
+extern MpStats mp_stats;
+
+/* ------------------------------------------------------------------------
+ * http.c — libcurl multi engine
+ * ------------------------------------------------------------------------ */
+typedef struct MpRequest MpRequest;
+typedef size_t (*MpDataFn) (MpRequest *req, const char *data, size_t len);
+
+typedef enum MpReqState
+{
+	MP_REQ_NEW,					/* not yet started */
+	MP_REQ_RUNNING,				/* in the multi handle */
+	MP_REQ_WAITING,				/* waiting for a retry time */
+	MP_REQ_DONE					/* finished: success or final failure */
+} MpReqState;
+
+struct MpRequest
+{
+	/* what to send */
+	MpConn	   *conn;
+	const char *what;			/* resource name, for messages */
+	char	   *url;
+	char	   *log_path;		/* path+query for logs and errors */
+	const char *method;			/* "GET" or "POST" */
+	char	   *body;
+	const char *content_type;
+	bool		use_auth;		/* send the bearer token */
+	char	   *basic_auth;		/* token endpoint only; freed after use */
+	char	   *idempotency_key;
+	bool		retry_post;		/* POST may be retried (idempotent) */
+	size_t		max_body;
+	MpDataFn	on_data;		/* streaming sink instead of buffering */
+	void	   *arg;
+
+	/* state */
+	MpReqState	state;
+	int			attempts;
+	bool		auth_retried;
+	uint32		auth_generation;	/* which cached token was sent */
+	int64		range_from;		/* > 0: ask for bytes from here (resume) */
+	bool		data_delivered; /* streaming sink got bytes: no blind retry */
+	bool		ratelimit_wait_too_long;
+	int64		ratelimit_until;
+	TimestampTz not_before;
+	TimestampTz started_at;
+	void	   *easy;			/* CURL * */
+	void	   *headers;		/* struct curl_slist * */
+	char		errbuf[256];
+
+	/* results */
+	long		status;
+	int			curl_code;
+	bool		too_large;
+	bool		sink_failed;
+	char	   *buf;			/* malloc'ed body */
+	size_t		len;
+	size_t		cap;
+	int64		hdr_pages;		/* X-Number-Of-Pages or -1 */
+	int64		hdr_items;		/* X-Number-Of-Items or -1 */
+	bool		hdr_link_next;	/* Link has rel="next" */
+	bool		hdr_link_seen;
+	int64		rl_remaining[4];
+	int64		rl_reset[4];
+	int			rl_n;
+	char		location[512];
+	char		content_type_resp[128];
+	double		elapsed_ms;
+
+	struct MpRequest *next_active;	/* engine's list of live requests */
+};
+
+extern MpRequest *mp_request_new(MpConn *conn, const char *what, const char *method,
+								 const char *url);
+extern void mp_request_start(MpRequest *req);
+extern void mp_request_wait(MpRequest *req);
+extern int	mp_request_wait_any(MpRequest **reqs, int n);
+extern void mp_request_unpause(MpRequest *req);
+extern void mp_token_fetch_enter(void);
+extern void mp_token_fetch_leave(void);
+extern bool mp_auth_fetch_in_progress(void);
+extern void mp_http_pump(long max_wait_ms);
+extern void mp_request_release(MpRequest *req);
+extern int	mp_http_in_flight(void);
+extern char *mp_api_url(MpConn *conn, const char *path_and_query, bool with_client);
+extern char *mp_url_escape(const char *s);
+
+/* ------------------------------------------------------------------------
+ * auth.c — OAuth client-credentials token per (server, user mapping)
+ * ------------------------------------------------------------------------ */
+extern const char *mp_auth_token(MpConn *conn);
+extern uint32 mp_auth_generation(MpConn *conn);
+extern const char *mp_auth_cached_token(MpConn *conn);
+extern void mp_auth_forget(MpConn *conn, uint32 generation);
+extern void mp_auth_init(void);
+
+/* ------------------------------------------------------------------------
+ * errors.c — API and transport failures → ERROR
+ * ------------------------------------------------------------------------ */
+extern void mp_report_request_failure(MpRequest *req) pg_attribute_noreturn();
+extern bool mp_request_ok(MpRequest *req);
+extern bool mp_request_not_found(MpRequest *req);
+extern void mp_error_json_shape(MpRequest *req, const char *problem) pg_attribute_noreturn();
+
+/* ------------------------------------------------------------------------
+ * convert.c — API values → Datums
+ * ------------------------------------------------------------------------ */
+typedef struct MpColMap
+{
+	AttrNumber	attnum;
+	const char *colname;
+	const MpColumnDef *def;		/* NULL for user-added columns */
+	char	  **path;			/* field path split at '.' */
+	int			pathlen;
+	char	   *field;			/* full field name */
+	MpColKind	kind;			/* how the API value is read */
+	bool		is_attrs;
+	bool		is_key;
+	int			key_index;		/* among the descriptor's key columns */
+	bool		needed;			/* referenced by the query */
+	Oid			typid;
+	int32		typmod;
+	FmgrInfo	infunc;
+	Oid			ioparam;
+} MpColMap;
+
+struct cJSON;
+extern MpColMap *mp_build_colmaps(Relation rel, const MpResource *res, Bitmapset *needed,
+								  bool all);
+extern void mp_json_to_values(const struct cJSON *obj, MpColMap *maps, int natts,
+							  Datum *values, bool *nulls, const char *const *keyvals,
+							  const char *relname);
+extern Datum mp_text_to_datum(MpColMap *m, const char *s);
+extern Datum mp_unix_to_timestamptz(double secs);
+extern int64 mp_timestamptz_to_unix_floor(TimestampTz t);
+
+/* ------------------------------------------------------------------------
+ * plan.c — quals, sort and limit → the request plan (fdw_private)
+ * ------------------------------------------------------------------------ */
+typedef enum MpPushKind
+{
+	MP_PUSH_DATE_LO,			/* creation_date > / >= x  → AfterDate */
+	MP_PUSH_DATE_HI,			/* creation_date < / <= x  → BeforeDate */
+	MP_PUSH_DATE_EQ,			/* creation_date = x       → both */
+	MP_PUSH_FILTER,				/* col = x / IN / = ANY    → API filter */
+	MP_PUSH_ID,					/* id = x / IN / = ANY     → single-object GETs */
+	MP_PUSH_KEY					/* key column = x / IN     → path segment */
+} MpPushKind;
+
+typedef struct MpPush
+{
+	MpPushKind	kind;
+	int			colidx;			/* into res->cols */
+	bool		is_array;		/* the value is an array (IN, = ANY) */
+	int			expr_idx;		/* into fdw_exprs */
+} MpPush;
+
+typedef struct MpPlan
+{
+	const MpResource *res;
+	int			sort_dir;		/* 0: none sent, 1: ASC, -1: DESC */
+	int64		limit_hint;		/* rows the query needs at most, or -1 */
+	List	   *pushes;			/* MpPush * */
+	List	   *exprs;			/* the values' expressions (fdw_exprs) */
+	Bitmapset  *needed;			/* attnos (offset by FirstLowInvalid...) */
+	bool		all_pushed;		/* every restriction clause went to the API */
+} MpPlan;
+
+struct PlannerInfo;
+struct RelOptInfo;
+extern MpPlan *mp_plan_classify(struct PlannerInfo *root, struct RelOptInfo *baserel,
+								const MpResource *res, Oid relid, List *clauses);
+extern List *mp_plan_serialize(MpPlan *plan);
+extern MpPlan *mp_plan_deserialize(List *fdw_private);
+extern const char *mp_push_kind_name(MpPushKind k);
+extern int	mp_plan_sort_dir(struct PlannerInfo *root, struct RelOptInfo *baserel,
+							 const MpResource *res, Oid relid);
+
+/* ------------------------------------------------------------------------
+ * listing.c — the list source (paginated GETs, single-object GETs)
+ * ------------------------------------------------------------------------ */
+typedef struct MpListScan MpListScan;
+struct ForeignScanState;
+struct ExplainState;
+extern MpListScan *mp_list_begin(struct ForeignScanState *node, MpPlan *plan, MpConn *conn,
+								 bool explain_only);
+extern bool mp_list_next(MpListScan *s, TupleTableSlot *slot);
+extern void mp_list_rescan(MpListScan *s);
+extern void mp_list_end(MpListScan *s);
+extern void mp_list_explain(MpListScan *s, MpPlan *plan, struct ForeignScanState *node,
+							struct ExplainState *es);
+
+#endif							/* MPFDW_H */
