@@ -1,0 +1,276 @@
+/*-------------------------------------------------------------------------
+ * auth.c
+ *		OAuth2 client-credentials tokens, cached per backend and per
+ *		(server, user mapping).
+ *
+ * POST /v2.01/oauth/token with Basic base64(ClientId:ApiKey) answers
+ * {"access_token", "token_type", "expires_in"}.  The token is reused until
+ * MP_TOKEN_REFRESH_MARGIN_S before it expires; a 401 on an API call drops
+ * it (mp_auth_forget) and the engine retries once with a new one.
+ * ALTER SERVER / ALTER USER MAPPING drop every cached token through
+ * syscache callbacks, as postgres_fdw does for its connections.
+ *
+ * Neither the api_key nor a token is ever put in a message or a log.
+ *-------------------------------------------------------------------------
+ */
+#include "mpfdw.h"
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#define MP_TOKEN_MAX 1024
+
+typedef struct TokenKey
+{
+	Oid			serverid;
+	Oid			umid;
+} TokenKey;
+
+typedef struct TokenEntry
+{
+	TokenKey	key;
+	bool		valid;
+	uint32		generation;
+	TimestampTz expires_at;
+	char		token[MP_TOKEN_MAX + 1];
+} TokenEntry;
+
+static HTAB *token_cache = NULL;
+
+static void
+wipe_all(Datum arg, int cacheid, uint32 hashvalue)
+{
+	HASH_SEQ_STATUS scan;
+	TokenEntry *e;
+
+	if (token_cache == NULL)
+		return;
+	hash_seq_init(&scan, token_cache);
+	while ((e = hash_seq_search(&scan)) != NULL)
+	{
+		explicit_bzero(e->token, sizeof(e->token));
+		e->valid = false;
+	}
+}
+
+void
+mp_auth_init(void)
+{
+	HASHCTL		ctl;
+
+	if (token_cache)
+		return;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(TokenKey);
+	ctl.entrysize = sizeof(TokenEntry);
+	ctl.hcxt = TopMemoryContext;
+	token_cache = hash_create("mangopay_fdw tokens", 8, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, wipe_all, (Datum) 0);
+	CacheRegisterSyscacheCallback(USERMAPPINGOID, wipe_all, (Datum) 0);
+}
+
+static TokenEntry *
+entry_for(MpConn *conn)
+{
+	TokenKey	key;
+	bool		found;
+	TokenEntry *e;
+
+	mp_auth_init();
+	memset(&key, 0, sizeof(key));
+	key.serverid = conn->serverid;
+	key.umid = conn->umid;
+	e = hash_search(token_cache, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		e->valid = false;
+		e->generation = 0;
+		e->token[0] = '\0';
+	}
+	return e;
+}
+
+/* the token in the cache, if any, without fetching (to scrub messages) */
+const char *
+mp_auth_cached_token(MpConn *conn)
+{
+	TokenEntry *e = entry_for(conn);
+
+	return e->valid ? e->token : NULL;
+}
+
+uint32
+mp_auth_generation(MpConn *conn)
+{
+	return entry_for(conn)->generation;
+}
+
+void
+mp_auth_forget(MpConn *conn, uint32 generation)
+{
+	TokenEntry *e = entry_for(conn);
+
+	if (e->generation == generation)
+	{
+		explicit_bzero(e->token, sizeof(e->token));
+		e->valid = false;
+	}
+}
+
+static char *
+basic_header(MpConn *conn)
+{
+	char	   *plain = psprintf("%s:%s", conn->client_id, conn->api_key);
+	int			n = strlen(plain);
+	char	   *b64 = palloc(4 * ((n + 2) / 3) + 1);
+	char	   *hdr;
+
+	EVP_EncodeBlock((unsigned char *) b64, (const unsigned char *) plain, n);
+	hdr = psprintf("Authorization: Basic %s", b64);
+	explicit_bzero(plain, n);
+	explicit_bzero(b64, strlen(b64));
+	pfree(plain);
+	pfree(b64);
+	return hdr;
+}
+
+/* an OAuth error body, {"error": "...", "error_description": "..."} */
+static void
+token_refused(MpRequest *req)
+{
+	cJSON	   *j = req->buf ? cJSON_ParseWithLength(req->buf, req->len) : NULL;
+	const char *err = NULL;
+	const char *desc = NULL;
+	char	   *errs = NULL;
+	char	   *descs = NULL;
+
+	if (j)
+	{
+		cJSON	   *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+		cJSON	   *d = cJSON_GetObjectItemCaseSensitive(j, "error_description");
+
+		if (!cJSON_IsString(e))
+			e = cJSON_GetObjectItemCaseSensitive(j, "Type");
+		if (!cJSON_IsString(d))
+			d = cJSON_GetObjectItemCaseSensitive(j, "Message");
+		if (cJSON_IsString(e))
+			err = e->valuestring;
+		if (cJSON_IsString(d))
+			desc = d->valuestring;
+	}
+	errs = pstrdup(err ? err : "unknown");
+	descs = desc ? pstrdup(desc) : NULL;
+	if (j)
+		cJSON_Delete(j);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("MangoPay refused the credentials of the user mapping for server \"%s\"",
+					req->conn->servername),
+			 descs ? errdetail("HTTP %ld from the OAuth token endpoint: %s (%s).", req->status, errs, descs)
+			 : errdetail("HTTP %ld from the OAuth token endpoint: %s.", req->status, errs),
+			 errhint("Check client_id and api_key in the user mapping for server \"%s\" (the key may be revoked, be for the other environment, or the account may be locked after repeated failures).",
+					 req->conn->servername)));
+}
+
+static void
+fetch_token(MpConn *conn, TokenEntry *e)
+{
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw token",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(tmp);
+	MpRequest  *req;
+	cJSON	   *j = NULL;
+	cJSON	   *tok,
+			   *typ,
+			   *exp;
+	double		expires_in = 1200;	/* the sandbox's lifetime, if none is given */
+	size_t		toklen;
+
+	req = mp_request_new(conn, psprintf("OAuth token of server %s", conn->servername), "POST",
+						 mp_api_url(conn, "/oauth/token", false));
+	req->use_auth = false;
+	req->basic_auth = basic_header(conn);
+	req->body = "grant_type=client_credentials";
+	req->content_type = "application/x-www-form-urlencoded";
+	req->retry_post = true;		/* asking for a token twice is harmless */
+	req->max_body = MP_MAX_ERROR_BYTES;
+	req->log_path = "/v2.01/oauth/token";
+
+	mp_token_fetch_enter();
+	PG_TRY();
+	{
+		mp_request_wait(req);
+	}
+	PG_FINALLY();
+	{
+		mp_token_fetch_leave();
+	}
+	PG_END_TRY();
+	/* the engine dropped the handle and its headers; wipe our copy too */
+	explicit_bzero(req->basic_auth, strlen(req->basic_auth));
+	req->basic_auth = NULL;
+
+	if (req->curl_code == 0 && (req->status == 400 || req->status == 401 || req->status == 403))
+		token_refused(req);
+	if (!mp_request_ok(req))
+		mp_report_request_failure(req);
+
+	j = cJSON_ParseWithLength(req->buf ? req->buf : "", req->len);
+	if (j == NULL)
+		mp_error_json_shape(req, "the OAuth token response is not valid JSON");
+	tok = cJSON_GetObjectItemCaseSensitive(j, "access_token");
+	typ = cJSON_GetObjectItemCaseSensitive(j, "token_type");
+	exp = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
+	if (!cJSON_IsString(tok) || (toklen = strlen(tok->valuestring)) == 0 || toklen > MP_TOKEN_MAX)
+		mp_error_json_shape(req, "the OAuth token response has no usable \"access_token\"");
+	for (const char *c = tok->valuestring; *c; c++)
+		if (*c <= ' ' || *c > '~')
+			mp_error_json_shape(req, "the OAuth token response's \"access_token\" has invalid characters");
+	if (typ != NULL && !cJSON_IsNull(typ) &&
+		(!cJSON_IsString(typ) || pg_strcasecmp(typ->valuestring, "bearer") != 0))
+		mp_error_json_shape(req, "the OAuth token response has a \"token_type\" other than bearer");
+	if (cJSON_IsNumber(exp))
+		expires_in = exp->valuedouble;
+	else if (cJSON_IsString(exp))
+		expires_in = strtod(exp->valuestring, NULL);
+	if (!(expires_in > 0))
+		expires_in = 60;
+
+	memcpy(e->token, tok->valuestring, toklen + 1);
+	explicit_bzero(tok->valuestring, toklen);
+	cJSON_Delete(j);
+	e->valid = true;
+	e->generation++;
+	/* refresh early, but never sooner than half the lifetime */
+	e->expires_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												(int64) (expires_in * 1000) -
+												(int64) Min(MP_TOKEN_REFRESH_MARGIN_S * 1000.0, expires_in * 500.0));
+	mp_stats.tokens_fetched++;
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(tmp);
+}
+
+/*
+ * A valid bearer token for this (server, user mapping), fetching one when
+ * the cache has none or it is about to expire.
+ */
+const char *
+mp_auth_token(MpConn *conn)
+{
+	TokenEntry *e = entry_for(conn);
+
+	if (!e->valid || GetCurrentTimestamp() >= e->expires_at)
+	{
+		e->valid = false;
+		fetch_token(conn, e);
+		e = entry_for(conn);
+	}
+	return e->token;
+}

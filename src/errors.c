@@ -1,0 +1,285 @@
+/*-------------------------------------------------------------------------
+ * errors.c
+ *		Turn a failed request into one clear ERROR: an SQLSTATE a job can
+ *		act on, a message naming the resource, DETAIL with the API's own
+ *		Type, Message, Id and errors, and a HINT where the user can act.
+ *
+ * SQLSTATEs:
+ *	28000  credentials refused (401 after a token refresh)
+ *	42501  403 forbidden_ressource
+ *	53400  rate limit still exceeded after the retries, or its reset is
+ *		   beyond statement_timeout / report_timeout_s
+ *	54000  a response over the size cap
+ *	HV00N  network, TLS, timeout, 5xx after the retries
+ *	HV00R  404 on a list endpoint (a wrong api_url or resource path)
+ *	HV004  a response of an unexpected shape (bad JSON, wrong types)
+ *	HV000  any other API error (400 param_error, 409, ...)
+ *
+ * Bodies are quoted only after every occurrence of the api_key or the
+ * cached token is masked, in case a broken proxy echoes a request.
+ *-------------------------------------------------------------------------
+ */
+#include "mpfdw.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+
+bool
+mp_request_ok(MpRequest *req)
+{
+	return req->curl_code == CURLE_OK && !req->too_large &&
+		req->status >= 200 && req->status < 300;
+}
+
+/*
+ * A 404 that MangoPay itself answered for a missing object (Type
+ * "ressource_not_found", the API's spelling, or the English one).  Only
+ * this one means "no such row"; any other 404 (a wrong api_url, a proxy's
+ * page) stays an ERROR, so a misconfiguration never looks like an empty
+ * table.
+ */
+bool
+mp_request_not_found(MpRequest *req)
+{
+	cJSON	   *j;
+	cJSON	   *t;
+	bool		r = false;
+
+	if (req->curl_code != CURLE_OK || req->status != 404 || req->buf == NULL)
+		return false;
+	j = cJSON_ParseWithLength(req->buf, req->len);
+	if (j == NULL)
+		return false;
+	t = cJSON_GetObjectItemCaseSensitive(j, "Type");
+	if (cJSON_IsString(t) && (strcmp(t->valuestring, "ressource_not_found") == 0 ||
+							  strcmp(t->valuestring, "resource_not_found") == 0))
+		r = true;
+	cJSON_Delete(j);
+	return r;
+}
+
+/* replace every occurrence of secret in s (in place) with '*' */
+static void
+mask(char *s, const char *secret)
+{
+	size_t		n;
+	char	   *p;
+
+	if (secret == NULL || (n = strlen(secret)) < 4)
+		return;
+	while ((p = strstr(s, secret)) != NULL)
+		memset(p, '*', n);
+}
+
+static char *
+safe_text(MpRequest *req, const char *s, size_t maxlen)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (size_t i = 0; s[i] && i < maxlen; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		appendStringInfoChar(&buf, (c < ' ' && c != '\t') ? ' ' : (char) c);
+	}
+	if (strlen(s) > maxlen)
+		appendStringInfoString(&buf, "...");
+	mask(buf.data, req->conn->api_key);
+	mask(buf.data, mp_auth_cached_token(req->conn));
+	/* the pieces of text we quote must be valid in the server encoding */
+	if (!pg_verifymbstr(buf.data, buf.len, true))
+		return pstrdup("(not valid text)");
+	return buf.data;
+}
+
+/* "Type param_error; Message ...; Id ...; errors {...}" from an API error body */
+static char *
+api_error_detail(MpRequest *req, char **type_out)
+{
+	cJSON	   *j;
+	StringInfoData buf;
+	static const char *const keys[] = {"Type", "Message", "Id", "error", "error_description"};
+
+	*type_out = NULL;
+	if (req->buf == NULL || req->len == 0)
+		return NULL;
+	j = cJSON_ParseWithLength(req->buf, req->len);
+	if (j == NULL || !cJSON_IsObject(j))
+	{
+		if (j)
+			cJSON_Delete(j);
+		return psprintf("body: %s", safe_text(req, req->buf, 300));
+	}
+	initStringInfo(&buf);
+	for (int i = 0; i < lengthof(keys); i++)
+	{
+		cJSON	   *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+
+		if (!cJSON_IsString(v))
+			continue;
+		if (buf.len)
+			appendStringInfoString(&buf, "; ");
+		appendStringInfo(&buf, "%s: %s", keys[i], safe_text(req, v->valuestring, 500));
+		if (strcmp(keys[i], "Type") == 0 || strcmp(keys[i], "error") == 0)
+			*type_out = pstrdup(v->valuestring);
+	}
+	{
+		cJSON	   *errs = cJSON_GetObjectItemCaseSensitive(j, "errors");
+
+		if (errs && !cJSON_IsNull(errs))
+		{
+			char	   *t = cJSON_PrintUnformatted(errs);
+
+			if (t)
+			{
+				appendStringInfo(&buf, "%serrors: %s", buf.len ? "; " : "", safe_text(req, t, 1000));
+				cJSON_free(t);
+			}
+		}
+	}
+	cJSON_Delete(j);
+	return buf.len ? buf.data : NULL;
+}
+
+void
+mp_error_json_shape(MpRequest *req, const char *problem)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+			 errmsg("MangoPay returned an invalid response for \"%s\"", req->what),
+			 errdetail("%s (%s %s, HTTP %ld, %zu bytes).", problem, req->method, req->log_path,
+					   req->status, req->len)));
+	pg_unreachable();
+}
+
+void
+mp_report_request_failure(MpRequest *req)
+{
+	char	   *type = NULL;
+	char	   *detail;
+	const char *what = req->what;
+
+	/* a cancel or statement_timeout is reported as such, not as a failure */
+	CHECK_FOR_INTERRUPTS();
+
+	if (req->too_large)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("MangoPay response for \"%s\" is larger than %zu bytes", what, req->max_body),
+				 errdetail("%s %s was aborted.", req->method, req->log_path)));
+
+	if (req->ratelimit_wait_too_long)
+	{
+		pg_time_t	t = (pg_time_t) req->ratelimit_until;
+
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("MangoPay rate limit exhausted while reading \"%s\"", what),
+				 errdetail("The API allows the next call at %s, later than statement_timeout or report_timeout_s allow.",
+						   timestamptz_to_str(time_t_to_timestamptz(t))),
+				 errhint("Run the query after that time, raise statement_timeout or the server's report_timeout_s, or ask MangoPay to raise the platform's rate limits.")));
+	}
+
+	if (req->curl_code != CURLE_OK)
+	{
+		const char *msg = req->errbuf[0] ? req->errbuf : curl_easy_strerror(req->curl_code);
+
+		switch (req->curl_code)
+		{
+			case CURLE_PEER_FAILED_VERIFICATION:
+			case CURLE_SSL_CONNECT_ERROR:
+			case CURLE_SSL_CERTPROBLEM:
+			case CURLE_SSL_CIPHER:
+			case CURLE_SSL_CACERT_BADFILE:
+			case CURLE_SSL_ISSUER_ERROR:
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+						 errmsg("could not connect securely to MangoPay for \"%s\"", what),
+						 errdetail("%s %s: %s", req->method, req->log_path, safe_text(req, msg, 300)),
+						 errhint("The server's certificate could not be verified. If api_url points at a proxy or test server, a superuser can set the server option ca_file; verification cannot be turned off.")));
+				break;
+			case CURLE_UNSUPPORTED_PROTOCOL:
+			case CURLE_URL_MALFORMAT:
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+						 errmsg("mangopay_fdw refuses the URL for \"%s\"", what),
+						 errdetail("%s", safe_text(req, msg, 300))));
+				break;
+			default:
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+						 errmsg("could not reach the MangoPay API for \"%s\"", what),
+						 errdetail("%s %s failed after %d attempt%s: %s", req->method, req->log_path,
+								   req->attempts, req->attempts == 1 ? "" : "s",
+								   safe_text(req, msg, 300)),
+						 errhint("Check the network path to %s, or the server options connect_timeout_ms, request_timeout_ms and max_retries.",
+								 req->conn->base_url)));
+		}
+	}
+
+	detail = api_error_detail(req, &type);
+	if (req->status >= 300 && req->status < 400)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("MangoPay API answered \"%s\" with a redirect, which mangopay_fdw does not follow", what),
+				 errdetail("HTTP %ld from %s %s to \"%s\".", req->status, req->method, req->log_path,
+						   safe_text(req, req->location, 200)),
+				 errhint("Point the server option api_url at the final address.")));
+	switch (req->status)
+	{
+		case 401:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("MangoPay rejected the credentials for \"%s\"", what),
+					 errdetail("HTTP 401 from %s %s%s%s", req->method, req->log_path,
+							   detail ? ": " : ".", detail ? detail : ""),
+					 errhint("Check client_id and api_key in the user mapping for server \"%s\".",
+							 req->conn->servername)));
+			break;
+		case 403:
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("MangoPay refused access to \"%s\"", what),
+					 errdetail("HTTP 403 from %s %s%s%s", req->method, req->log_path,
+							   detail ? ": " : ".", detail ? detail : ""),
+					 errhint("This endpoint may not be enabled for the platform; ask MangoPay support.")));
+			break;
+		case 404:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
+					 errmsg("MangoPay API has no endpoint for \"%s\" at this address", what),
+					 errdetail("HTTP 404 from %s %s%s%s", req->method, req->log_path,
+							   detail ? ": " : ".", detail ? detail : ""),
+					 errhint("Check the server option api_url (%s) and the client_id.", req->conn->base_url)));
+			break;
+		case 429:
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("MangoPay rate limit exceeded while reading \"%s\"", what),
+					 errdetail("HTTP 429 from %s %s after %d attempts%s%s", req->method, req->log_path,
+							   req->attempts, detail ? ": " : ".", detail ? detail : ""),
+					 errhint("Lower max_concurrency, spread scheduled jobs, or ask MangoPay to raise the platform's limits.")));
+			break;
+		default:
+			break;
+	}
+	if (req->status >= 500)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("MangoPay API failed while reading \"%s\"", what),
+				 errdetail("HTTP %ld from %s %s after %d attempt%s%s%s", req->status, req->method,
+						   req->log_path, req->attempts, req->attempts == 1 ? "" : "s",
+						   detail ? ": " : ".", detail ? detail : ""),
+				 errhint("The API may be degraded; the query can be retried later.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("MangoPay API rejected the request for \"%s\"%s%s", what,
+					type ? ": " : "", type ? type : ""),
+			 errdetail("HTTP %ld from %s %s%s%s", req->status, req->method, req->log_path,
+					   detail ? ": " : ".", detail ? detail : "")));
+	pg_unreachable();
+}

@@ -1,0 +1,744 @@
+/*-------------------------------------------------------------------------
+ * http.c
+ *		The libcurl multi engine: every HTTP request mangopay_fdw makes goes
+ *		through here.
+ *
+ * One multi handle per backend keeps connections (and TLS sessions) alive
+ * across scans.  Requests are palloc'ed in the scan's memory context; a
+ * reset callback on that context removes their easy handles, so an ERROR,
+ * a cancel or the end of a scan never leaks a handle or a socket.
+ *
+ * The backend drives curl itself (mp_http_pump): curl_multi_poll with a
+ * short timeout, then CHECK_FOR_INTERRUPTS(), so a cancel or a
+ * statement_timeout ends any wait within ~100 ms and PostgreSQL reports it
+ * as such (57014).  No curl callback ever raises an ERROR: callbacks record
+ * what happened in the request and report it after curl returns.
+ *
+ * Retries: network errors, 5xx and 429 are retried up to max_retries with
+ * exponential backoff and jitter; a 429 whose X-RateLimit-Remaining shows
+ * an exhausted window waits for that window's X-RateLimit-Reset, unless
+ * that is beyond statement_timeout or report_timeout_s.  A 401 on an API
+ * call drops the cached token and retries once with a fresh one.
+ *-------------------------------------------------------------------------
+ */
+#include "mpfdw.h"
+
+#include <curl/curl.h>
+#include <math.h>
+
+#include "apiparse.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "tcop/tcopprot.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#if PG_VERSION_NUM >= 170000
+#include "utils/wait_event.h"
+static uint32 mp_wait_event = 0;
+#define MP_WAIT_EVENT() \
+	(mp_wait_event ? mp_wait_event : (mp_wait_event = WaitEventExtensionNew("MangoPayHTTP")))
+#else
+#define MP_WAIT_EVENT() PG_WAIT_EXTENSION
+#endif
+
+MpStats		mp_stats;
+
+static CURLM *mp_multi = NULL;
+static MpRequest *mp_live = NULL;	/* every started, unreleased request */
+static int	mp_token_fetches = 0;	/* >0 while an OAuth token is being fetched */
+
+
+
+static void
+mp_http_init(void)
+{
+	if (mp_multi != NULL)
+		return;
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("mangopay_fdw could not initialize libcurl")));
+	mp_multi = curl_multi_init();
+	if (mp_multi == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("mangopay_fdw could not create a libcurl multi handle")));
+	curl_multi_setopt(mp_multi, CURLMOPT_MAXCONNECTS, 32L);
+}
+
+/* ------------------------------------------------------------------------
+ * URLs
+ * ------------------------------------------------------------------------ */
+char *
+mp_url_escape(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+			appendStringInfoChar(&buf, (char) *p);
+		else
+			appendStringInfo(&buf, "%%%02X", *p);
+	}
+	return buf.data;
+}
+
+/*
+ * base_url + "/v2.01/{ClientId}" + path, or base_url + "/v2.01" + path for
+ * the OAuth endpoint (which has no ClientId segment).
+ */
+char *
+mp_api_url(MpConn *conn, const char *path_and_query, bool with_client)
+{
+	if (with_client)
+		return psprintf("%s/v2.01/%s%s", conn->base_url, mp_url_escape(conn->client_id),
+						path_and_query);
+	return psprintf("%s/v2.01%s", conn->base_url, path_and_query);
+}
+
+/* ------------------------------------------------------------------------
+ * curl callbacks: record, never raise
+ * ------------------------------------------------------------------------ */
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	MpRequest  *req = (MpRequest *) userp;
+	size_t		n = size * nmemb;
+
+	mp_stats.bytes_received += n;
+	if (req->on_data)
+	{
+		size_t		r = req->on_data(req, data, n);
+
+		if (r != n && r != CURL_WRITEFUNC_PAUSE)
+			req->sink_failed = true;
+		return r;
+	}
+	if (req->len + n > req->max_body)
+	{
+		req->too_large = true;
+		return 0;				/* aborts the transfer with CURLE_WRITE_ERROR */
+	}
+	if (req->len + n + 1 > req->cap)
+	{
+		size_t		ncap = Max(req->cap * 2, 16384);
+		char	   *nbuf;
+
+		while (ncap < req->len + n + 1)
+			ncap *= 2;
+		nbuf = realloc(req->buf, ncap);
+		if (nbuf == NULL)
+		{
+			req->too_large = true;
+			return 0;
+		}
+		req->buf = nbuf;
+		req->cap = ncap;
+	}
+	memcpy(req->buf + req->len, data, n);
+	req->len += n;
+	req->buf[req->len] = '\0';
+	return n;
+}
+
+static bool
+header_is(const char *line, size_t n, const char *name, const char **value)
+{
+	size_t		k = strlen(name);
+
+	if (n <= k || pg_strncasecmp(line, name, k) != 0 || line[k] != ':')
+		return false;
+	*value = line + k + 1;
+	return true;
+}
+
+static void
+copy_header_value(char *dst, size_t dstsz, const char *v, const char *end)
+{
+	size_t		n;
+
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	n = Min((size_t) (end - v), dstsz - 1);
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static size_t
+header_cb(char *line, size_t size, size_t nmemb, void *userp)
+{
+	MpRequest  *req = (MpRequest *) userp;
+	size_t		n = size * nmemb;
+	const char *v;
+	char		tmp[2048];
+
+	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0)
+	{
+		/* a new response (after 100-continue or a redirect) */
+		req->hdr_pages = -1;
+		req->hdr_items = -1;
+		req->hdr_link_next = false;
+		req->hdr_link_seen = false;
+		req->rl_n = 0;
+		req->location[0] = '\0';
+		return n;
+	}
+	if (header_is(line, n, "X-Number-Of-Pages", &v))
+	{
+		copy_header_value(tmp, sizeof(tmp), v, line + n);
+		if (!mp_parse_int_header(tmp, &req->hdr_pages))
+			req->hdr_pages = -1;
+	}
+	else if (header_is(line, n, "X-Number-Of-Items", &v))
+	{
+		copy_header_value(tmp, sizeof(tmp), v, line + n);
+		if (!mp_parse_int_header(tmp, &req->hdr_items))
+			req->hdr_items = -1;
+	}
+	else if (header_is(line, n, "Link", &v))
+	{
+		char		url[8];
+
+		copy_header_value(tmp, sizeof(tmp), v, line + n);
+		req->hdr_link_seen = true;
+		/* only presence matters: page URLs are built by us, not followed */
+		if (mp_parse_link_rel(tmp, "next", url, sizeof(url)) ||
+			strstr(tmp, "rel=\"next\"") != NULL)
+			req->hdr_link_next = true;
+	}
+	else if (header_is(line, n, "X-RateLimit-Remaining", &v))
+	{
+		copy_header_value(tmp, sizeof(tmp), v, line + n);
+		req->rl_n = mp_parse_ratelimit(tmp, req->rl_remaining, 4);
+	}
+	else if (header_is(line, n, "X-RateLimit-Reset", &v))
+	{
+		int			k;
+
+		copy_header_value(tmp, sizeof(tmp), v, line + n);
+		k = mp_parse_ratelimit(tmp, req->rl_reset, 4);
+		if (k < req->rl_n || req->rl_n == 0)
+			req->rl_n = (req->rl_n == 0) ? -k : Min(k, req->rl_n);
+	}
+	else if (header_is(line, n, "Location", &v))
+		copy_header_value(req->location, sizeof(req->location), v, line + n);
+	else if (header_is(line, n, "Content-Type", &v))
+		copy_header_value(req->content_type_resp, sizeof(req->content_type_resp), v, line + n);
+	return n;
+}
+
+/* ------------------------------------------------------------------------
+ * request lifecycle
+ * ------------------------------------------------------------------------ */
+static void
+unlink_live(MpRequest *req)
+{
+	for (MpRequest **p = &mp_live; *p; p = &(*p)->next_active)
+		if (*p == req)
+		{
+			*p = req->next_active;
+			req->next_active = NULL;
+			return;
+		}
+}
+
+static void
+drop_handle(MpRequest *req)
+{
+	if (req->easy)
+	{
+		curl_multi_remove_handle(mp_multi, (CURL *) req->easy);
+		curl_easy_cleanup((CURL *) req->easy);
+		req->easy = NULL;
+	}
+	if (req->headers)
+	{
+		curl_slist_free_all((struct curl_slist *) req->headers);
+		req->headers = NULL;
+	}
+}
+
+/*
+ * Free everything libcurl allocated for a request.  Idempotent; also the
+ * memory-context reset callback, so an ERROR cleans up by itself.
+ */
+void
+mp_request_release(MpRequest *req)
+{
+	drop_handle(req);
+	unlink_live(req);
+	if (req->buf)
+	{
+		free(req->buf);
+		req->buf = NULL;
+	}
+	req->len = req->cap = 0;
+	if (req->basic_auth)
+	{
+		/* wipe the Basic credentials before freeing them */
+		explicit_bzero(req->basic_auth, strlen(req->basic_auth));
+		req->basic_auth = NULL;
+	}
+}
+
+static void
+release_cb(void *arg)
+{
+	mp_request_release((MpRequest *) arg);
+}
+
+MpRequest *
+mp_request_new(MpConn *conn, const char *what, const char *method, const char *url)
+{
+	MpRequest  *req = palloc0(sizeof(MpRequest));
+	MemoryContextCallback *cb = palloc0(sizeof(MemoryContextCallback));
+
+	mp_http_init();
+	req->conn = conn;
+	req->what = what;
+	req->method = method;
+	req->url = pstrdup(url);
+	req->log_path = req->url;
+	req->max_body = MP_MAX_JSON_BYTES;
+	req->use_auth = true;
+	req->state = MP_REQ_NEW;
+	req->hdr_pages = req->hdr_items = -1;
+	cb->func = release_cb;
+	cb->arg = req;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	return req;
+}
+
+static void
+reset_response(MpRequest *req)
+{
+	req->status = 0;
+	req->curl_code = CURLE_OK;
+	req->too_large = false;
+	req->sink_failed = false;
+	req->len = 0;
+	if (req->buf)
+		req->buf[0] = '\0';
+	req->hdr_pages = req->hdr_items = -1;
+	req->hdr_link_next = req->hdr_link_seen = false;
+	req->rl_n = 0;
+	req->location[0] = '\0';
+	req->content_type_resp[0] = '\0';
+	req->errbuf[0] = '\0';
+}
+
+static uint32 req_token_generation(MpRequest *req);
+
+/* hand the request to curl now */
+static void
+launch(MpRequest *req)
+{
+	CURL	   *e;
+	struct curl_slist *h = NULL;
+	MpConn	   *c = req->conn;
+	bool		is_http = false;
+
+	if (!mp_url_is_acceptable(req->url, &is_http))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("mangopay_fdw refuses to fetch a URL for \"%s\" that is not https", req->what),
+				 errdetail("Only https:// URLs are fetched; http:// only on loopback hosts.")));
+
+	reset_response(req);
+	drop_handle(req);
+
+	/* the token may need a request of its own: get it before building */
+	if (req->use_auth)
+	{
+		const char *tok = mp_auth_token(c);
+		char	   *hv = psprintf("Authorization: Bearer %s", tok);
+
+		h = curl_slist_append(h, hv);
+		explicit_bzero(hv, strlen(hv));
+		pfree(hv);
+		req->auth_generation = req_token_generation(req);
+	}
+	else if (req->basic_auth)
+		h = curl_slist_append(h, req->basic_auth);
+
+	e = curl_easy_init();
+	if (e == NULL)
+	{
+		curl_slist_free_all(h);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("mangopay_fdw could not create a libcurl handle")));
+	}
+	req->easy = e;
+
+	if (req->content_type)
+		h = curl_slist_append(h, psprintf("Content-Type: %s", req->content_type));
+	if (req->idempotency_key)
+		h = curl_slist_append(h, psprintf("Idempotency-Key: %s", req->idempotency_key));
+	if (req->on_data == NULL)
+		h = curl_slist_append(h, "Accept: application/json");
+	/* no "Expect: 100-continue" round trip for small POST bodies */
+	h = curl_slist_append(h, "Expect:");
+	req->headers = h;
+
+	curl_easy_setopt(e, CURLOPT_URL, req->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);	/* PostgreSQL owns SIGALRM */
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long) CURLPROTO_HTTPS);
+#endif
+	/* API calls never follow redirects: the bearer token must not travel */
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	/* no proxy from the postmaster's environment */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (c->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) c->connect_timeout_ms);
+	if (req->on_data == NULL)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) c->request_timeout_ms);
+	else
+	{
+		/* downloads are bounded by progress, not total time */
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long) Max(1, c->request_timeout_ms / 1000));
+	}
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "mangopay_fdw/" MPFDW_VERSION);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
+	if (strcmp(req->method, "POST") == 0)
+	{
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long) (req->body ? strlen(req->body) : 0));
+		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
+	}
+	else if (req->range_from > 0)
+	{
+		char		range[64];
+
+		snprintf(range, sizeof(range), INT64_FORMAT "-", req->range_from);
+		curl_easy_setopt(e, CURLOPT_RANGE, range);
+	}
+
+	if (curl_multi_add_handle(mp_multi, e) != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("mangopay_fdw could not start a request for \"%s\"", req->what)));
+	req->state = MP_REQ_RUNNING;
+	req->started_at = GetCurrentTimestamp();
+	req->attempts++;
+	mp_stats.requests++;
+}
+
+static uint32
+req_token_generation(MpRequest *req)
+{
+	return mp_auth_generation(req->conn);
+}
+
+void
+mp_request_start(MpRequest *req)
+{
+	if (req->state != MP_REQ_NEW)
+		return;
+	req->next_active = mp_live;
+	mp_live = req;
+	if (req->not_before > GetCurrentTimestamp())
+		req->state = MP_REQ_WAITING;
+	else
+		launch(req);
+}
+
+/* ------------------------------------------------------------------------
+ * completion and retry policy
+ * ------------------------------------------------------------------------ */
+static bool
+curl_code_retryable(int code)
+{
+	switch (code)
+	{
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_OPERATION_TIMEDOUT:
+		case CURLE_SEND_ERROR:
+		case CURLE_RECV_ERROR:
+		case CURLE_GOT_NOTHING:
+		case CURLE_PARTIAL_FILE:
+		case CURLE_HTTP2:
+		case CURLE_HTTP2_STREAM:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* backoff for the n-th retry: 250 ms · 2^(n-1), capped at 30 s, ±50% jitter */
+static long
+backoff_ms(int attempt)
+{
+	double		base = 250.0 * pow(2.0, Max(0, attempt - 1));
+	double		jitter = 0.5 + ((double) random() / (double) 0x7FFFFFFF);
+
+	base = Min(base, 30000.0);
+	return (long) (base * jitter);
+}
+
+/* the latest moment a wait may end: statement_timeout and report_timeout_s */
+static TimestampTz
+wait_deadline(MpConn *c)
+{
+	TimestampTz d = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												(int64) c->report_timeout_s * 1000);
+
+	if (StatementTimeout > 0)
+	{
+		TimestampTz s = TimestampTzPlusMilliseconds(GetCurrentStatementStartTimestamp(),
+													StatementTimeout);
+
+		if (s < d)
+			d = s;
+	}
+	return d;
+}
+
+static void
+record_ratelimit(MpRequest *req)
+{
+	int			n = req->rl_n < 0 ? 0 : req->rl_n;
+
+	if (n <= 0)
+		return;
+	mp_stats.ratelimit_seen = true;
+	for (int i = 0; i < Min(n, 4); i++)
+	{
+		mp_stats.ratelimit_remaining[i] = req->rl_remaining[i];
+		mp_stats.ratelimit_reset[i] = req->rl_reset[i];
+	}
+}
+
+static void
+finish(MpRequest *req, CURLcode result)
+{
+	long		status = 0;
+	long		delay = -1;		/* ms until retry; -1: no retry */
+	double		secs = 0;
+
+	curl_easy_getinfo((CURL *) req->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo((CURL *) req->easy, CURLINFO_TOTAL_TIME, &secs);
+	req->status = status;
+	req->curl_code = result;
+	req->elapsed_ms = secs * 1000.0;
+	curl_multi_remove_handle(mp_multi, (CURL *) req->easy);
+	record_ratelimit(req);
+
+	if (result != CURLE_OK)
+	{
+		if (!req->too_large && !req->sink_failed && !req->data_delivered &&
+			curl_code_retryable(result))
+			delay = backoff_ms(req->attempts);
+	}
+	else if (status == 401 && req->use_auth && !req->auth_retried)
+	{
+		/* the token expired or was revoked: fetch a new one, once */
+		mp_auth_forget(req->conn, req->auth_generation);
+		req->auth_retried = true;
+		delay = 0;
+		req->attempts--;		/* does not count against max_retries */
+	}
+	else if (status == 429)
+	{
+		int64		now = (int64) time(NULL);
+		int64		until = 0;
+
+		mp_stats.rate_limited++;
+		if (req->rl_n > 0)
+			until = mp_ratelimit_wait_until(req->rl_remaining, req->rl_reset,
+											Min(req->rl_n, 4), now);
+		if (until > now)
+		{
+			TimestampTz at = time_t_to_timestamptz((pg_time_t) until);
+
+			if (at > wait_deadline(req->conn))
+			{
+				req->ratelimit_wait_too_long = true;
+				req->ratelimit_until = until;
+			}
+			else
+				delay = (long) ((until - now) * 1000) + 250 + (random() % 500);
+		}
+		else
+			delay = Max(1000, backoff_ms(req->attempts + 2));
+	}
+	else if (status == 500 || status == 502 || status == 503 || status == 504)
+		delay = backoff_ms(req->attempts);
+
+	if (delay >= 0 && strcmp(req->method, "POST") == 0 && !req->retry_post &&
+		status != 401)
+		delay = -1;				/* a POST is only retried when it is idempotent */
+	if (delay >= 0 && req->attempts > req->conn->max_retries && !(status == 401 && delay == 0))
+		delay = -1;
+
+	elog(DEBUG1, "mangopay_fdw: %s %s -> %ld%s%s in %.0f ms (attempt %d)%s",
+		 req->method, req->log_path, status,
+		 result != CURLE_OK ? " " : "", result != CURLE_OK ? curl_easy_strerror(result) : "",
+		 req->elapsed_ms, req->attempts, delay >= 0 ? ", will retry" : "");
+
+	if (delay >= 0)
+	{
+		mp_stats.retries++;
+		req->state = MP_REQ_WAITING;
+		req->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
+		/* keep the easy handle out of the multi until then */
+		drop_handle(req);
+		return;
+	}
+	if (status >= 400 || result != CURLE_OK)
+		mp_stats.http_errors++;
+	req->state = MP_REQ_DONE;
+	drop_handle(req);
+	unlink_live(req);
+}
+
+/*
+ * Move every request forward: start those whose retry time has come, let
+ * curl work, record completions, then wait at most max_wait_ms for the
+ * network.  Checks for interrupts on every turn.
+ */
+void
+mp_http_pump(long max_wait_ms)
+{
+	int			running = 0;
+	CURLMsg    *msg;
+	int			left;
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz next_due = 0;
+	MpRequest  *due[64];
+	int			ndue = 0;
+	long		wait_ms;
+
+	mp_http_init();
+
+	/* collect first: starting one may fetch a token, which pumps too */
+	for (MpRequest *r = mp_live; r; r = r->next_active)
+	{
+		if (r->state != MP_REQ_WAITING)
+			continue;
+		if (r->use_auth && mp_auth_fetch_in_progress())
+			continue;
+		if (r->not_before <= now && ndue < lengthof(due))
+			due[ndue++] = r;
+		else if (next_due == 0 || r->not_before < next_due)
+			next_due = r->not_before;
+	}
+	for (int i = 0; i < ndue; i++)
+		if (due[i]->state == MP_REQ_WAITING)
+			launch(due[i]);
+
+	curl_multi_perform(mp_multi, &running);
+	while ((msg = curl_multi_info_read(mp_multi, &left)) != NULL)
+	{
+		MpRequest  *req = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &req);
+		if (req)
+			finish(req, msg->data.result);
+	}
+
+	wait_ms = Min(max_wait_ms, 100);
+	if (next_due != 0)
+	{
+		long		until_due = (long) ((next_due - GetCurrentTimestamp()) / 1000);
+
+		wait_ms = Max(0, Min(wait_ms, until_due));
+	}
+	if (wait_ms > 0)
+	{
+		pgstat_report_wait_start(MP_WAIT_EVENT());
+		if (running > 0)
+			curl_multi_poll(mp_multi, NULL, 0, (int) wait_ms, NULL);
+		else
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 wait_ms, MP_WAIT_EVENT());
+			ResetLatch(MyLatch);
+		}
+		pgstat_report_wait_end();
+	}
+	CHECK_FOR_INTERRUPTS();
+}
+
+void
+mp_request_wait(MpRequest *req)
+{
+	if (req->state == MP_REQ_NEW)
+		mp_request_start(req);
+	while (req->state != MP_REQ_DONE)
+		mp_http_pump(100);
+}
+
+/* wait until at least one of reqs is done; returns its index */
+int
+mp_request_wait_any(MpRequest **reqs, int n)
+{
+	for (;;)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			if (reqs[i] == NULL)
+				continue;
+			if (reqs[i]->state == MP_REQ_NEW)
+				mp_request_start(reqs[i]);
+			if (reqs[i]->state == MP_REQ_DONE)
+				return i;
+		}
+		mp_http_pump(100);
+	}
+}
+
+/* resume a transfer whose write callback paused it */
+void
+mp_request_unpause(MpRequest *req)
+{
+	if (req->easy && req->state == MP_REQ_RUNNING)
+		curl_easy_pause((CURL *) req->easy, CURLPAUSE_CONT);
+}
+
+void
+mp_token_fetch_enter(void)
+{
+	mp_token_fetches++;
+}
+
+void
+mp_token_fetch_leave(void)
+{
+	if (mp_token_fetches > 0)
+		mp_token_fetches--;
+}
+
+bool
+mp_auth_fetch_in_progress(void)
+{
+	return mp_token_fetches > 0;
+}
