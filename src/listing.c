@@ -1,0 +1,905 @@
+/*-------------------------------------------------------------------------
+ * listing.c
+ *		The list source: paginated GET endpoints and single-object GETs,
+ *		one JSON object per row.
+ *
+ * Paging is lazy: page 1 first; once X-Number-Of-Pages is known, up to
+ * max_concurrency further pages are kept in flight ahead of the executor,
+ * but never more than a pushed-down LIMIT needs, so "LIMIT 5" costs one
+ * request.  Without the header, pages are read one after another until a
+ * short page or no Link rel="next".  Only the current page's JSON is held.
+ *
+ * id = / IN / = ANY become single-object GETs (max_concurrency at a time,
+ * at most max_lookups per scan); a 404 there is simply no row.  Key
+ * columns (client_wallet_transactions' funds_type, currency) become path
+ * segments; when the WHERE clause gives none, the parents are listed first.
+ *-------------------------------------------------------------------------
+ */
+#include "mpfdw.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+
+#include "access/sysattr.h"
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "foreign/fdwapi.h"
+#include "mb/pg_wchar.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+
+#define MP_MAX_WINDOW 64
+#define MP_MAX_KEYS 2
+
+typedef struct Part
+{
+	char	   *keyvals[MP_MAX_KEYS];
+} Part;
+
+struct MpListScan
+{
+	ForeignScanState *node;
+	MpPlan	   *plan;
+	MpConn	   *conn;
+	const MpResource *res;
+	Relation	rel;
+	MpColMap   *maps;
+	int			natts;
+	List	   *exprstates;
+	MemoryContext cxt;			/* requests, evaluated plan; reset on rescan */
+
+	bool		started;
+	bool		no_rows;		/* the WHERE clause excludes every row */
+
+	/* the evaluated request */
+	char	   *query;			/* filters, dates, Sort (URL-encoded) */
+	int			per_page;
+	int64		pages_needed;	/* from the LIMIT hint, or -1 */
+
+	/* single-object mode */
+	bool		by_id;
+	char	  **ids;
+	int			nids;
+	int			id_started;
+	int			id_consumed;
+	MpRequest **id_reqs;
+
+	/* partitions (key column values) */
+	Part	   *parts;
+	int			nparts;
+	int			part_idx;
+
+	/* paging within the current partition */
+	int64		total_pages;	/* -1 while unknown */
+	int64		next_page;		/* the page the executor reads next */
+	int64		last_requested;
+	MpRequest  *window[MP_MAX_WINDOW];	/* in flight, indexed page % window */
+	bool		part_done;
+
+	/* the page being read */
+	cJSON	   *cur;
+	cJSON	   *cur_it;			/* the next element of cur to return */
+	int			cur_idx;
+	int			cur_n;
+
+	/* EXPLAIN ANALYZE */
+	int64		n_requests;
+	int64		n_pages;
+	int64		n_rows;
+	int64		n_notfound;
+	char	   *first_query;
+};
+
+/* ------------------------------------------------------------------------
+ * evaluation of the pushed values
+ * ------------------------------------------------------------------------ */
+typedef struct ColVals
+{
+	bool		set;
+	List	   *vals;			/* char * (UTF-8) */
+} ColVals;
+
+static List *
+datum_texts(Datum d, bool is_array)
+{
+	List	   *out = NIL;
+
+	if (!is_array)
+	{
+		char	   *s = TextDatumGetCString(d);
+
+		return list_make1(pg_server_to_any(s, strlen(s), PG_UTF8));
+	}
+	else
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(d);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+		for (int i = 0; i < n; i++)
+		{
+			char	   *s;
+
+			if (nulls[i])
+				continue;
+			s = TextDatumGetCString(elems[i]);
+			s = pg_server_to_any(s, strlen(s), PG_UTF8);
+			/* de-duplicate: the same id is fetched once */
+			{
+				bool		dup = false;
+				ListCell   *lc;
+
+				foreach(lc, out)
+					if (strcmp(lfirst(lc), s) == 0)
+						dup = true;
+				if (!dup)
+					out = lappend(out, s);
+			}
+		}
+	}
+	return out;
+}
+
+static List *
+intersect_texts(List *a, List *b)
+{
+	List	   *out = NIL;
+	ListCell   *la,
+			   *lb;
+
+	foreach(la, a)
+		foreach(lb, b)
+			if (strcmp(lfirst(la), lfirst(lb)) == 0)
+			{
+				out = lappend(out, lfirst(la));
+				break;
+			}
+	return out;
+}
+
+static bool
+in_enum(const char *const *vals, const char *v)
+{
+	if (vals == NULL)
+		return true;
+	for (; *vals; vals++)
+		if (strcmp(*vals, v) == 0)
+			return true;
+	return false;
+}
+
+static void
+append_param(StringInfo q, const char *name, const char *value)
+{
+	appendStringInfo(q, "%s%s=%s", q->len ? "&" : "", name, value);
+}
+
+/* comma-separated, each value escaped (the comma itself is the separator) */
+static char *
+join_escaped(List *vals)
+{
+	StringInfoData b;
+	ListCell   *lc;
+
+	initStringInfo(&b);
+	foreach(lc, vals)
+		appendStringInfo(&b, "%s%s", b.len ? "," : "", mp_url_escape(lfirst(lc)));
+	return b.data;
+}
+
+static void expand_parts(MpListScan *s, ColVals *keys, int nkeys);
+static void start_part(MpListScan *s);
+
+/*
+ * Evaluate the pushed expressions (Consts, Params, stable functions) and
+ * build the request: once per scan and again after each rescan.
+ */
+static void
+evaluate(MpListScan *s)
+{
+	ExprContext *econtext = s->node->ss.ps.ps_ExprContext;
+	const MpResource *res = s->res;
+	ColVals    *cv = palloc0(sizeof(ColVals) * res->ncols);
+	ColVals		keys[MP_MAX_KEYS];
+	bool		have_lo = false,
+				have_hi = false;
+	TimestampTz lo = 0,
+				hi = 0;
+	List	   *ids = NIL;
+	bool		have_ids = false;
+	StringInfoData q;
+	ListCell   *lc;
+	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+	memset(keys, 0, sizeof(keys));
+	s->no_rows = false;
+	foreach(lc, s->plan->pushes)
+	{
+		MpPush	   *p = lfirst(lc);
+		ExprState  *es = list_nth(s->exprstates, p->expr_idx);
+		bool		isnull;
+		Datum		d = ExecEvalExpr(es, econtext, &isnull);
+
+		if (isnull)
+		{
+			/* "col = NULL", "col < NULL": no row can match */
+			s->no_rows = true;
+			continue;
+		}
+		switch (p->kind)
+		{
+			case MP_PUSH_DATE_LO:
+			case MP_PUSH_DATE_HI:
+			case MP_PUSH_DATE_EQ:
+				{
+					TimestampTz t = DatumGetTimestampTz(d);
+
+					if (p->kind != MP_PUSH_DATE_HI && !TIMESTAMP_IS_NOBEGIN(t))
+					{
+						if (TIMESTAMP_IS_NOEND(t))
+							s->no_rows = true;
+						else if (!have_lo || t > lo)
+							lo = t, have_lo = true;
+					}
+					if (p->kind != MP_PUSH_DATE_LO && !TIMESTAMP_IS_NOEND(t))
+					{
+						if (TIMESTAMP_IS_NOBEGIN(t))
+							s->no_rows = true;
+						else if (!have_hi || t < hi)
+							hi = t, have_hi = true;
+					}
+					break;
+				}
+			case MP_PUSH_FILTER:
+				{
+					List	   *v = datum_texts(d, p->is_array);
+
+					cv[p->colidx].vals = cv[p->colidx].set ?
+						intersect_texts(cv[p->colidx].vals, v) : v;
+					cv[p->colidx].set = true;
+					if (cv[p->colidx].vals == NIL)
+						s->no_rows = true;
+					break;
+				}
+			case MP_PUSH_ID:
+				{
+					List	   *v = datum_texts(d, p->is_array);
+
+					ids = have_ids ? intersect_texts(ids, v) : v;
+					have_ids = true;
+					if (ids == NIL)
+						s->no_rows = true;
+					break;
+				}
+			case MP_PUSH_KEY:
+				{
+					int			k = 0;
+					List	   *v = datum_texts(d, p->is_array);
+
+					for (int i = 0; i < p->colidx; i++)
+						if (res->cols[i].flags & MP_COL_KEY)
+							k++;
+					keys[k].vals = keys[k].set ? intersect_texts(keys[k].vals, v) : v;
+					keys[k].set = true;
+					if (keys[k].vals == NIL)
+						s->no_rows = true;
+					break;
+				}
+		}
+	}
+	if (have_lo && have_hi && lo > hi)
+		s->no_rows = true;
+
+	/* single-object GETs */
+	s->by_id = have_ids;
+	if (have_ids)
+	{
+		s->nids = list_length(ids);
+		if (s->nids > s->conn->max_lookups)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("query on \"%s\" would need %d single-object requests, more than max_lookups (%d)",
+							RelationGetRelationName(s->rel), s->nids, s->conn->max_lookups),
+					 errhint("Narrow the list of ids, or raise the server option max_lookups.")));
+		s->ids = palloc(sizeof(char *) * Max(1, s->nids));
+		s->id_reqs = palloc0(sizeof(MpRequest *) * Max(1, s->nids));
+		for (int i = 0; i < s->nids; i++)
+			s->ids[i] = list_nth(ids, i);
+	}
+	else if (res->list_path == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("a query on \"%s\" must give the ids to fetch", RelationGetRelationName(s->rel)),
+				 errdetail("MangoPay has no endpoint that lists %ss; each is read by id.", res->object_name),
+				 errhint("Add WHERE id = '...', WHERE id IN (...), WHERE id = ANY(...), or join on id from another table.")));
+
+	/* the list request: filters, date bounds, Sort */
+	initStringInfo(&q);
+	for (int i = 0; i < res->ncols; i++)
+	{
+		const MpColumnDef *col = &res->cols[i];
+		bool		documented = true;
+
+		if (!cv[i].set || cv[i].vals == NIL)
+			continue;
+		foreach(lc, cv[i].vals)
+			if (!in_enum(col->enumvals, lfirst(lc)))
+				documented = false;
+		/* an undocumented value would get a 400: leave it to the local check */
+		if (documented)
+			append_param(&q, col->filter, join_escaped(cv[i].vals));
+	}
+	if (res->sort_field)
+	{
+		int64		after = 0;
+		bool		has_after = false;
+
+		if (have_lo)
+		{
+			/* widened by one second: the API's boundary semantics are unknown */
+			after = mp_timestamptz_to_unix_floor(lo) - 1;
+			has_after = true;
+		}
+		if (res->max_history_days > 0)
+		{
+			/* older than the API's history is refused with a 400 */
+			int64		oldest = (int64) time(NULL) - (int64) res->max_history_days * 86400 + 60;
+
+			if (!has_after || after < oldest)
+				after = oldest, has_after = true;
+		}
+		if (has_after)
+			append_param(&q, "AfterDate", psprintf(INT64_FORMAT, after));
+		if (have_hi)
+		{
+			int64		f = mp_timestamptz_to_unix_floor(hi);
+			int64		before = f + 1 + ((hi - (f * USECS_PER_SEC -
+												 (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)) > 0 ? 1 : 0);
+
+			append_param(&q, "BeforeDate", psprintf(INT64_FORMAT, before));
+		}
+		if (s->plan->sort_dir != 0)
+			append_param(&q, "Sort", psprintf("%s:%s", res->sort_field,
+											  s->plan->sort_dir > 0 ? "ASC" : "DESC"));
+	}
+	s->query = q.data;
+	s->per_page = s->conn->page_size;
+	s->pages_needed = -1;
+	if (s->plan->limit_hint > 0)
+	{
+		if (s->plan->limit_hint < s->per_page)
+			s->per_page = (int) s->plan->limit_hint;
+		s->pages_needed = (s->plan->limit_hint + s->per_page - 1) / s->per_page;
+	}
+
+	start_part(s);
+	s->part_idx = 0;
+	if (!s->no_rows && !s->by_id)
+		expand_parts(s, keys, mp_resource_key_count(res));
+	MemoryContextSwitchTo(old);
+	s->started = true;
+}
+
+/* the path of one partition's list endpoint */
+static char *
+part_path(MpListScan *s, Part *p)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	for (const char *c = s->res->list_path; *c; c++)
+	{
+		if (c[0] == '{' && c[1] >= '0' && c[1] <= '9' && c[2] == '}')
+		{
+			appendStringInfoString(&b, mp_url_escape(p->keyvals[c[1] - '0']));
+			c += 2;
+		}
+		else
+			appendStringInfoChar(&b, *c);
+	}
+	return b.data;
+}
+
+static MpRequest *
+page_request(MpListScan *s, const char *path, int64 page, int per_page, const char *query)
+{
+	char	   *pq = psprintf("%s?page=" INT64_FORMAT "&per_page=%d%s%s", path, page, per_page,
+							  query && *query ? "&" : "", query ? query : "");
+	MpRequest  *r = mp_request_new(s->conn, RelationGetRelationName(s->rel), "GET",
+								   mp_api_url(s->conn, pq, true));
+
+	r->log_path = pq;
+	if (s->first_query == NULL)
+		s->first_query = pq;
+	return r;
+}
+
+/* parse a finished list page; errors name the resource and the request */
+static cJSON *
+parse_page(MpListScan *s, MpRequest *r)
+{
+	cJSON	   *j;
+
+	s->n_requests += r->attempts;
+	if (!mp_request_ok(r))
+		mp_report_request_failure(r);
+	j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	if (j == NULL)
+		mp_error_json_shape(r, "the body is not valid JSON (or nests too deeply)");
+	if (!cJSON_IsArray(j))
+	{
+		cJSON_Delete(j);
+		mp_error_json_shape(r, "a list endpoint answered with something other than a JSON array");
+	}
+	for (cJSON *it = j->child; it; it = it->next)
+		if (!cJSON_IsObject(it))
+		{
+			cJSON_Delete(j);
+			mp_error_json_shape(r, "an element of the list is not a JSON object");
+		}
+	s->n_pages++;
+	return j;
+}
+
+/*
+ * The partitions to read: the cartesian product of the key values the
+ * WHERE clause gave, or, for keys it left open, the parents listed at
+ * enumerate_path (e.g. every client wallet).
+ */
+static void
+expand_parts(MpListScan *s, ColVals *keys, int nkeys)
+{
+	if (nkeys == 0)
+	{
+		s->parts = palloc0(sizeof(Part));
+		s->nparts = 1;
+		return;
+	}
+	if (keys[0].set && (nkeys < 2 || keys[1].set))
+	{
+		int			n0 = list_length(keys[0].vals);
+		int			n1 = nkeys > 1 ? list_length(keys[1].vals) : 1;
+
+		s->parts = palloc0(sizeof(Part) * n0 * n1);
+		for (int i = 0; i < n0; i++)
+			for (int k = 0; k < n1; k++)
+			{
+				Part	   *p = &s->parts[s->nparts++];
+
+				p->keyvals[0] = list_nth(keys[0].vals, i);
+				if (nkeys > 1)
+					p->keyvals[1] = list_nth(keys[1].vals, k);
+			}
+		return;
+	}
+	else
+	{
+		/* list the parents, keep those matching the keys that were given */
+		int64		page = 1;
+		int64		total = -1;
+		int			cap = 16;
+		const char *fields[MP_MAX_KEYS];
+		int			f = 0;
+
+		for (int i = 0; i < s->res->ncols && f < MP_MAX_KEYS; i++)
+			if (s->res->cols[i].flags & MP_COL_KEY)
+				fields[f++] = s->res->cols[i].field;
+		s->parts = palloc0(sizeof(Part) * cap);
+		for (;;)
+		{
+			MpRequest  *r = page_request(s, s->res->enumerate_path, page, 100, NULL);
+			cJSON	   *j;
+			int			n = 0;
+
+			mp_request_wait(r);
+			j = parse_page(s, r);
+			total = r->hdr_pages;
+			for (cJSON *it = j->child; it; it = it->next, n++)
+			{
+				Part		p;
+				bool		keep = true;
+
+				for (int k = 0; k < nkeys; k++)
+				{
+					cJSON	   *v = cJSON_GetObjectItemCaseSensitive(it, fields[k]);
+
+					if (!cJSON_IsString(v))
+					{
+						keep = false;
+						break;
+					}
+					p.keyvals[k] = pstrdup(v->valuestring);
+					if (keys[k].set)
+					{
+						ListCell   *lc;
+						bool		found = false;
+
+						foreach(lc, keys[k].vals)
+							if (strcmp(lfirst(lc), p.keyvals[k]) == 0)
+								found = true;
+						keep = keep && found;
+					}
+				}
+				if (!keep)
+					continue;
+				if (s->nparts == cap)
+				{
+					cap *= 2;
+					s->parts = repalloc(s->parts, sizeof(Part) * cap);
+				}
+				s->parts[s->nparts++] = p;
+			}
+			cJSON_Delete(j);
+			mp_request_release(r);
+			if ((total >= 0 && page >= total) || (total < 0 && n < 100) || n == 0)
+				break;
+			page++;
+		}
+	}
+}
+
+static void
+free_cur(MpListScan *s)
+{
+	if (s->cur)
+	{
+		cJSON_Delete(s->cur);
+		s->cur = NULL;
+	}
+	s->cur_it = NULL;
+	s->cur_idx = s->cur_n = 0;
+}
+
+static void
+cur_cb(void *arg)
+{
+	free_cur((MpListScan *) arg);
+}
+
+static void
+start_part(MpListScan *s)
+{
+	s->total_pages = -1;
+	s->next_page = 1;
+	s->last_requested = 0;
+	s->part_done = false;
+	memset(s->window, 0, sizeof(s->window));
+}
+
+/* keep up to max_concurrency pages in flight ahead of the reader */
+static void
+prefetch(MpListScan *s, const char *path)
+{
+	int			window = Min(s->conn->max_concurrency, MP_MAX_WINDOW);
+	int64		last = s->next_page + window - 1;
+
+	if (s->total_pages < 0)
+		return;					/* unknown length: one page at a time */
+	last = Min(last, s->total_pages);
+	if (s->pages_needed > 0 && s->next_page <= s->pages_needed)
+		last = Min(last, s->pages_needed);
+	for (int64 p = Max(s->last_requested + 1, s->next_page); p <= last; p++)
+	{
+		MpRequest  *r = page_request(s, path, p, s->per_page, s->query);
+
+		mp_request_start(r);
+		s->window[p % MP_MAX_WINDOW] = r;
+		s->last_requested = p;
+	}
+}
+
+/* read the next non-empty page into s->cur; false at the end */
+static bool
+next_page(MpListScan *s)
+{
+	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+	for (;;)
+	{
+		Part	   *part;
+		char	   *path;
+		MpRequest  *r;
+		cJSON	   *j;
+		int			n;
+
+		if (s->part_done)
+		{
+			if (++s->part_idx >= s->nparts)
+			{
+				MemoryContextSwitchTo(old);
+				return false;
+			}
+			start_part(s);
+		}
+		part = &s->parts[s->part_idx];
+		path = part_path(s, part);
+		if (s->total_pages >= 0 && s->next_page > s->total_pages)
+		{
+			s->part_done = true;
+			continue;
+		}
+		r = s->window[s->next_page % MP_MAX_WINDOW];
+		if (r == NULL || s->last_requested < s->next_page)
+		{
+			r = page_request(s, path, s->next_page, s->per_page, s->query);
+			mp_request_start(r);
+			s->last_requested = s->next_page;
+		}
+		s->window[s->next_page % MP_MAX_WINDOW] = NULL;
+		mp_request_wait(r);
+		if (mp_resource_key_count(s->res) > 0 && mp_request_not_found(r))
+		{
+			/* a wallet asked for by key that does not exist: no rows */
+			s->n_requests += r->attempts;
+			mp_request_release(r);
+			s->part_done = true;
+			continue;
+		}
+		j = parse_page(s, r);
+		n = cJSON_GetArraySize(j);
+		if (s->next_page == 1 || s->total_pages < 0)
+			s->total_pages = r->hdr_pages;
+		if (s->total_pages < 0 && (n < s->per_page && !r->hdr_link_next))
+			s->part_done = true;
+		if (r->hdr_link_seen && !r->hdr_link_next && s->total_pages < 0)
+			s->part_done = true;
+		mp_request_release(r);
+		s->next_page++;
+		if (n == 0)
+		{
+			cJSON_Delete(j);
+			s->part_done = true;
+			continue;
+		}
+		prefetch(s, path);
+		s->cur = j;
+		s->cur_it = j->child;
+		s->cur_n = n;
+		s->cur_idx = 0;
+		MemoryContextSwitchTo(old);
+		return true;
+	}
+}
+
+/* the next object by id, keeping max_concurrency GETs in flight */
+static bool
+next_by_id(MpListScan *s)
+{
+	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+	while (s->id_consumed < s->nids)
+	{
+		MpRequest  *r;
+		int			window = s->conn->max_concurrency;
+
+		while (s->id_started < s->nids && s->id_started < s->id_consumed + window)
+		{
+			const char *tmpl = s->res->single_path;
+			const char *at = strstr(tmpl, "{id}");
+			char	   *path = psprintf("%.*s%s%s", (int) (at - tmpl), tmpl,
+										mp_url_escape(s->ids[s->id_started]), at + 4);
+
+			r = mp_request_new(s->conn, RelationGetRelationName(s->rel), "GET",
+							   mp_api_url(s->conn, path, true));
+			r->log_path = path;
+			if (s->first_query == NULL)
+				s->first_query = path;
+			mp_request_start(r);
+			s->id_reqs[s->id_started++] = r;
+		}
+		r = s->id_reqs[s->id_consumed];
+		mp_request_wait(r);
+		s->id_reqs[s->id_consumed++] = NULL;
+		s->n_requests += r->attempts;
+		if (mp_request_not_found(r))
+		{
+			/* the id does not exist (or is past the API's retention): no row */
+			s->n_notfound++;
+			mp_request_release(r);
+			continue;
+		}
+		if (!mp_request_ok(r))
+			mp_report_request_failure(r);
+		s->cur = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+		if (s->cur == NULL || !cJSON_IsObject(s->cur))
+		{
+			free_cur(s);
+			mp_error_json_shape(r, "a single-object endpoint answered with something other than a JSON object");
+		}
+		mp_request_release(r);
+		s->cur_it = s->cur;
+		s->cur_n = 1;
+		s->cur_idx = 0;
+		MemoryContextSwitchTo(old);
+		return true;
+	}
+	MemoryContextSwitchTo(old);
+	return false;
+}
+
+MpListScan *
+mp_list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn, bool explain_only)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	MpListScan *s = palloc0(sizeof(MpListScan));
+	MemoryContextCallback *cb = palloc0(sizeof(MemoryContextCallback));
+
+	s->node = node;
+	s->plan = plan;
+	s->conn = conn;
+	s->res = plan->res;
+	s->rel = node->ss.ss_currentRelation;
+	s->natts = RelationGetDescr(s->rel)->natts;
+	s->maps = mp_build_colmaps(s->rel, s->res, plan->needed,
+							   bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, plan->needed));
+	s->exprstates = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
+	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw scan",
+								   ALLOCSET_DEFAULT_SIZES);
+	cb->func = cur_cb;
+	cb->arg = s;
+	MemoryContextRegisterResetCallback(s->cxt, cb);
+	return s;
+}
+
+bool
+mp_list_next(MpListScan *s, TupleTableSlot *slot)
+{
+	ExecClearTuple(slot);
+	if (!s->started)
+		evaluate(s);
+	for (;;)
+	{
+		if (s->no_rows)
+			return false;
+		if (s->cur && s->cur_idx < s->cur_n)
+		{
+			cJSON	   *obj = s->cur_it;
+			Part	   *part = s->by_id ? NULL : &s->parts[s->part_idx];
+
+			s->cur_it = obj->next;
+			s->cur_idx++;
+			mp_json_to_values(obj, s->maps, s->natts, slot->tts_values, slot->tts_isnull,
+							  part ? (const char *const *) part->keyvals : NULL,
+							  RelationGetRelationName(s->rel));
+			ExecStoreVirtualTuple(slot);
+			s->n_rows++;
+			mp_stats.rows_returned++;
+			return true;
+		}
+		free_cur(s);
+		if (s->by_id ? !next_by_id(s) : !next_page(s))
+			return false;
+	}
+}
+
+void
+mp_list_rescan(MpListScan *s)
+{
+	free_cur(s);
+	MemoryContextReset(s->cxt);	/* releases every request in flight */
+	{
+		MemoryContextCallback *cb = MemoryContextAlloc(s->cxt, sizeof(MemoryContextCallback));
+
+		cb->func = cur_cb;
+		cb->arg = s;
+		MemoryContextRegisterResetCallback(s->cxt, cb);
+	}
+	s->started = false;
+	s->parts = NULL;
+	s->nparts = 0;
+	s->part_idx = 0;
+	s->ids = NULL;
+	s->id_reqs = NULL;
+	s->nids = s->id_started = s->id_consumed = 0;
+	s->first_query = NULL;
+	start_part(s);
+}
+
+void
+mp_list_end(MpListScan *s)
+{
+	free_cur(s);
+	MemoryContextDelete(s->cxt);
+}
+
+/* ------------------------------------------------------------------------
+ * EXPLAIN
+ * ------------------------------------------------------------------------ */
+static char *
+expr_text(Node *expr, ExplainState *es)
+{
+	if (IsA(expr, Const))
+	{
+		Const	   *c = (Const *) expr;
+		Oid			out;
+		bool		isvarlena;
+
+		if (c->constisnull)
+			return "NULL";
+		getTypeOutputInfo(c->consttype, &out, &isvarlena);
+		return OidOutputFunctionCall(out, c->constvalue);
+	}
+	return deparse_expression(expr, es->deparse_cxt, false, false);
+}
+
+void
+mp_list_explain(MpListScan *s, MpPlan *plan, ForeignScanState *node, ExplainState *es)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	const MpResource *res = plan->res;
+	StringInfoData q;
+	StringInfoData f;
+	ListCell   *lc;
+	bool		by_id = false;
+
+	initStringInfo(&f);
+	foreach(lc, plan->pushes)
+	{
+		MpPush	   *p = lfirst(lc);
+		const MpColumnDef *col = &res->cols[p->colidx];
+		Node	   *e = list_nth(fsplan->fdw_exprs, p->expr_idx);
+		const char *api;
+
+		switch (p->kind)
+		{
+			case MP_PUSH_DATE_LO:
+				api = "AfterDate";
+				break;
+			case MP_PUSH_DATE_HI:
+				api = "BeforeDate";
+				break;
+			case MP_PUSH_DATE_EQ:
+				api = "AfterDate+BeforeDate";
+				break;
+			case MP_PUSH_ID:
+				api = "single-object GET";
+				by_id = true;
+				break;
+			case MP_PUSH_KEY:
+				api = "path";
+				break;
+			default:
+				api = col->filter;
+		}
+		appendStringInfo(&f, "%s%s %s %s → %s", f.len ? ", " : "", col->name,
+						 p->is_array ? "= ANY" : (p->kind == MP_PUSH_DATE_LO ? "from" :
+												  p->kind == MP_PUSH_DATE_HI ? "until" : "="),
+						 expr_text(e, es), api);
+	}
+	ExplainPropertyText("MangoPay Resource", res->name, es);
+	initStringInfo(&q);
+	if (by_id)
+		appendStringInfo(&q, "GET %s for each id", res->single_path);
+	else if (res->list_path)
+	{
+		appendStringInfo(&q, "GET %s", res->list_path);
+		if (plan->sort_dir != 0)
+			appendStringInfo(&q, " Sort=%s:%s", res->sort_field, plan->sort_dir > 0 ? "ASC" : "DESC");
+	}
+	ExplainPropertyText("MangoPay Endpoint", q.data, es);
+	if (f.len)
+		ExplainPropertyText("MangoPay Pushed", f.data, es);
+	if (plan->limit_hint > 0)
+		ExplainPropertyInteger("MangoPay Limit", NULL, plan->limit_hint, es);
+	if (s && s->started)
+	{
+		if (s->first_query)
+			ExplainPropertyText("MangoPay First Request", psprintf("GET %s", s->first_query), es);
+		if (es->analyze)
+		{
+			ExplainPropertyInteger("MangoPay HTTP Requests", NULL, s->n_requests, es);
+			if (!s->by_id)
+				ExplainPropertyInteger("MangoPay Pages", NULL, s->n_pages, es);
+			else
+				ExplainPropertyInteger("MangoPay Not Found", NULL, s->n_notfound, es);
+		}
+	}
+}
