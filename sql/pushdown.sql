@@ -1,0 +1,123 @@
+--
+-- pushdown: what a WHERE / ORDER BY / LIMIT becomes, read from the mock's
+-- request log; results still exact (every pushed qual is rechecked)
+--
+CREATE VIEW t.calls AS
+  SELECT path, (SELECT string_agg(k || '=' || v, '&' ORDER BY k)
+                FROM jsonb_each_text(query) AS q(k, v) WHERE k NOT IN ('AfterDate', 'BeforeDate', 'page')) AS params,
+         query ? 'AfterDate' AS after, query ? 'BeforeDate' AS before, status
+  FROM t.api_calls;
+
+-- enum filters: = and IN, comma-separated values
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) = (SELECT count(*) FROM t.truth('disputes') j
+                   WHERE j ->> 'Status' = 'CLOSED' AND j ->> 'DisputeType' IN ('CONTESTABLE', 'RETRIEVAL')) AS exact
+FROM mangopay.disputes WHERE status = 'CLOSED' AND dispute_type IN ('CONTESTABLE', 'RETRIEVAL');
+SELECT path, params, count(*) AS calls FROM t.calls GROUP BY 1, 2 ORDER BY 1, 2;
+-- = ANY with a parameter
+SELECT t.mock('reset') ->> 'ok' AS reset;
+PREPARE q1(text[]) AS SELECT count(*) FROM mangopay.disputes WHERE status = ANY($1);
+EXECUTE q1(ARRAY['SUBMITTED', 'CREATED']);
+SELECT path, params, count(*) AS calls FROM t.calls GROUP BY 1, 2 ORDER BY 1, 2;
+-- a value the API does not document is not sent (it would get a 400): checked locally
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS lower_case FROM mangopay.disputes WHERE status = 'closed';
+SELECT path, params, count(*) AS calls FROM t.calls GROUP BY 1, 2 ORDER BY 1, 2;
+-- NULL or contradictory conditions: no API call at all
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) FROM mangopay.disputes WHERE status = NULL;
+SELECT count(*) FROM mangopay.disputes WHERE status = 'CLOSED' AND status = 'CREATED';
+SELECT count(*) FROM mangopay.disputes WHERE creation_date > '2026-02-01' AND creation_date < '2026-01-01';
+SELECT count(*) AS calls FROM t.calls;
+
+-- creation_date ranges → AfterDate / BeforeDate, widened by one second
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) = (SELECT count(*) FROM t.truth('disputes') j
+                   WHERE t.ts(j -> 'CreationDate') >= now() - interval '30 days'
+                     AND t.ts(j -> 'CreationDate') < now() - interval '10 days') AS exact
+FROM mangopay.disputes
+WHERE creation_date >= now() - interval '30 days' AND creation_date < now() - interval '10 days';
+SELECT path, params, after, before, count(*) AS calls FROM t.calls GROUP BY 1, 2, 3, 4 ORDER BY 1, 2;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) = (SELECT count(*) FROM t.truth('disputes') j
+                   WHERE t.ts(j -> 'CreationDate') BETWEEN '2026-03-01 00:00:00+00' AND '2026-03-31 23:59:59.5+00') AS exact
+FROM mangopay.disputes
+WHERE creation_date BETWEEN '2026-03-01 00:00:00+00' AND '2026-03-31 23:59:59.5+00';
+SELECT DISTINCT query ->> 'AfterDate' AS after_date, query ->> 'BeforeDate' AS before_date FROM t.api_calls;
+-- a date equal to a value sends both bounds
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) = (SELECT count(*) FROM t.truth('disputes') j WHERE t.ts(j -> 'CreationDate') = '2026-03-01 12:00:00+00') AS exact
+FROM mangopay.disputes WHERE creation_date = '2026-03-01 12:00:00+00';
+SELECT DISTINCT query ->> 'AfterDate' AS after_date, query ->> 'BeforeDate' AS before_date FROM t.api_calls;
+
+-- ORDER BY creation_date → Sort, and no local Sort node
+EXPLAIN (COSTS OFF) SELECT id FROM mangopay.disputes ORDER BY creation_date DESC LIMIT 10;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT array_agg(id ORDER BY n) = (SELECT array_agg(j ->> 'Id' ORDER BY (j ->> 'CreationDate')::bigint DESC, j ->> 'Id' DESC)
+                                    FROM (SELECT j FROM t.truth('disputes') j ORDER BY (j ->> 'CreationDate')::bigint DESC, j ->> 'Id' DESC LIMIT 10) x) AS same_ten
+FROM (SELECT id, row_number() OVER () AS n FROM (SELECT id FROM mangopay.disputes ORDER BY creation_date DESC LIMIT 10) s) y;
+SELECT path, params FROM t.calls;
+EXPLAIN (COSTS OFF) SELECT id FROM mangopay.disputes ORDER BY creation_date;
+EXPLAIN (COSTS OFF) SELECT id FROM mangopay.disputes ORDER BY creation_date NULLS FIRST;
+EXPLAIN (COSTS OFF) SELECT id FROM mangopay.disputes ORDER BY status;
+
+-- LIMIT: a LIMIT 5 costs one request of 5 rows
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) FROM (SELECT * FROM mangopay.disputes LIMIT 5) s;
+SELECT path, params FROM t.calls;
+-- ... but not when a local-only condition sits between (lazy paging still stops early)
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) FROM (SELECT * FROM mangopay.disputes WHERE tag IS NOT NULL LIMIT 5) s;
+SELECT count(*) BETWEEN 1 AND 5 AS few_pages FROM t.calls;
+
+-- id = → the single-object GET
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT id, status, disputed_funds_currency FROM mangopay.disputes WHERE id = '9000000001';
+SELECT path, params FROM t.calls;
+EXPLAIN (COSTS OFF) SELECT * FROM mangopay.disputes WHERE id = '9000000001';
+SELECT count(*) FROM mangopay.disputes WHERE id IN ('9000000001', 'no-such-dispute', '9000000001');
+
+-- pagination: every page once, no row lost or doubled
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS rows, count(DISTINCT id) AS distinct_ids FROM mangopay.disputes;
+SELECT count(*) AS calls, count(DISTINCT query ->> 'page') AS distinct_pages,
+       max((query ->> 'page')::int) = ceil((SELECT count(*) FROM t.truth('disputes')) / 100.0) AS last_page_ok,
+       bool_and(query ->> 'per_page' = '100') AS per_page_100
+FROM t.api_calls;
+-- page_size is the per_page sent
+ALTER SERVER mangopay OPTIONS (ADD page_size '37');
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) = (SELECT count(*) FROM t.truth('dispute_documents')) AS exact FROM mangopay.dispute_documents;
+SELECT count(*) = ceil((SELECT count(*) FROM t.truth('dispute_documents')) / 37.0) AS pages_ok,
+       bool_and(query ->> 'per_page' = '37') AS per_page_37 FROM t.api_calls;
+ALTER SERVER mangopay OPTIONS (DROP page_size);
+
+-- events: AfterDate is always inside the API's 45 days
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) > 0 AS some FROM mangopay.events WHERE date > now() - interval '90 days' AND event_type IN ('PAYIN_NORMAL_SUCCEEDED', 'DISPUTE_CREATED');
+SELECT count(*) > 0 AS calls, bool_and(query ->> 'EventType' = 'PAYIN_NORMAL_SUCCEEDED,DISPUTE_CREATED') AS types,
+       bool_and((query ->> 'AfterDate')::bigint > extract(epoch FROM now() - interval '45 days')) AS within_45_days
+FROM t.api_calls;
+
+-- key columns: the wallet path, or every wallet listed first
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) > 0 AS some FROM mangopay.client_wallet_transactions
+WHERE funds_type = 'FEES' AND currency = 'EUR' AND status = 'SUCCEEDED' AND type IN ('PAYOUT', 'TRANSFER');
+SELECT path, params, count(*) AS calls FROM t.calls GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(DISTINCT currency) > 1 AS many, bool_and(funds_type = 'CREDIT') AS credit_only
+FROM mangopay.client_wallet_transactions WHERE funds_type = 'CREDIT';
+SELECT count(*) FILTER (WHERE path LIKE '%/clients/wallets') AS wallet_lists,
+       bool_and(path LIKE '%/clients/wallets' OR path LIKE '%/clients/wallets/CREDIT/%') AS credit_paths
+FROM t.api_calls;
+-- a wallet that does not exist (MangoPay's 404 ressource_not_found) has no transactions
+SELECT count(*) AS unknown_wallet FROM mangopay.client_wallet_transactions WHERE funds_type = 'FEES' AND currency = 'SEK';
+
+-- EXPLAIN shows the resource, the endpoint and what is pushed
+EXPLAIN (COSTS OFF) SELECT * FROM mangopay.disputes
+WHERE status IN ('CLOSED', 'SUBMITTED') AND creation_date >= now() - interval '7 days' AND tag LIKE 'x%';
+EXPLAIN (COSTS OFF) SELECT * FROM mangopay.refunds WHERE id = ANY ('{a,b}');
+EXPLAIN (COSTS OFF) SELECT * FROM mangopay.client_wallet_transactions WHERE funds_type = 'FEES' AND currency = 'EUR';
+SELECT t.mock('reset') ->> 'ok' AS reset;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT * FROM mangopay.dispute_documents WHERE type = 'INVOICE' LIMIT 3;

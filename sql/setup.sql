@@ -1,0 +1,114 @@
+--
+-- setup: the extension, a server pointed at the mock MangoPay API
+-- (test/mock, started by test/run.sh on 127.0.0.1:18089) and helpers that
+-- read the mock's ground truth and request log, so tests compare what the
+-- FDW returns and sends with what the API holds and received.
+--
+CREATE EXTENSION mangopay_fdw;
+SELECT mangopay_fdw_version() ~ '^\d+\.\d+\.\d+$' AS version_ok;
+
+CREATE SERVER mangopay FOREIGN DATA WRAPPER mangopay_fdw
+  OPTIONS (environment 'sandbox', api_url 'http://127.0.0.1:18089');
+CREATE USER MAPPING FOR CURRENT_USER SERVER mangopay
+  OPTIONS (client_id 'acme-test', api_key 'sk-test-6f1e0c2a9b8d47e3a5c4');
+CREATE SCHEMA mangopay;
+IMPORT FOREIGN SCHEMA mangopay FROM SERVER mangopay INTO mangopay;
+
+CREATE SCHEMA t;
+-- a shell word, quoted
+CREATE FUNCTION t.sh(s text) RETURNS text LANGUAGE sql IMMUTABLE
+  AS $$ SELECT '''' || replace(s, '''', '''\''''') || '''' $$;
+-- run a command, return its stdout lines
+CREATE FUNCTION t.run(cmd text) RETURNS SETOF text LANGUAGE plpgsql
+  SET client_min_messages = warning AS $$
+BEGIN
+  CREATE TEMP TABLE IF NOT EXISTS _out(line text);
+  TRUNCATE _out;
+  EXECUTE format('COPY _out FROM PROGRAM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')', cmd);
+  RETURN QUERY SELECT line FROM _out;
+END $$;
+-- call the mock's control API
+CREATE FUNCTION t.mock(path text, body jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
+  SELECT string_agg(l, E'\n')::jsonb FROM t.run(
+    'curl -sf -X POST -H ''Content-Type: application/json'' --data-binary ' || t.sh(body::text)
+    || ' http://127.0.0.1:18089/__mock/' || path) l $$;
+-- ground truth of a collection, one API object per row
+CREATE FUNCTION t.truth(coll text) RETURNS SETOF jsonb LANGUAGE sql AS $$
+  SELECT l::jsonb FROM t.run('curl -sf http://127.0.0.1:18089/__mock/truth/' || coll) l
+  WHERE l <> '' $$;
+-- the API requests the mock received since the last t.mock('reset')
+CREATE FUNCTION t.requests() RETURNS SETOF jsonb LANGUAGE sql AS $$
+  SELECT jsonb_array_elements(string_agg(l, E'\n')::jsonb)
+  FROM t.run('curl -sf http://127.0.0.1:18089/__mock/requests') l $$;
+-- API requests only (no token calls), with their query strings
+CREATE VIEW t.api_calls AS
+  SELECT r->>'method' AS method, r->>'path' AS path, r->'params' AS query,
+         (r->>'status')::int AS status, r->>'auth_scheme' AS auth
+  FROM t.requests() r WHERE r->>'path' NOT LIKE '%/oauth/token%';
+-- Unix seconds of a JSON date
+CREATE FUNCTION t.ts(j jsonb) RETURNS timestamptz LANGUAGE sql IMMUTABLE
+  AS $$ SELECT CASE WHEN j IS NULL OR j = 'null' THEN NULL ELSE to_timestamp((j#>>'{}')::numeric) END $$;
+
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) > 0 AS mock_has_disputes FROM t.truth('disputes');
+
+-- run a statement, return "SQLSTATE: message" (or "ok"), for errors whose
+-- DETAIL carries timings or ports
+-- (with_detail: DETAIL too, with the API's error ids, Unix times and page
+-- numbers masked)
+CREATE FUNCTION t.err(q text, with_detail boolean DEFAULT false) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE st text; msg text; hint text; det text;
+BEGIN
+  EXECUTE q;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT,
+                          det = PG_EXCEPTION_DETAIL;
+  det := regexp_replace(det, '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(#[0-9]+)?', '<id>', 'g');
+  det := regexp_replace(det, '[0-9]{9,}', '<time>', 'g');
+  det := regexp_replace(det, 'page=[0-9]+', 'page=<n>', 'g');
+  RETURN st || ': ' || msg
+    || CASE WHEN with_detail AND det <> '' THEN E'\nDETAIL: ' || det ELSE '' END
+    || CASE WHEN hint <> '' THEN E'\nHINT: ' || hint ELSE '' END;
+END $$;
+
+-- compare a foreign table with the mock's ground truth, row by row and
+-- column by column, using the field of every column from
+-- mangopay_fdw_columns(): "missing" rows are in the API but not returned,
+-- "extra" rows were returned but are not in the API (EXCEPT ALL, so a
+-- duplicated row counts too)
+CREATE FUNCTION t.compare(tbl text, coll text, with_attrs boolean DEFAULT true,
+  OUT fdw_rows bigint, OUT api_rows bigint, OUT missing bigint, OUT extra bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  r record; cols text := ''; exprs text := ''; p text; e text;
+BEGIN
+  DROP TABLE IF EXISTS _tr;
+  CREATE TEMP TABLE _tr AS SELECT j FROM t.truth(coll) j;
+  FOR r IN SELECT * FROM mangopay_fdw_columns() c WHERE c.table_name = tbl ORDER BY ordinal LOOP
+    CONTINUE WHEN r.api_field = '(whole object)' AND NOT with_attrs;
+    IF r.api_field = '(whole object)' THEN
+      e := $x$(SELECT jsonb_object_agg(k, v) FROM jsonb_each(j) AS x(k, v) WHERE k NOT LIKE '\_%')$x$;
+    ELSE
+      IF r.api_field LIKE '(key) %' THEN
+        p := quote_literal('{_' || substr(r.api_field, 7) || '}');
+      ELSE
+        p := quote_literal('{' || replace(r.api_field, '.', ',') || '}');
+      END IF;
+      e := CASE r.column_type
+        WHEN 'timestamptz' THEN format('t.ts(j #> %s)', p)
+        WHEN 'bigint' THEN format('(j #>> %s)::bigint', p)
+        WHEN 'boolean' THEN format('(j #>> %s)::boolean', p)
+        WHEN 'jsonb' THEN format('NULLIF(j #> %s, ''null'')', p)
+        ELSE format('(j #>> %s)', p) END;
+    END IF;
+    cols := cols || CASE WHEN cols = '' THEN '' ELSE ', ' END || quote_ident(r.column_name);
+    exprs := exprs || CASE WHEN exprs = '' THEN '' ELSE ', ' END || e;
+  END LOOP;
+  DROP TABLE IF EXISTS _fdw;
+  EXECUTE format('CREATE TEMP TABLE _fdw AS SELECT %s FROM mangopay.%I', cols, tbl);
+  SELECT count(*) INTO fdw_rows FROM _fdw;
+  SELECT count(*) INTO api_rows FROM _tr;
+  EXECUTE format('SELECT count(*) FROM (SELECT %s FROM _tr EXCEPT ALL SELECT * FROM _fdw) x', exprs) INTO missing;
+  EXECUTE format('SELECT count(*) FROM (SELECT * FROM _fdw EXCEPT ALL SELECT %s FROM _tr) x', exprs) INTO extra;
+END $$;

@@ -1,0 +1,123 @@
+# test/lib.sh — shared by test/run.sh (the suite), test/demo.sh and the benchmarks.
+#
+# Installs what is missing (Debian 12 packages), builds and installs the
+# extension, and starts a throwaway PostgreSQL cluster and the mock MangoPay
+# API on loopback.  Everything lives under $MP_TESTDIR and is removed by
+# mp_stop_env.  Sourced, not run.
+
+MP_TESTDIR=${MP_TESTDIR:-/tmp/mangopay_fdw_test}
+MP_PGPORT=${MP_PGPORT:-54329}
+MP_MOCK_PORT=${MP_MOCK_PORT:-18089}
+MP_MOCK_TLS_PORT=${MP_MOCK_TLS_PORT:-18443}
+MP_MOCK_DL_PORT=${MP_MOCK_DL_PORT:-18090}
+MP_CLIENT_ID=${MP_CLIENT_ID:-acme-test}
+# the mock's credential; the suite checks it never reaches the server log
+MP_API_KEY=${MP_API_KEY:-sk-test-6f1e0c2a9b8d47e3a5c4}
+MP_PGVER=${MP_PGVER:-15}
+MP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+export PGHOST=$MP_TESTDIR/sock PGPORT=$MP_PGPORT PGUSER=postgres
+
+mp_log() { printf '== %s\n' "$*" >&2; }
+
+# Debian packages the build, the cluster and the tests need
+mp_install_deps() {
+	local pkgs="make gcc libc6-dev postgresql-$MP_PGVER postgresql-server-dev-$MP_PGVER
+		libcurl4-openssl-dev libcjson-dev libssl-dev openssl python3 curl ca-certificates procps"
+	local missing=""
+	for p in $pkgs; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		mp_log "installing:$missing"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q >/dev/null
+		# the packaged cluster is not wanted: ours is throwaway
+		mkdir -p /etc/postgresql-common
+		[ -f /etc/postgresql-common/createcluster.conf ] ||
+			echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+		apt-get install -y -q $missing >/dev/null </dev/null
+	fi
+}
+
+mp_build() {
+	mp_log "building and installing mangopay_fdw"
+	make -C "$MP_ROOT" -s clean >/dev/null 2>&1 || true
+	make -C "$MP_ROOT" -s PG_CONFIG=/usr/lib/postgresql/$MP_PGVER/bin/pg_config 2>&1 | grep -v '^$' || true
+	test -f "$MP_ROOT/mangopay_fdw.so"
+	make -C "$MP_ROOT" -s install PG_CONFIG=/usr/lib/postgresql/$MP_PGVER/bin/pg_config >/dev/null
+}
+
+mp_pgbin() { echo /usr/lib/postgresql/$MP_PGVER/bin; }
+
+mp_as_postgres() { runuser -u postgres -- "$@"; }
+
+mp_start_cluster() {
+	local bin; bin=$(mp_pgbin)
+	mkdir -p "$MP_TESTDIR/sock"
+	chown postgres "$MP_TESTDIR" "$MP_TESTDIR/sock"
+	mp_as_postgres "$bin/initdb" -D "$MP_TESTDIR/pgdata" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
+	cat >> "$MP_TESTDIR/pgdata/postgresql.conf" <<CONF
+port = $MP_PGPORT
+listen_addresses = ''
+unix_socket_directories = '$MP_TESTDIR/sock'
+fsync = off
+log_min_messages = ${MP_LOG_LEVEL:-debug1}
+log_line_prefix = '%m [%p] '
+shared_preload_libraries = '${MP_PRELOAD:-}'
+CONF
+	mp_as_postgres "$bin/pg_ctl" -D "$MP_TESTDIR/pgdata" -l "$MP_TESTDIR/postgres.log" -w start >/dev/null
+}
+
+mp_start_mock() {
+	mkdir -p "$MP_TESTDIR/certs"
+	sh "$MP_ROOT/test/mock/gen_certs.sh" "$MP_TESTDIR/certs" >/dev/null
+	chmod -R a+rX "$MP_TESTDIR/certs"
+	python3 "$MP_ROOT/test/mock/mangopay_mock.py" --host 127.0.0.1 --port "$MP_MOCK_PORT" \
+		--tls-port "$MP_MOCK_TLS_PORT" --tls-cert "$MP_TESTDIR/certs/server.crt" \
+		--tls-key "$MP_TESTDIR/certs/server.key" --download-port "$MP_MOCK_DL_PORT" \
+		--tls-extra "18444:$MP_TESTDIR/certs/expired.crt:$MP_TESTDIR/certs/expired.key" \
+		--tls-extra "18445:$MP_TESTDIR/certs/wronghost.crt:$MP_TESTDIR/certs/wronghost.key" \
+		--client-id "$MP_CLIENT_ID" --api-key "$MP_API_KEY" --seed 42 \
+		--log "$MP_TESTDIR/mock.log" --pid-file "$MP_TESTDIR/mock.pid" ${MP_MOCK_ARGS:-} \
+		>"$MP_TESTDIR/mock.out" 2>&1 &
+	for _ in $(seq 1 100); do
+		curl -sf "http://127.0.0.1:$MP_MOCK_PORT/__mock/health" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	mp_log "the mock API did not start:"; cat "$MP_TESTDIR/mock.out" >&2
+	return 1
+}
+
+mp_start_env() {
+	mp_stop_env
+	rm -rf "$MP_TESTDIR"; mkdir -p "$MP_TESTDIR"; chmod 755 "$MP_TESTDIR"
+	mp_start_mock
+	mp_start_cluster
+}
+
+mp_stop_env() {
+	if [ -f "$MP_TESTDIR/pgdata/postmaster.pid" ]; then
+		mp_as_postgres "$(mp_pgbin)/pg_ctl" -D "$MP_TESTDIR/pgdata" -m immediate stop >/dev/null 2>&1 || true
+	fi
+	if [ -f "$MP_TESTDIR/mock.pid" ]; then
+		kill "$(cat "$MP_TESTDIR/mock.pid")" 2>/dev/null || true
+		rm -f "$MP_TESTDIR/mock.pid"
+	fi
+}
+
+mp_psql() { "$(mp_pgbin)/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# set up the extension, a server pointed at the mock and the foreign tables
+mp_setup_db() {
+	local db=${1:-postgres}
+	mp_psql -d "$db" <<SQL
+CREATE EXTENSION IF NOT EXISTS mangopay_fdw;
+CREATE SERVER mangopay FOREIGN DATA WRAPPER mangopay_fdw
+  OPTIONS (environment 'sandbox', api_url 'http://127.0.0.1:$MP_MOCK_PORT');
+CREATE USER MAPPING FOR CURRENT_USER SERVER mangopay
+  OPTIONS (client_id '$MP_CLIENT_ID', api_key '$MP_API_KEY');
+CREATE SCHEMA mangopay;
+IMPORT FOREIGN SCHEMA mangopay FROM SERVER mangopay INTO mangopay;
+SQL
+}

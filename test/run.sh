@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# test/run.sh — the whole test suite (README's test command; .ci/run calls it).
+#
+# On a fresh Debian 12 machine, as root: installs the Debian packages it
+# needs, builds and installs mangopay_fdw, runs the C unit tests and a short
+# fuzz run, starts a throwaway PostgreSQL cluster and the mock MangoPay API,
+# runs the pg_regress suites, then checks that no secret reached the server
+# log.  Ends with "N passed, N failed"; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. test/lib.sh
+
+passed=0; failed=0; failures=()
+step() {			# step NAME COMMAND...: run, count, keep going
+	local name=$1; shift
+	mp_log "$name"
+	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
+}
+
+mp_install_deps || { echo "0 passed, 1 failed"; exit 1; }
+mp_build || { echo "0 passed, 1 failed"; exit 1; }
+
+if [ -f test/unit/Makefile ]; then
+	step "unit tests (CSV parser, header parsers, date windows)" make -s -C test/unit check
+fi
+if [ -x test/fuzz/run.sh ] && command -v clang >/dev/null 2>&1 && [ "${MP_SKIP_FUZZ:-0}" != 1 ]; then
+	step "short fuzz run" test/fuzz/run.sh "${MP_FUZZ_SECONDS:-5}"
+fi
+
+mp_start_env || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+trap mp_stop_env EXIT
+
+step "mock API self-test" python3 test/mock/selftest.py --quiet
+
+# pg_regress: each suite counts as one test
+mp_log "pg_regress suites"
+rm -f regression.diffs regression.out
+make -s installcheck PG_CONFIG="$(mp_pgbin)/pg_config" >"$MP_TESTDIR/regress.out" 2>&1
+rc=$?
+cat "$MP_TESTDIR/regress.out"
+ok=$(grep -cE '\.\.\. ok|^ok ' "$MP_TESTDIR/regress.out")
+bad=$(grep -cE '\.\.\. FAILED|^not ok ' "$MP_TESTDIR/regress.out")
+passed=$((passed + ok)); failed=$((failed + bad))
+if [ $rc -ne 0 ]; then
+	[ "$bad" -gt 0 ] || failed=$((failed + 1))
+	failures+=("pg_regress")
+	[ -f regression.diffs ] && head -300 regression.diffs
+fi
+
+# no secret in the server log: the api_key, and no token the mock issued
+secrets_absent() {
+	local log=$MP_TESTDIR/postgres.log
+	if grep -q -- "$MP_API_KEY" "$log"; then echo "api_key found in the server log"; return 1; fi
+	local tokens
+	tokens=$(curl -sf "http://127.0.0.1:$MP_MOCK_PORT/__mock/tokens" | python3 -c 'import sys,json; print("\n".join(json.load(sys.stdin).get("tokens", [])))' 2>/dev/null)
+	if [ -z "$tokens" ]; then echo "could not read the issued tokens from the mock"; return 1; fi
+	while read -r tok; do
+		[ -n "$tok" ] || continue
+		if grep -q -- "$tok" "$log"; then echo "an access token found in the server log"; return 1; fi
+	done <<<"$tokens"
+	echo "$(echo "$tokens" | wc -l) tokens and the api_key checked against $(wc -l <"$log") log lines"
+}
+step "no api_key or token in the server log" secrets_absent
+
+echo
+if [ $failed -gt 0 ]; then printf 'FAILED: %s\n' "${failures[@]}"; fi
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
