@@ -148,6 +148,16 @@ mp_timestamptz_to_unix_floor(TimestampTz t)
 	return -((-usec + USECS_PER_SEC - 1) / USECS_PER_SEC);
 }
 
+int64
+mp_timestamptz_to_unix_ceil(TimestampTz t)
+{
+	int64		f = mp_timestamptz_to_unix_floor(t);
+	TimestampTz back = (TimestampTz) f * USECS_PER_SEC -
+		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+
+	return back == t ? f : f + 1;
+}
+
 Datum
 mp_unix_to_timestamptz(double secs)
 {

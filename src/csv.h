@@ -75,7 +75,7 @@
 typedef struct MpCsvOptions
 {
 	char		delimiter;		/* 0 = ',' */
-	size_t		max_field_len;	/* 0 = 16 MiB; bytes of one unquoted value */
+	size_t		max_field_len;	/* 0 = 16 MiB; bytes of one value, quotes removed */
 	size_t		max_record_len; /* 0 = 64 MiB; raw bytes of one record */
 	int			max_fields;		/* 0 = 4096 */
 } MpCsvOptions;

@@ -112,15 +112,17 @@ write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	MpRequest  *req = (MpRequest *) userp;
 	size_t		n = size * nmemb;
 
-	mp_stats.bytes_received += n;
 	if (req->on_data)
 	{
 		size_t		r = req->on_data(req, data, n);
 
 		if (r != n && r != CURL_WRITEFUNC_PAUSE)
 			req->sink_failed = true;
+		if (r == n)
+			mp_stats.bytes_received += n;
 		return r;
 	}
+	mp_stats.bytes_received += n;
 	if (req->len + n > req->max_body)
 	{
 		req->too_large = true;
@@ -206,13 +208,10 @@ header_cb(char *line, size_t size, size_t nmemb, void *userp)
 	}
 	else if (header_is(line, n, "Link", &v))
 	{
-		char		url[8];
-
 		copy_header_value(tmp, sizeof(tmp), v, line + n);
 		req->hdr_link_seen = true;
-		/* only presence matters: page URLs are built by us, not followed */
-		if (mp_parse_link_rel(tmp, "next", url, sizeof(url)) ||
-			strstr(tmp, "rel=\"next\"") != NULL)
+		/* only presence matters: page URLs are built by us, never followed */
+		if (mp_parse_link_rel(tmp, "next", NULL, 0))
 			req->hdr_link_next = true;
 	}
 	else if (header_is(line, n, "X-RateLimit-Remaining", &v))
@@ -634,6 +633,7 @@ mp_http_pump(long max_wait_ms)
 	MpRequest  *due[64];
 	int			ndue = 0;
 	long		wait_ms;
+	int			completed = 0;
 
 	mp_http_init();
 
@@ -662,10 +662,14 @@ mp_http_pump(long max_wait_ms)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &req);
 		if (req)
+		{
 			finish(req, msg->data.result);
+			completed++;
+		}
 	}
 
-	wait_ms = Min(max_wait_ms, 100);
+	/* something finished: let the caller look at it before waiting */
+	wait_ms = completed > 0 ? 0 : Min(max_wait_ms, 100);
 	if (next_due != 0)
 	{
 		long		until_due = (long) ((next_due - GetCurrentTimestamp()) / 1000);
@@ -714,6 +718,17 @@ mp_request_wait_any(MpRequest **reqs, int n)
 		}
 		mp_http_pump(100);
 	}
+}
+
+/* the status of the response being received (inside a write callback) */
+long
+mp_request_current_status(MpRequest *req)
+{
+	long		status = 0;
+
+	if (req->easy)
+		curl_easy_getinfo((CURL *) req->easy, CURLINFO_RESPONSE_CODE, &status);
+	return status;
 }
 
 /* resume a transfer whose write callback paused it */

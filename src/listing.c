@@ -97,85 +97,8 @@ struct MpListScan
 };
 
 /* ------------------------------------------------------------------------
- * evaluation of the pushed values
+ * the request from the evaluated plan
  * ------------------------------------------------------------------------ */
-typedef struct ColVals
-{
-	bool		set;
-	List	   *vals;			/* char * (UTF-8) */
-} ColVals;
-
-static List *
-datum_texts(Datum d, bool is_array)
-{
-	List	   *out = NIL;
-
-	if (!is_array)
-	{
-		char	   *s = TextDatumGetCString(d);
-
-		return list_make1(pg_server_to_any(s, strlen(s), PG_UTF8));
-	}
-	else
-	{
-		ArrayType  *arr = DatumGetArrayTypeP(d);
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
-
-		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-		for (int i = 0; i < n; i++)
-		{
-			char	   *s;
-
-			if (nulls[i])
-				continue;
-			s = TextDatumGetCString(elems[i]);
-			s = pg_server_to_any(s, strlen(s), PG_UTF8);
-			/* de-duplicate: the same id is fetched once */
-			{
-				bool		dup = false;
-				ListCell   *lc;
-
-				foreach(lc, out)
-					if (strcmp(lfirst(lc), s) == 0)
-						dup = true;
-				if (!dup)
-					out = lappend(out, s);
-			}
-		}
-	}
-	return out;
-}
-
-static List *
-intersect_texts(List *a, List *b)
-{
-	List	   *out = NIL;
-	ListCell   *la,
-			   *lb;
-
-	foreach(la, a)
-		foreach(lb, b)
-			if (strcmp(lfirst(la), lfirst(lb)) == 0)
-			{
-				out = lappend(out, lfirst(la));
-				break;
-			}
-	return out;
-}
-
-static bool
-in_enum(const char *const *vals, const char *v)
-{
-	if (vals == NULL)
-		return true;
-	for (; *vals; vals++)
-		if (strcmp(*vals, v) == 0)
-			return true;
-	return false;
-}
-
 static void
 append_param(StringInfo q, const char *name, const char *value)
 {
@@ -195,7 +118,7 @@ join_escaped(List *vals)
 	return b.data;
 }
 
-static void expand_parts(MpListScan *s, ColVals *keys, int nkeys);
+static void expand_parts(MpListScan *s, MpEval *ev, int nkeys);
 static void start_part(MpListScan *s);
 
 /*
@@ -205,104 +128,20 @@ static void start_part(MpListScan *s);
 static void
 evaluate(MpListScan *s)
 {
-	ExprContext *econtext = s->node->ss.ps.ps_ExprContext;
 	const MpResource *res = s->res;
-	ColVals    *cv = palloc0(sizeof(ColVals) * res->ncols);
-	ColVals		keys[MP_MAX_KEYS];
-	bool		have_lo = false,
-				have_hi = false;
-	TimestampTz lo = 0,
-				hi = 0;
-	List	   *ids = NIL;
-	bool		have_ids = false;
+	MpEval	   *ev;
 	StringInfoData q;
-	ListCell   *lc;
+	bool		filter_dropped = false;
 	MemoryContext old = MemoryContextSwitchTo(s->cxt);
 
-	memset(keys, 0, sizeof(keys));
-	s->no_rows = false;
-	foreach(lc, s->plan->pushes)
-	{
-		MpPush	   *p = lfirst(lc);
-		ExprState  *es = list_nth(s->exprstates, p->expr_idx);
-		bool		isnull;
-		Datum		d = ExecEvalExpr(es, econtext, &isnull);
-
-		if (isnull)
-		{
-			/* "col = NULL", "col < NULL": no row can match */
-			s->no_rows = true;
-			continue;
-		}
-		switch (p->kind)
-		{
-			case MP_PUSH_DATE_LO:
-			case MP_PUSH_DATE_HI:
-			case MP_PUSH_DATE_EQ:
-				{
-					TimestampTz t = DatumGetTimestampTz(d);
-
-					if (p->kind != MP_PUSH_DATE_HI && !TIMESTAMP_IS_NOBEGIN(t))
-					{
-						if (TIMESTAMP_IS_NOEND(t))
-							s->no_rows = true;
-						else if (!have_lo || t > lo)
-							lo = t, have_lo = true;
-					}
-					if (p->kind != MP_PUSH_DATE_LO && !TIMESTAMP_IS_NOEND(t))
-					{
-						if (TIMESTAMP_IS_NOBEGIN(t))
-							s->no_rows = true;
-						else if (!have_hi || t < hi)
-							hi = t, have_hi = true;
-					}
-					break;
-				}
-			case MP_PUSH_FILTER:
-				{
-					List	   *v = datum_texts(d, p->is_array);
-
-					cv[p->colidx].vals = cv[p->colidx].set ?
-						intersect_texts(cv[p->colidx].vals, v) : v;
-					cv[p->colidx].set = true;
-					if (cv[p->colidx].vals == NIL)
-						s->no_rows = true;
-					break;
-				}
-			case MP_PUSH_ID:
-				{
-					List	   *v = datum_texts(d, p->is_array);
-
-					ids = have_ids ? intersect_texts(ids, v) : v;
-					have_ids = true;
-					if (ids == NIL)
-						s->no_rows = true;
-					break;
-				}
-			case MP_PUSH_KEY:
-				{
-					int			k = 0;
-					List	   *v = datum_texts(d, p->is_array);
-
-					for (int i = 0; i < p->colidx; i++)
-						if (res->cols[i].flags & MP_COL_KEY)
-							k++;
-					keys[k].vals = keys[k].set ? intersect_texts(keys[k].vals, v) : v;
-					keys[k].set = true;
-					if (keys[k].vals == NIL)
-						s->no_rows = true;
-					break;
-				}
-		}
-	}
-	if (have_lo && have_hi && lo > hi)
-		s->no_rows = true;
+	ev = mp_plan_evaluate(s->plan, s->exprstates, s->node->ss.ps.ps_ExprContext);
+	s->no_rows = ev->no_rows;
 
 	/* single-object GETs */
-	s->by_id = have_ids;
-	if (have_ids)
+	s->by_id = ev->have_ids;
+	if (ev->have_ids)
 	{
-		s->nids = list_length(ids);
+		s->nids = list_length(ev->ids);
 		if (s->nids > s->conn->max_lookups)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -312,40 +151,36 @@ evaluate(MpListScan *s)
 		s->ids = palloc(sizeof(char *) * Max(1, s->nids));
 		s->id_reqs = palloc0(sizeof(MpRequest *) * Max(1, s->nids));
 		for (int i = 0; i < s->nids; i++)
-			s->ids[i] = list_nth(ids, i);
+			s->ids[i] = list_nth(ev->ids, i);
 	}
 	else if (res->list_path == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("a query on \"%s\" must give the ids to fetch", RelationGetRelationName(s->rel)),
 				 errdetail("MangoPay has no endpoint that lists %ss; each is read by id.", res->object_name),
-				 errhint("Add WHERE id = '...', WHERE id IN (...), WHERE id = ANY(...), or join on id from another table.")));
+				 errhint("Add WHERE id = '...', WHERE id IN (...), or, for the ids another table names, WHERE id = ANY (ARRAY(SELECT ... FROM ...)).")));
 
 	/* the list request: filters, date bounds, Sort */
 	initStringInfo(&q);
 	for (int i = 0; i < res->ncols; i++)
 	{
-		const MpColumnDef *col = &res->cols[i];
-		bool		documented = true;
-
-		if (!cv[i].set || cv[i].vals == NIL)
+		if (!ev->vals_set[i] || ev->vals[i] == NIL)
 			continue;
-		foreach(lc, cv[i].vals)
-			if (!in_enum(col->enumvals, lfirst(lc)))
-				documented = false;
 		/* an undocumented value would get a 400: leave it to the local check */
-		if (documented)
-			append_param(&q, col->filter, join_escaped(cv[i].vals));
+		if (mp_enum_documented(&res->cols[i], ev->vals[i]))
+			append_param(&q, res->cols[i].filter, join_escaped(ev->vals[i]));
+		else
+			filter_dropped = true;
 	}
 	if (res->sort_field)
 	{
 		int64		after = 0;
 		bool		has_after = false;
 
-		if (have_lo)
+		if (ev->have_lo)
 		{
 			/* widened by one second: the API's boundary semantics are unknown */
-			after = mp_timestamptz_to_unix_floor(lo) - 1;
+			after = mp_timestamptz_to_unix_floor(ev->lo) - 1;
 			has_after = true;
 		}
 		if (res->max_history_days > 0)
@@ -358,14 +193,9 @@ evaluate(MpListScan *s)
 		}
 		if (has_after)
 			append_param(&q, "AfterDate", psprintf(INT64_FORMAT, after));
-		if (have_hi)
-		{
-			int64		f = mp_timestamptz_to_unix_floor(hi);
-			int64		before = f + 1 + ((hi - (f * USECS_PER_SEC -
-												 (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)) > 0 ? 1 : 0);
-
-			append_param(&q, "BeforeDate", psprintf(INT64_FORMAT, before));
-		}
+		if (ev->have_hi)
+			append_param(&q, "BeforeDate",
+						 psprintf(INT64_FORMAT, mp_timestamptz_to_unix_ceil(ev->hi) + 1));
 		if (s->plan->sort_dir != 0)
 			append_param(&q, "Sort", psprintf("%s:%s", res->sort_field,
 											  s->plan->sort_dir > 0 ? "ASC" : "DESC"));
@@ -373,7 +203,8 @@ evaluate(MpListScan *s)
 	s->query = q.data;
 	s->per_page = s->conn->page_size;
 	s->pages_needed = -1;
-	if (s->plan->limit_hint > 0)
+	/* a LIMIT helps only if the API filters as the WHERE clause does */
+	if (s->plan->limit_hint > 0 && !filter_dropped)
 	{
 		if (s->plan->limit_hint < s->per_page)
 			s->per_page = (int) s->plan->limit_hint;
@@ -383,7 +214,7 @@ evaluate(MpListScan *s)
 	start_part(s);
 	s->part_idx = 0;
 	if (!s->no_rows && !s->by_id)
-		expand_parts(s, keys, mp_resource_key_count(res));
+		expand_parts(s, ev, mp_resource_key_count(res));
 	MemoryContextSwitchTo(old);
 	s->started = true;
 }
@@ -455,7 +286,7 @@ parse_page(MpListScan *s, MpRequest *r)
  * enumerate_path (e.g. every client wallet).
  */
 static void
-expand_parts(MpListScan *s, ColVals *keys, int nkeys)
+expand_parts(MpListScan *s, MpEval *ev, int nkeys)
 {
 	if (nkeys == 0)
 	{
@@ -463,10 +294,10 @@ expand_parts(MpListScan *s, ColVals *keys, int nkeys)
 		s->nparts = 1;
 		return;
 	}
-	if (keys[0].set && (nkeys < 2 || keys[1].set))
+	if (ev->keys_set[0] && (nkeys < 2 || ev->keys_set[1]))
 	{
-		int			n0 = list_length(keys[0].vals);
-		int			n1 = nkeys > 1 ? list_length(keys[1].vals) : 1;
+		int			n0 = list_length(ev->keys[0]);
+		int			n1 = nkeys > 1 ? list_length(ev->keys[1]) : 1;
 
 		s->parts = palloc0(sizeof(Part) * n0 * n1);
 		for (int i = 0; i < n0; i++)
@@ -474,9 +305,9 @@ expand_parts(MpListScan *s, ColVals *keys, int nkeys)
 			{
 				Part	   *p = &s->parts[s->nparts++];
 
-				p->keyvals[0] = list_nth(keys[0].vals, i);
+				p->keyvals[0] = list_nth(ev->keys[0], i);
 				if (nkeys > 1)
-					p->keyvals[1] = list_nth(keys[1].vals, k);
+					p->keyvals[1] = list_nth(ev->keys[1], k);
 			}
 		return;
 	}
@@ -517,12 +348,12 @@ expand_parts(MpListScan *s, ColVals *keys, int nkeys)
 						break;
 					}
 					p.keyvals[k] = pstrdup(v->valuestring);
-					if (keys[k].set)
+					if (ev->keys_set[k])
 					{
 						ListCell   *lc;
 						bool		found = false;
 
-						foreach(lc, keys[k].vals)
+						foreach(lc, ev->keys[k])
 							if (strcmp(lfirst(lc), p.keyvals[k]) == 0)
 								found = true;
 						keep = keep && found;
@@ -830,15 +661,17 @@ expr_text(Node *expr, ExplainState *es)
 	return deparse_expression(expr, es->deparse_cxt, false, false);
 }
 
-void
-mp_list_explain(MpListScan *s, MpPlan *plan, ForeignScanState *node, ExplainState *es)
+/*
+ * "status = ANY {CLOSED,SUBMITTED} → Status, ..." : what of the WHERE
+ * clause goes to the API, for EXPLAIN (list and report sources alike)
+ */
+char *
+mp_explain_pushes(MpPlan *plan, ForeignScanState *node, ExplainState *es)
 {
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 	const MpResource *res = plan->res;
-	StringInfoData q;
 	StringInfoData f;
 	ListCell   *lc;
-	bool		by_id = false;
 
 	initStringInfo(&f);
 	foreach(lc, plan->pushes)
@@ -847,33 +680,56 @@ mp_list_explain(MpListScan *s, MpPlan *plan, ForeignScanState *node, ExplainStat
 		const MpColumnDef *col = &res->cols[p->colidx];
 		Node	   *e = list_nth(fsplan->fdw_exprs, p->expr_idx);
 		const char *api;
+		const char *op = p->is_array ? "= ANY" : "=";
 
 		switch (p->kind)
 		{
 			case MP_PUSH_DATE_LO:
 				api = "AfterDate";
+				op = "from";
 				break;
 			case MP_PUSH_DATE_HI:
 				api = "BeforeDate";
+				op = "until";
 				break;
 			case MP_PUSH_DATE_EQ:
 				api = "AfterDate+BeforeDate";
 				break;
 			case MP_PUSH_ID:
 				api = "single-object GET";
-				by_id = true;
 				break;
 			case MP_PUSH_KEY:
-				api = "path";
+				api = res->source == MP_SRC_REPORT ? col->filter : "path";
+				break;
+			case MP_PUSH_MIN:
+				api = psprintf("Min%s", col->filter);
+				op = "from";
+				break;
+			case MP_PUSH_MAX:
+				api = psprintf("Max%s", col->filter);
+				op = "until";
 				break;
 			default:
 				api = col->filter;
 		}
-		appendStringInfo(&f, "%s%s %s %s → %s", f.len ? ", " : "", col->name,
-						 p->is_array ? "= ANY" : (p->kind == MP_PUSH_DATE_LO ? "from" :
-												  p->kind == MP_PUSH_DATE_HI ? "until" : "="),
+		appendStringInfo(&f, "%s%s %s %s → %s", f.len ? ", " : "", col->name, op,
 						 expr_text(e, es), api);
 	}
+	return f.len ? f.data : NULL;
+}
+
+void
+mp_list_explain(MpListScan *s, MpPlan *plan, ForeignScanState *node, ExplainState *es)
+{
+	const MpResource *res = plan->res;
+	StringInfoData q;
+	char	   *pushed = mp_explain_pushes(plan, node, es);
+	bool		by_id = false;
+	ListCell   *lc;
+
+	foreach(lc, plan->pushes)
+		if (((MpPush *) lfirst(lc))->kind == MP_PUSH_ID)
+			by_id = true;
 	ExplainPropertyText("MangoPay Resource", res->name, es);
 	initStringInfo(&q);
 	if (by_id)
@@ -885,8 +741,8 @@ mp_list_explain(MpListScan *s, MpPlan *plan, ForeignScanState *node, ExplainStat
 			appendStringInfo(&q, " Sort=%s:%s", res->sort_field, plan->sort_dir > 0 ? "ASC" : "DESC");
 	}
 	ExplainPropertyText("MangoPay Endpoint", q.data, es);
-	if (f.len)
-		ExplainPropertyText("MangoPay Pushed", f.data, es);
+	if (pushed)
+		ExplainPropertyText("MangoPay Pushed", pushed, es);
 	if (plan->limit_hint > 0)
 		ExplainPropertyInteger("MangoPay Limit", NULL, plan->limit_hint, es);
 	if (s && s->started)

@@ -30,6 +30,10 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "nodes/pathnodes.h"
+#include "executor/executor.h"
+#include "mb/pg_wchar.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -59,6 +63,10 @@ mp_push_kind_name(MpPushKind k)
 			return "id";
 		case MP_PUSH_KEY:
 			return "key";
+		case MP_PUSH_MIN:
+			return "minimum";
+		case MP_PUSH_MAX:
+			return "maximum";
 	}
 	return "?";
 }
@@ -146,9 +154,9 @@ add_push(MpPlan *plan, MpPushKind kind, int colidx, bool is_array, Node *val)
 
 /* kind of push for "col = value" on this column, or -1 */
 static int
-equality_kind(const MpColumnDef *col)
+equality_kind(const MpResource *res, const MpColumnDef *col)
 {
-	if (col->flags & MP_COL_ID)
+	if ((col->flags & MP_COL_ID) && res->single_path)
 		return MP_PUSH_ID;
 	if (col->flags & MP_COL_KEY)
 		return MP_PUSH_KEY;
@@ -214,9 +222,36 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 			add_push(plan, lower ? MP_PUSH_DATE_LO : MP_PUSH_DATE_HI, ci, false, val);
 			return true;
 		}
-		if (strcmp(name, "=") == 0 && lt == TEXTOID && rt == TEXTOID && equality_kind(col) >= 0)
+		if ((col->flags & MP_COL_RANGE) && col->filter && lt == INT8OID &&
+			(rt == INT8OID || rt == INT4OID))
 		{
-			add_push(plan, (MpPushKind) equality_kind(col), ci, false, val);
+			bool		ge = strcmp(name, ">") == 0 || strcmp(name, ">=") == 0;
+			bool		le = strcmp(name, "<") == 0 || strcmp(name, "<=") == 0;
+
+			if (!var_left)
+			{
+				bool		t = ge;
+
+				ge = le;
+				le = t;
+			}
+			if (strcmp(name, "=") == 0)
+			{
+				add_push(plan, MP_PUSH_MIN, ci, false, val);
+				add_push(plan, MP_PUSH_MAX, ci, false, val);
+				return true;
+			}
+			if (ge || le)
+			{
+				/* sent inclusive: a superset, the local check trims it */
+				add_push(plan, ge ? MP_PUSH_MIN : MP_PUSH_MAX, ci, false, val);
+				return true;
+			}
+			return false;
+		}
+		if (strcmp(name, "=") == 0 && lt == TEXTOID && rt == TEXTOID && equality_kind(res, col) >= 0)
+		{
+			add_push(plan, (MpPushKind) equality_kind(res, col), ci, false, val);
 			return true;
 		}
 		return false;
@@ -236,12 +271,12 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 		v = strip_var(linitial(sa->args));
 		val = lsecond(sa->args);
 		ci = var_column(v, baserel, res, relid);
-		if (ci < 0 || !value_ok(root, baserel, val) || equality_kind(&res->cols[ci]) < 0)
+		if (ci < 0 || !value_ok(root, baserel, val) || equality_kind(res, &res->cols[ci]) < 0)
 			return false;
 		name = builtin_opname(sa->opno, &lt, &rt);
 		if (name == NULL || strcmp(name, "=") != 0 || lt != TEXTOID || rt != TEXTOID)
 			return false;
-		add_push(plan, (MpPushKind) equality_kind(&res->cols[ci]), ci, true, val);
+		add_push(plan, (MpPushKind) equality_kind(res, &res->cols[ci]), ci, true, val);
 		return true;
 	}
 	return false;
@@ -335,7 +370,12 @@ mp_plan_sort_dir(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, 
 	bool		found = false;
 	Oid			family;
 
-	if (res->sort_field == NULL || list_length(root->query_pathkeys) != 1)
+	/*
+	 * Key columns split a scan into one request series per wallet or user,
+	 * read one after another: the API's Sort orders each, not the whole.
+	 */
+	if (res->sort_field == NULL || list_length(root->query_pathkeys) != 1 ||
+		mp_resource_key_count(res) > 0)
 		return 0;
 	pk = linitial(root->query_pathkeys);
 	if (pk->pk_eclass->ec_has_volatile)
@@ -366,4 +406,190 @@ mp_plan_sort_dir(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, 
 		return -1;
 #endif
 	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * execution-time evaluation of the pushed values
+ * ------------------------------------------------------------------------ */
+
+/* the text values of "= x" or "= ANY(array)", in UTF-8, de-duplicated */
+static List *
+datum_texts(Datum d, bool is_array)
+{
+	List	   *out = NIL;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (!is_array)
+	{
+		char	   *s = TextDatumGetCString(d);
+
+		return list_make1(pg_server_to_any(s, strlen(s), PG_UTF8));
+	}
+	arr = DatumGetArrayTypeP(d);
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *s;
+		bool		dup = false;
+		ListCell   *lc;
+
+		if (nulls[i])
+			continue;
+		s = TextDatumGetCString(elems[i]);
+		s = pg_server_to_any(s, strlen(s), PG_UTF8);
+		foreach(lc, out)
+			if (strcmp(lfirst(lc), s) == 0)
+				dup = true;
+		if (!dup)
+			out = lappend(out, s);
+	}
+	return out;
+}
+
+static List *
+intersect_texts(List *a, List *b)
+{
+	List	   *out = NIL;
+	ListCell   *la,
+			   *lb;
+
+	foreach(la, a)
+		foreach(lb, b)
+			if (strcmp(lfirst(la), lfirst(lb)) == 0)
+			{
+				out = lappend(out, lfirst(la));
+				break;
+			}
+	return out;
+}
+
+/* all values are among the column's documented enum values (if it has any) */
+bool
+mp_enum_documented(const MpColumnDef *col, List *vals)
+{
+	ListCell   *lc;
+
+	if (col->enumvals == NULL)
+		return true;
+	foreach(lc, vals)
+	{
+		bool		found = false;
+
+		for (const char *const *e = col->enumvals; *e; e++)
+			if (strcmp(*e, lfirst(lc)) == 0)
+				found = true;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static void
+set_values(List **dst, bool *set, List *v, bool *no_rows)
+{
+	*dst = *set ? intersect_texts(*dst, v) : v;
+	*set = true;
+	if (*dst == NIL)
+		*no_rows = true;
+}
+
+/*
+ * Evaluate every pushed expression (Consts, Params, stable functions) into
+ * the values a request is built from.  A NULL, an empty IN list, a
+ * contradiction (status = 'A' AND status = 'B', an empty date range) sets
+ * no_rows: no row can match, so no API call is made.
+ */
+MpEval *
+mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
+{
+	const MpResource *res = plan->res;
+	MpEval	   *ev = palloc0(sizeof(MpEval));
+	ListCell   *lc;
+
+	ev->vals = palloc0(sizeof(List *) * res->ncols);
+	ev->vals_set = palloc0(sizeof(bool) * res->ncols);
+	ev->have_min = palloc0(sizeof(bool) * res->ncols);
+	ev->have_max = palloc0(sizeof(bool) * res->ncols);
+	ev->min = palloc0(sizeof(int64) * res->ncols);
+	ev->max = palloc0(sizeof(int64) * res->ncols);
+
+	foreach(lc, plan->pushes)
+	{
+		MpPush	   *p = lfirst(lc);
+		ExprState  *es = list_nth(exprstates, p->expr_idx);
+		bool		isnull;
+		Datum		d = ExecEvalExpr(es, econtext, &isnull);
+
+		if (isnull)
+		{
+			/* "col = NULL", "col < NULL": no row can match */
+			ev->no_rows = true;
+			continue;
+		}
+		switch (p->kind)
+		{
+			case MP_PUSH_DATE_LO:
+			case MP_PUSH_DATE_HI:
+			case MP_PUSH_DATE_EQ:
+				{
+					TimestampTz t = DatumGetTimestampTz(d);
+
+					if (p->kind != MP_PUSH_DATE_HI && !TIMESTAMP_IS_NOBEGIN(t))
+					{
+						if (TIMESTAMP_IS_NOEND(t))
+							ev->no_rows = true;
+						else if (!ev->have_lo || t > ev->lo)
+							ev->lo = t, ev->have_lo = true;
+					}
+					if (p->kind != MP_PUSH_DATE_LO && !TIMESTAMP_IS_NOEND(t))
+					{
+						if (TIMESTAMP_IS_NOBEGIN(t))
+							ev->no_rows = true;
+						else if (!ev->have_hi || t < ev->hi)
+							ev->hi = t, ev->have_hi = true;
+					}
+					break;
+				}
+			case MP_PUSH_FILTER:
+				set_values(&ev->vals[p->colidx], &ev->vals_set[p->colidx],
+						   datum_texts(d, p->is_array), &ev->no_rows);
+				break;
+			case MP_PUSH_ID:
+				set_values(&ev->ids, &ev->have_ids, datum_texts(d, p->is_array), &ev->no_rows);
+				break;
+			case MP_PUSH_KEY:
+				{
+					int			k = 0;
+
+					for (int i = 0; i < p->colidx; i++)
+						if (res->cols[i].flags & MP_COL_KEY)
+							k++;
+					if (k < 2)
+						set_values(&ev->keys[k], &ev->keys_set[k],
+								   datum_texts(d, p->is_array), &ev->no_rows);
+					break;
+				}
+			case MP_PUSH_MIN:
+			case MP_PUSH_MAX:
+				{
+					Oid			t = exprType((Node *) es->expr);
+					int64		v = (t == INT4OID) ? DatumGetInt32(d) : DatumGetInt64(d);
+					int			c = p->colidx;
+
+					if (p->kind == MP_PUSH_MIN && (!ev->have_min[c] || v > ev->min[c]))
+						ev->min[c] = v, ev->have_min[c] = true;
+					if (p->kind == MP_PUSH_MAX && (!ev->have_max[c] || v < ev->max[c]))
+						ev->max[c] = v, ev->have_max[c] = true;
+					if (ev->have_min[c] && ev->have_max[c] && ev->min[c] > ev->max[c])
+						ev->no_rows = true;
+					break;
+				}
+		}
+	}
+	if (ev->have_lo && ev->have_hi && ev->lo > ev->hi)
+		ev->no_rows = true;
+	return ev;
 }
