@@ -5,11 +5,12 @@ DATA       = mangopay_fdw--0.1.sql
 PGFILEDESC = "mangopay_fdw - foreign data wrapper for the MangoPay API"
 
 SRCS = mangopay_fdw.c src/options.c src/resources.c src/http.c src/auth.c \
-       src/listing.c src/convert.c src/plan.c src/apiparse.c src/errors.c
+       src/listing.c src/convert.c src/plan.c src/apiparse.c src/errors.c \
+       src/report.c src/csv.c src/windows.c
 OBJS = $(SRCS:.c=.o)
 
 # The regression suites; each needs the mock API (test/run.sh starts it).
-REGRESS      = setup options import lists pushdown faults tls
+REGRESS      = setup options import lists pushdown faults tls reports
 
 PG_CONFIG ?= pg_config
 SHLIB_LINK += -lcurl -lcjson -lcrypto

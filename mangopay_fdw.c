@@ -54,7 +54,8 @@ typedef struct MpRelInfo
 typedef struct MpScanState
 {
 	MpPlan	   *plan;
-	MpListScan *list;
+	MpListScan *list;			/* list and by-id sources */
+	MpReportScan *report;		/* report sources */
 } MpScanState;
 
 void		_PG_init(void);
@@ -89,7 +90,7 @@ mpGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	baserel->fdw_private = ri;
 
 	/* by id: as many rows as ids; lists: a guess narrowed by the quals */
-	rows = ri->res->list_path ? 1000.0 : 1.0;
+	rows = ri->res->source == MP_SRC_REPORT ? 100000.0 : ri->res->list_path ? 1000.0 : 1.0;
 	foreach(lc, ri->quals->pushes)
 	{
 		MpPush	   *p = lfirst(lc);
@@ -107,7 +108,7 @@ mpGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	}
 	if (ri->res->list_path && strcmp(ri->res->name, "client_wallets") == 0)
 		rows = 12;
-	if (ri->res->list_path)
+	if (ri->res->source != MP_SRC_BYID)
 		rows *= clauselist_selectivity(root, baserel->baserestrictinfo, 0, JOIN_INNER, NULL);
 	baserel->rows = clamp_row_est(rows);
 }
@@ -123,6 +124,13 @@ estimate_cost(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri, double rows
 {
 	double		requests;
 
+	if (ri->res->source == MP_SRC_REPORT)
+	{
+		/* a report takes seconds to generate before the first row */
+		*startup = 10000.0;
+		*total = *startup + rows * (cpu_tuple_cost * 2);
+		return;
+	}
 	if (ri->res->list_path == NULL)
 		requests = rows;
 	else
@@ -213,7 +221,10 @@ mpBeginForeignScan(ForeignScanState *node, int eflags)
 	}
 #endif
 	conn = mp_get_conn(GetForeignTable(relid)->serverid, userid);
-	st->list = mp_list_begin(node, st->plan, conn, false);
+	if (st->plan->res->source == MP_SRC_REPORT)
+		st->report = mp_report_begin(node, st->plan, conn);
+	else
+		st->list = mp_list_begin(node, st->plan, conn, false);
 }
 
 static TupleTableSlot *
@@ -222,7 +233,10 @@ mpIterateForeignScan(ForeignScanState *node)
 	MpScanState *st = node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
-	mp_list_next(st->list, slot);
+	if (st->report)
+		mp_report_next(st->report, slot);
+	else
+		mp_list_next(st->list, slot);
 	return slot;
 }
 
@@ -233,6 +247,8 @@ mpReScanForeignScan(ForeignScanState *node)
 
 	if (st->list)
 		mp_list_rescan(st->list);
+	if (st->report)
+		mp_report_rescan(st->report);
 }
 
 static void
@@ -242,6 +258,8 @@ mpEndForeignScan(ForeignScanState *node)
 
 	if (st && st->list)
 		mp_list_end(st->list);
+	if (st && st->report)
+		mp_report_end(st->report);
 }
 
 static void
@@ -249,7 +267,10 @@ mpExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	MpScanState *st = node->fdw_state;
 
-	mp_list_explain(st->list, st->plan, node, es);
+	if (st->plan->res->source == MP_SRC_REPORT)
+		mp_report_explain(st->report, st->plan, node, es);
+	else
+		mp_list_explain(st->list, st->plan, node, es);
 }
 
 static bool
@@ -400,14 +421,26 @@ mangopay_fdw_columns(PG_FUNCTION_ARGS)
 
 			if (col->flags & MP_COL_ATTRS)
 				push = NULL;
+			else if (col->flags & MP_COL_LOOKUP)
+				push = psprintf("lookup: GET %s per row, when referenced", res->lookup_path);
 			else if ((col->flags & MP_COL_ID) && res->single_path)
 				push = psprintf("= / IN / = ANY: GET %s", res->single_path);
+			else if ((col->flags & MP_COL_KEY) && res->source == MP_SRC_REPORT)
+				push = psprintf("= / IN / = ANY: Filters.%s (key column: one is required)", col->filter);
 			else if (col->flags & MP_COL_KEY)
 				push = psprintf("= / IN / = ANY: path %s (key column)", res->list_path);
 			else if ((col->flags & MP_COL_DATE) && res->sort_field)
 				push = psprintf("< <= = >= >: AfterDate/BeforeDate; ORDER BY: Sort=%s", res->sort_field);
+			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_SCALAR))
+				push = psprintf("=: Filters.%s", col->filter);
+			else if ((col->flags & MP_COL_FILTER) && col->filter && res->source == MP_SRC_REPORT)
+				push = psprintf("= / IN / = ANY: Filters.%s", col->filter);
 			else if ((col->flags & MP_COL_FILTER) && col->filter)
 				push = psprintf("= / IN / = ANY: %s", col->filter);
+			else if (col->flags & MP_COL_RANGE)
+				push = psprintf("< <= = >= >: Filters.Min%s / Max%s", col->filter, col->filter);
+			else if (col->flags & MP_COL_OPTIONAL)
+				push = "(optional report column: requested only when referenced)";
 			v[0] = CStringGetTextDatum(res->name);
 			v[1] = Int32GetDatum(c + 1);
 			v[2] = CStringGetTextDatum(col->name);
@@ -419,7 +452,9 @@ mangopay_fdw_columns(PG_FUNCTION_ARGS)
 				v[5] = CStringGetTextDatum(push);
 			else
 				n[5] = true;
-			if (res->source == MP_SRC_BYID)
+			if (res->source == MP_SRC_REPORT)
+				v[6] = CStringGetTextDatum(psprintf("POST %s (%s)", res->create_path, res->report_type));
+			else if (res->source == MP_SRC_BYID)
 				v[6] = CStringGetTextDatum(psprintf("GET %s", res->single_path));
 			else
 				v[6] = CStringGetTextDatum(psprintf("GET %s", res->list_path));

@@ -66,7 +66,8 @@ extern bool mp_url_is_acceptable(const char *url, bool *is_http);
 typedef enum MpSourceKind
 {
 	MP_SRC_LIST,				/* paginated GET endpoint */
-	MP_SRC_BYID					/* single-object GET only */
+	MP_SRC_BYID,				/* single-object GET only */
+	MP_SRC_REPORT				/* report: create, poll, download CSV */
 } MpSourceKind;
 
 typedef enum MpColKind
@@ -84,6 +85,10 @@ typedef enum MpColKind
 #define MP_COL_DATE		0x04	/* the date the API's AfterDate/BeforeDate compare */
 #define MP_COL_ID		0x08	/* single-object key */
 #define MP_COL_ATTRS	0x10	/* the whole object as jsonb */
+#define MP_COL_LOOKUP	0x20	/* needs a single-object GET per row */
+#define MP_COL_RANGE	0x40	/* <, <=, >=, > → Min<filter> / Max<filter> */
+#define MP_COL_SCALAR	0x80	/* the filter takes one value, not a list */
+#define MP_COL_OPTIONAL 0x100	/* report column not in the default set */
 
 typedef struct MpColumnDef
 {
@@ -109,6 +114,15 @@ typedef struct MpResource
 	const MpColumnDef *cols;
 	int			ncols;
 	const char *description;
+	/* report sources */
+	const char *report_type;	/* TRANSACTIONS, WALLETS, USER_WALLET_TRANSACTIONS... */
+	bool		report_v2;		/* Reporting Service (POST /reporting/reports) */
+	const char *create_path;	/* /reports/transactions, /reporting/reports */
+	int			window_months;	/* longest range one report may cover */
+	bool		window_strict;	/* the range must be shorter than window_months */
+	int			retention_months;	/* how far back the API goes */
+	const char *fixed_filters;	/* JSON object merged into Filters */
+	const char *lookup_path;	/* /payouts/bankwire/{id} for lookup columns */
 } MpResource;
 
 extern const MpResource *mp_resource_by_name(const char *name);
@@ -217,6 +231,7 @@ extern void mp_request_start(MpRequest *req);
 extern void mp_request_wait(MpRequest *req);
 extern int	mp_request_wait_any(MpRequest **reqs, int n);
 extern void mp_request_unpause(MpRequest *req);
+extern long mp_request_current_status(MpRequest *req);
 extern void mp_token_fetch_enter(void);
 extern void mp_token_fetch_leave(void);
 extern bool mp_auth_fetch_in_progress(void);
@@ -274,6 +289,7 @@ extern void mp_json_to_values(const struct cJSON *obj, MpColMap *maps, int natts
 extern Datum mp_text_to_datum(MpColMap *m, const char *s);
 extern Datum mp_unix_to_timestamptz(double secs);
 extern int64 mp_timestamptz_to_unix_floor(TimestampTz t);
+extern int64 mp_timestamptz_to_unix_ceil(TimestampTz t);
 
 /* ------------------------------------------------------------------------
  * plan.c — quals, sort and limit → the request plan (fdw_private)
@@ -285,7 +301,9 @@ typedef enum MpPushKind
 	MP_PUSH_DATE_EQ,			/* creation_date = x       → both */
 	MP_PUSH_FILTER,				/* col = x / IN / = ANY    → API filter */
 	MP_PUSH_ID,					/* id = x / IN / = ANY     → single-object GETs */
-	MP_PUSH_KEY					/* key column = x / IN     → path segment */
+	MP_PUSH_KEY,				/* key column = x / IN     → path segment / filter */
+	MP_PUSH_MIN,				/* amount >= / > x         → Min<filter> */
+	MP_PUSH_MAX					/* amount <= / < x         → Max<filter> */
 } MpPushKind;
 
 typedef struct MpPush
@@ -307,8 +325,31 @@ typedef struct MpPlan
 	bool		all_pushed;		/* every restriction clause went to the API */
 } MpPlan;
 
+/* the pushed values of one execution (after Params are known) */
+typedef struct MpEval
+{
+	bool		no_rows;		/* the WHERE clause excludes every row */
+	bool		have_lo;
+	bool		have_hi;
+	TimestampTz lo;				/* creation_date >= lo (inclusive bound) */
+	TimestampTz hi;				/* creation_date <= hi */
+	bool		have_ids;
+	List	   *ids;			/* char * (UTF-8), de-duplicated */
+	List	  **vals;			/* per column: char * values of = / IN */
+	bool	   *vals_set;
+	bool	   *have_min;
+	bool	   *have_max;
+	int64	   *min;			/* per column: amount bounds */
+	int64	   *max;
+	List	   *keys[2];		/* key columns, in descriptor order */
+	bool		keys_set[2];
+} MpEval;
+
 struct PlannerInfo;
 struct RelOptInfo;
+struct ExprContext;
+extern MpEval *mp_plan_evaluate(MpPlan *plan, List *exprstates, struct ExprContext *econtext);
+extern bool mp_enum_documented(const MpColumnDef *col, List *vals);
 extern MpPlan *mp_plan_classify(struct PlannerInfo *root, struct RelOptInfo *baserel,
 								const MpResource *res, Oid relid, List *clauses);
 extern List *mp_plan_serialize(MpPlan *plan);
@@ -330,5 +371,17 @@ extern void mp_list_rescan(MpListScan *s);
 extern void mp_list_end(MpListScan *s);
 extern void mp_list_explain(MpListScan *s, MpPlan *plan, struct ForeignScanState *node,
 							struct ExplainState *es);
+extern char *mp_explain_pushes(MpPlan *plan, struct ForeignScanState *node, struct ExplainState *es);
+
+/* ------------------------------------------------------------------------
+ * report.c — the report source (create, poll, download, CSV → rows)
+ * ------------------------------------------------------------------------ */
+typedef struct MpReportScan MpReportScan;
+extern MpReportScan *mp_report_begin(struct ForeignScanState *node, MpPlan *plan, MpConn *conn);
+extern bool mp_report_next(MpReportScan *s, TupleTableSlot *slot);
+extern void mp_report_rescan(MpReportScan *s);
+extern void mp_report_end(MpReportScan *s);
+extern void mp_report_explain(MpReportScan *s, MpPlan *plan, struct ForeignScanState *node,
+							  struct ExplainState *es);
 
 #endif							/* MPFDW_H */

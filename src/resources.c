@@ -181,7 +181,222 @@ static const MpColumnDef settlement_transfers_cols[] = {
 	ATTRS_COL
 };
 
+/* ------------------------------------------------------------------------
+ * report columns: field = the CSV header (spec §4)
+ * ------------------------------------------------------------------------ */
+#define OPT MP_COL_OPTIONAL
+#define RF (MP_COL_FILTER | MP_COL_SCALAR)
+
+#define LEGACY_TX_COLS(txf) \
+	{"id", "Id", T, 0, NULL, NULL}, \
+	{"tag", "Tag", T, 0, NULL, NULL}, \
+	{"creation_date", "CreationDate", TS, MP_COL_DATE, NULL, NULL}, \
+	{"creation_date_iso", "CreationDate:ISO", TS, OPT, NULL, NULL}, \
+	{"execution_date", "ExecutionDate", TS, 0, NULL, NULL}, \
+	{"execution_date_iso", "ExecutionDate:ISO", TS, OPT, NULL, NULL}, \
+	{"author_id", "AuthorId", T, RF, "AuthorId", NULL}, \
+	{"credited_user_id", "CreditedUserId", T, 0, NULL, NULL}, \
+	{"debited_funds_amount", "DebitedFundsAmount", I8, MP_COL_RANGE, "DebitedFundsAmount", NULL}, \
+	{"debited_funds_currency", "DebitedFundsCurrency", T, 0, NULL, NULL}, \
+	{"credited_funds_amount", "CreditedFundsAmount", I8, 0, NULL, NULL}, \
+	{"credited_funds_currency", "CreditedFundsCurrency", T, 0, NULL, NULL}, \
+	{"fees_amount", "FeesAmount", I8, MP_COL_RANGE, "FeesAmount", NULL}, \
+	{"fees_currency", "FeesCurrency", T, 0, NULL, NULL}, \
+	{"status", "Status", T, MP_COL_FILTER, "Status", tx_status}, \
+	{"result_code", "ResultCode", T, MP_COL_FILTER, "ResultCode", NULL}, \
+	{"result_message", "ResultMessage", T, 0, NULL, NULL}, \
+	{"type", "Type", T, txf, "Type", tx_type}, \
+	{"nature", "Nature", T, txf, "Nature", tx_nature}, \
+	{"credited_wallet_id", "CreditedWalletId", T, RF, "WalletId", NULL}, \
+	{"debited_wallet_id", "DebitedWalletId", T, RF, "WalletId", NULL}, \
+	{"payment_type", "PaymentType", T, 0, NULL, NULL}, \
+	{"alias", "Alias", T, OPT, NULL, NULL}, \
+	{"bank_account_id", "BankAccountId", T, OPT, NULL, NULL}, \
+	{"bank_wire_ref", "BankWireRef", T, OPT, NULL, NULL}, \
+	{"card_id", "CardId", T, OPT, NULL, NULL}, \
+	{"card_type", "CardType", T, OPT, NULL, NULL}, \
+	{"country", "Country", T, OPT, NULL, NULL}, \
+	{"culture", "Culture", T, OPT, NULL, NULL}, \
+	{"declared_debited_funds_amount", "DeclaredDebitedFundsAmount", I8, OPT, NULL, NULL}, \
+	{"declared_debited_funds_currency", "DeclaredDebitedFundsCurrency", T, OPT, NULL, NULL}, \
+	{"declared_fees_amount", "DeclaredFeesAmount", I8, OPT, NULL, NULL}, \
+	{"declared_fees_currency", "DeclaredFeesCurrency", T, OPT, NULL, NULL}, \
+	{"execution_type", "ExecutionType", T, OPT, NULL, NULL}, \
+	{"expiration_date", "ExpirationDate", T, OPT, NULL, NULL}, \
+	{"preauthorization_id", "PreauthorizationId", T, OPT, NULL, NULL}, \
+	{"wire_reference", "WireReference", T, OPT, NULL, NULL}
+
+static const MpColumnDef transactions_cols[] = {
+	LEGACY_TX_COLS(MP_COL_FILTER),
+	ATTRS_COL
+};
+
+/* payouts: Type=PAYOUT and Nature=REGULAR are fixed; lookup columns come
+ * from GET /payouts/bankwire/{Id} */
+static const MpColumnDef payouts_cols[] = {
+	LEGACY_TX_COLS(0),
+	{"mode_requested", "ModeRequested", T, MP_COL_LOOKUP, NULL, NULL},
+	{"mode_applied", "ModeApplied", T, MP_COL_LOOKUP, NULL, NULL},
+	{"fallback_reason_code", "FallbackReason.Code", T, MP_COL_LOOKUP, NULL, NULL},
+	{"fallback_reason_message", "FallbackReason.Message", T, MP_COL_LOOKUP, NULL, NULL},
+	{"end_to_end_id", "EndToEndId", T, MP_COL_LOOKUP, NULL, NULL},
+	ATTRS_COL
+};
+
+static const MpColumnDef wallets_cols[] = {
+	{"id", "Id", T, 0, NULL, NULL},
+	{"tag", "Tag", T, 0, NULL, NULL},
+	{"creation_date", "CreationDate", TS, MP_COL_DATE, NULL, NULL},
+	{"creation_date_iso", "CreationDate:ISO", TS, OPT, NULL, NULL},
+	{"owners", "Owners", T, 0, NULL, NULL},
+	{"description", "Description", T, 0, NULL, NULL},
+	{"balance_amount", "BalanceAmount", I8, MP_COL_RANGE, "BalanceAmount", NULL},
+	{"balance_currency", "BalanceCurrency", T, 0, NULL, NULL},
+	{"currency", "Currency", T, RF, "Currency", NULL},
+	{"funds_type", "FundsType", T, 0, NULL, NULL},
+	ATTRS_COL
+};
+
+#define V2_TX_HEAD \
+	{"client_id", "ClientId", T, 0, NULL, NULL}, \
+	{"transaction_id", "TransactionId", T, 0, NULL, NULL}, \
+	{"creation_date", "CreationDate", TS, MP_COL_DATE, NULL, NULL}, \
+	{"creation_date_iso", "CreationDate:ISO", TS, OPT, NULL, NULL}, \
+	{"execution_date", "ExecutionDate", TS, 0, NULL, NULL}, \
+	{"execution_date_iso", "ExecutionDate:ISO", TS, OPT, NULL, NULL}, \
+	{"author_id", "AuthorId", T, 0, NULL, NULL}
+
+static const MpColumnDef user_wallet_tx_cols[] = {
+	{"user_id", "UserId", T, MP_COL_KEY, "UserId", NULL},
+	{"wallet_id", "WalletId", T, MP_COL_KEY, "WalletId", NULL},
+	V2_TX_HEAD,
+	{"credited_user_id", "CreditedUserId", T, 0, NULL, NULL},
+	{"debited_funds_amount", "DebitedFundsAmount", I8, 0, NULL, NULL},
+	{"debited_funds_currency", "DebitedFundsCurrency", T, 0, NULL, NULL},
+	{"credited_funds_amount", "CreditedFundsAmount", I8, 0, NULL, NULL},
+	{"credited_funds_currency", "CreditedFundsCurrency", T, 0, NULL, NULL},
+	{"fees_amount", "FeesAmount", I8, 0, NULL, NULL},
+	{"fees_currency", "FeesCurrency", T, 0, NULL, NULL},
+	{"type", "Type", T, 0, NULL, tx_type},
+	{"nature", "Nature", T, 0, NULL, tx_nature},
+	{"credited_wallet_id", "CreditedWalletId", T, 0, NULL, NULL},
+	{"debited_wallet_id", "DebitedWalletId", T, 0, NULL, NULL},
+	{"bank_account_id", "BankAccountId", T, 0, NULL, NULL},
+	{"preauthorization_id", "PreauthorizationId", T, 0, NULL, NULL},
+	{"bank_wire_ref", "BankWireRef", T, 0, NULL, NULL},
+	{"card_id", "CardId", T, 0, NULL, NULL},
+	{"card_alias", "CardAlias", T, 0, NULL, NULL},
+	{"card_type", "CardType", T, 0, NULL, NULL},
+	{"card_country", "CardCountry", T, 0, NULL, NULL},
+	{"card_expiration_date", "CardExpirationDate", T, 0, NULL, NULL},
+	{"culture", "Culture", T, 0, NULL, NULL},
+	{"declared_debited_funds_amount", "DeclaredDebitedFundsAmount", I8, 0, NULL, NULL},
+	{"declared_debited_funds_currency", "DeclaredDebitedFundsCurrency", T, 0, NULL, NULL},
+	{"declared_fees_amount", "DeclaredFeesAmount", I8, 0, NULL, NULL},
+	{"declared_fees_currency", "DeclaredFeesCurrency", T, 0, NULL, NULL},
+	{"execution_type", "ExecutionType", T, 0, NULL, NULL},
+	{"payment_type", "PaymentType", T, 0, NULL, NULL},
+	{"wire_reference", "WireReference", T, 0, NULL, NULL},
+	/* in the newest docs example only: requested only when referenced */
+	{"tag", "Tag", T, OPT, NULL, NULL},
+	ATTRS_COL
+};
+
+static const MpColumnDef collected_fees_cols[] = {
+	V2_TX_HEAD,
+	{"debited_wallet_id", "DebitedWalletId", T, 0, NULL, NULL},
+	{"credited_wallet_id", "CreditedWalletId", T, 0, NULL, NULL},
+	{"credited_funds_currency", "CreditedFundsCurrency", T, 0, NULL, NULL},
+	{"credited_funds_amount", "CreditedFundsAmount", I8, 0, NULL, NULL},
+	{"debited_funds_currency", "DebitedFundsCurrency", T, 0, NULL, NULL},
+	{"debited_funds_amount", "DebitedFundsAmount", I8, 0, NULL, NULL},
+	{"fees_amount", "FeesAmount", I8, 0, NULL, NULL},
+	{"fees_currency", "FeesCurrency", T, RF, "Currency", NULL},
+	{"type", "Type", T, 0, NULL, tx_type},
+	{"nature", "Nature", T, 0, NULL, tx_nature},
+	{"payment_type", "PaymentType", T, 0, NULL, NULL},
+	{"tag", "Tag", T, 0, NULL, NULL},
+	ATTRS_COL
+};
+
+static const char *const echo_intent_status[] = {"AUTHORIZED", "PARTIALLY_CAPTURED", "CAPTURED",
+	"CANCELED", "REFUNDED", "REFUND_REVERSED", "DISPUTED", "DEFENDED", "DISPUTED_WON", "DISPUTED_LOST", NULL};
+static const char *const echo_intent_type[] = {"PAYIN", "REFUND", "DISPUTE", NULL};
+static const char *const echo_settlement_status[] = {"UPLOADED", "CREATED", "UNMATCHED",
+	"PARTIALLY_MATCHED", "PENDING_FUNDS_RECEPTION", "INSUFFICIENT_FUNDS", "RECONCILED", "FAILED", NULL};
+static const char *const echo_split_status[] = {"CREATED", "PENDING_FUNDS_RECEPTION", "AVAILABLE",
+	"PENDING", "COMPLETED", "REJECTED", "FAILED", "REVERSED", NULL};
+
+#define ECHO_INTENT_BODY \
+	{"status", "Status", T, RF, "Status", echo_intent_status}, \
+	{"amount", "Amount", I8, 0, NULL, NULL}, \
+	{"currency", "Currency", T, 0, NULL, NULL}, \
+	{"fees_amount", "FeesAmount", I8, 0, NULL, NULL}, \
+	{"fees_currency", "FeesCurrency", T, 0, NULL, NULL}, \
+	{"type", "Type", T, RF, "Type", echo_intent_type}, \
+	{"payment_method", "PaymentMethod", T, RF, "PaymentMethod", NULL}, \
+	{"buyer_id", "BuyerId", T, 0, NULL, NULL}, \
+	{"seller_id", "SellerId", T, 0, NULL, NULL}
+
+static const MpColumnDef echo_intents_cols[] = {
+	{"id", "Id", T, 0, NULL, NULL},
+	ECHO_INTENT_BODY,
+	ATTRS_COL
+};
+
+static const MpColumnDef echo_intent_actions_cols[] = {
+	{"intent_id", "IntentId", T, 0, NULL, NULL},
+	{"id", "Id", T, 0, NULL, NULL},
+	{"external_processing_date", "ExternalProcessingDate", TS, 0, NULL, NULL},
+	{"external_provider_reference", "ExternalProviderReference", T, 0, NULL, NULL},
+	{"external_merchant_reference", "ExternalMerchantReference", T, 0, NULL, NULL},
+	ECHO_INTENT_BODY,
+	ATTRS_COL
+};
+
+static const MpColumnDef echo_settlements_cols[] = {
+	{"id", "Id", T, 0, NULL, NULL},
+	{"creation_date", "CreationDate", TS, MP_COL_DATE, NULL, NULL},
+	{"creation_date_iso", "CreationDate:ISO", TS, OPT, NULL, NULL},
+	{"file_name", "FileName", T, 0, NULL, NULL},
+	{"settlement_currency", "SettlementCurrency", T, 0, NULL, NULL},
+	{"status", "Status", T, RF, "Status", echo_settlement_status},
+	{"settled_transaction_count", "SettledTransactionCount", MP_CK_INT4, 0, NULL, NULL},
+	{"unsettled_transaction_count", "UnsettledTransactionCount", MP_CK_INT4, 0, NULL, NULL},
+	{"settled_amount", "SettledAmount", I8, 0, NULL, NULL},
+	{"declared_amount", "DeclaredAmount", I8, 0, NULL, NULL},
+	{"deficit_amount", "DeficitAmount", I8, 0, NULL, NULL},
+	{"external_provider_name", "ExternalProviderName", T, RF | OPT, "ExternalProviderName", NULL},
+	ATTRS_COL
+};
+
+static const MpColumnDef echo_splits_cols[] = {
+	{"id", "Id", T, 0, NULL, NULL},
+	{"intent_id", "IntentId", T, RF, "IntentId", NULL},
+	{"author_id", "AuthorId", T, 0, NULL, NULL},
+	{"amount", "Amount", I8, 0, NULL, NULL},
+	{"currency", "Currency", T, 0, NULL, NULL},
+	{"fees_amount", "FeesAmount", I8, 0, NULL, NULL},
+	{"fees_currency", "FeesCurrency", T, 0, NULL, NULL},
+	{"status", "Status", T, RF, "Status", echo_split_status},
+	{"description", "Description", T, 0, NULL, NULL},
+	{"credited_wallet_id", "CreditedWalletId", T, 0, NULL, NULL},
+	{"debited_wallet_id", "DebitedWalletId", T, 0, NULL, NULL},
+	{"scheduled", "Scheduled", B, 0, NULL, NULL},
+	{"creation_date", "CreationDate", TS, MP_COL_DATE, NULL, NULL},
+	{"creation_date_iso", "CreationDate:ISO", TS, OPT, NULL, NULL},
+	{"execution_date", "ExecutionDate", TS, 0, NULL, NULL},
+	{"execution_date_iso", "ExecutionDate:ISO", TS, OPT, NULL, NULL},
+	ATTRS_COL
+};
+
 #define COLS(a) a, lengthof(a)
+#define REPORT(name, obj, cols, desc, type, v2, path, months, strict, keep, fixed, lookup) \
+	{name, MP_SRC_REPORT, obj, NULL, NULL, "CreationDate", "CreationDate:ASC", 0, NULL, \
+	 COLS(cols), desc, type, v2, path, months, strict, keep, fixed, lookup}
+#define REPORT_NODATE(name, obj, cols, desc, type) \
+	{name, MP_SRC_REPORT, obj, NULL, NULL, NULL, NULL, 0, NULL, \
+	 COLS(cols), desc, type, true, "/reporting/reports", 12, true, 24, NULL, NULL}
 
 /*
  * The list of every resource: IMPORT FOREIGN SCHEMA creates them in this
@@ -189,6 +404,32 @@ static const MpColumnDef settlement_transfers_cols[] = {
  * Reporting Service types) are described in report descriptors.
  */
 static const MpResource resources[] = {
+	REPORT("transactions", "transaction", transactions_cols,
+		   "every transaction of the platform (legacy TRANSACTIONS report)",
+		   "TRANSACTIONS", false, "/reports/transactions", 6, false, 36, NULL, NULL),
+	REPORT("payouts", "payout", payouts_cols,
+		   "payouts (TRANSACTIONS report with Type=PAYOUT, Nature=REGULAR; lookups from GET /payouts/bankwire/{Id})",
+		   "TRANSACTIONS", false, "/reports/transactions", 6, false, 36,
+		   "{\"Type\":[\"PAYOUT\"],\"Nature\":[\"REGULAR\"]}", "/payouts/bankwire/{id}"),
+	REPORT("wallets", "wallet", wallets_cols,
+		   "user and client wallets (legacy WALLETS report)",
+		   "WALLETS", false, "/reports/wallets", 24, false, 156, NULL, NULL),
+	REPORT("user_wallet_transactions", "user wallet transaction", user_wallet_tx_cols,
+		   "SUCCEEDED transactions of one user or wallet (Reporting Service USER_WALLET_TRANSACTIONS)",
+		   "USER_WALLET_TRANSACTIONS", true, "/reporting/reports", 12, true, 24, NULL, NULL),
+	REPORT("collected_fees", "collected fee", collected_fees_cols,
+		   "fees collected by the platform (Reporting Service COLLECTED_FEES)",
+		   "COLLECTED_FEES", true, "/reporting/reports", 12, true, 24, NULL, NULL),
+	REPORT("echo_settlements", "Echo settlement", echo_settlements_cols,
+		   "Echo settlements (Reporting Service ECHO_SETTLEMENT)",
+		   "ECHO_SETTLEMENT", true, "/reporting/reports", 12, true, 24, NULL, NULL),
+	REPORT_NODATE("echo_intents", "Echo intent", echo_intents_cols,
+				  "Echo intents (Reporting Service ECHO_INTENT)", "ECHO_INTENT"),
+	REPORT_NODATE("echo_intent_actions", "Echo intent action", echo_intent_actions_cols,
+				  "Echo intent actions (Reporting Service ECHO_INTENT_ACTION)", "ECHO_INTENT_ACTION"),
+	REPORT("echo_splits", "Echo split", echo_splits_cols,
+		   "Echo splits (Reporting Service ECHO_SPLIT)",
+		   "ECHO_SPLIT", true, "/reporting/reports", 12, true, 24, NULL, NULL),
 	{"disputes", MP_SRC_LIST, "dispute", "/disputes", "/disputes/{id}",
 		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(disputes_cols),
 	"disputes of the platform (GET /disputes)"},

@@ -1,0 +1,166 @@
+--
+-- reports: report-backed tables — create, poll, download, CSV streamed
+-- into rows — against the mock's ledger; what was sent, read from the
+-- mock's request log
+--
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"report_delay_ms": 300}') ->> 'ok' AS delay;
+ALTER SERVER mangopay OPTIONS (ADD report_poll_ms '100');
+-- report requests: POST bodies and downloads from the log
+CREATE VIEW t.posts AS
+  SELECT r ->> 'path' AS path, r -> 'body' AS body, r -> 'headers' ->> 'idempotency-key' AS idem, (r ->> 'status')::int AS status
+  FROM t.requests() r WHERE r ->> 'method' = 'POST' AND r ->> 'path' NOT LIKE '%oauth%';
+CREATE VIEW t.downloads AS
+  SELECT r ->> 'path' AS path, (r ->> 'has_authorization')::boolean AS auth, (r ->> 'status')::int AS status,
+         r -> 'headers' ->> 'range' AS range
+  FROM t.requests() r WHERE r ->> 'path' LIKE '%.csv';
+
+-- transactions: 36 months, every row and every column (attrs apart)
+SELECT 'transactions' AS t, * FROM t.compare('transactions', 'transactions', false,
+  $$(j ->> 'CreationDate')::bigint > extract(epoch FROM now() - interval '36 months') + 3600$$, 'true', true);
+-- 36 months in windows of at most 6, each with its own Idempotency-Key
+SELECT count(*) AS reports, count(DISTINCT idem) AS keys, bool_and(length(idem) BETWEEN 16 AND 36) AS key_ok,
+       bool_and(body -> 'Filters' ? 'AfterDate' AND body -> 'Filters' ? 'BeforeDate') AS dated,
+       max((body -> 'Filters' ->> 'BeforeDate')::bigint - (body -> 'Filters' ->> 'AfterDate')::bigint) <= 184 * 86400 AS six_months
+FROM t.posts WHERE path LIKE '%/reports/transactions';
+-- downloads never carry the bearer token
+SELECT count(*) > 0 AS downloads, bool_or(auth) AS any_authorization FROM t.downloads;
+-- sums per type and currency equal the ledger's
+SELECT x.type, x.debited_funds_currency AS ccy,
+       x.total = (SELECT sum((j ->> 'DebitedFundsAmount')::bigint) FROM t.truth('transactions') j
+                  WHERE j ->> 'Type' = x.type AND j ->> 'DebitedFundsCurrency' = x.debited_funds_currency
+                    AND (j ->> 'CreationDate')::bigint >= extract(epoch FROM now() - interval '90 days')) AS sum_ok
+FROM (SELECT type, debited_funds_currency, sum(debited_funds_amount) AS total FROM mangopay.transactions
+      WHERE creation_date >= now() - interval '90 days' GROUP BY 1, 2) x ORDER BY 1, 2;
+-- awkward text survives the CSV byte for byte
+SELECT count(*) AS awkward_tags_ok FROM mangopay.transactions m
+JOIN t.truth('transactions') j ON j ->> 'Id' = m.id
+WHERE m.tag = j ->> 'Tag' AND (m.tag ~ '[,"\n\r]' OR m.tag ~ '[^\x01-\x7f]');
+SELECT count(*) > 0 AS has_awkward FROM t.truth('transactions') j WHERE j ->> 'Tag' ~ '[,"\n\r]';
+
+-- filters, amount bounds and only the referenced Columns are sent
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) = (SELECT count(*) FROM t.truth('transactions') j
+                   WHERE j ->> 'Type' = 'PAYOUT' AND j ->> 'Status' IN ('SUCCEEDED', 'FAILED')
+                     AND (j ->> 'DebitedFundsAmount')::bigint >= 5000
+                     AND (j ->> 'CreationDate')::bigint >= extract(epoch FROM now() - interval '14 months')) AS exact
+FROM mangopay.transactions
+WHERE type = 'PAYOUT' AND status IN ('SUCCEEDED', 'FAILED') AND debited_funds_amount >= 5000
+  AND creation_date >= now() - interval '14 months';
+SELECT count(*) AS windows, min(body -> 'Filters' ->> 'Type') AS type, min(body -> 'Filters' ->> 'Status') AS status,
+       min(body -> 'Filters' ->> 'MinDebitedFundsAmount') AS min_amount, min(body ->> 'Columns') AS columns
+FROM t.posts;
+EXPLAIN (COSTS OFF) SELECT id FROM mangopay.transactions
+WHERE nature = 'REFUND' AND author_id = 'user_1' AND fees_amount < 100 AND creation_date >= '2026-01-01';
+-- ORDER BY creation_date: the API's Sort, no local Sort node, newest window first
+EXPLAIN (COSTS OFF) SELECT id FROM mangopay.transactions ORDER BY creation_date DESC LIMIT 3;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT array_agg(id ORDER BY n) = (SELECT array_agg(j ->> 'Id' ORDER BY (j ->> 'CreationDate')::bigint DESC, j ->> 'Id')
+                                    FROM (SELECT j FROM t.truth('transactions') j
+                                          ORDER BY (j ->> 'CreationDate')::bigint DESC, j ->> 'Id' LIMIT 3) x) AS newest_three
+FROM (SELECT id, row_number() OVER () AS n FROM (SELECT id FROM mangopay.transactions ORDER BY creation_date DESC LIMIT 3) s) y;
+-- LIMIT: only the newest window was created
+SELECT count(*) AS reports, min(body ->> 'Sort') AS sort FROM t.posts;
+
+-- payouts: Type=PAYOUT and Nature=REGULAR always; lookups only when referenced
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT 'payouts' AS t, * FROM t.compare('payouts', 'transactions', false,
+  $$j ->> 'Type' = 'PAYOUT' AND j ->> 'Nature' = 'REGULAR' AND (j ->> 'CreationDate')::bigint > extract(epoch FROM now() - interval '36 months') + 3600$$,
+  'true', true);
+SELECT count(*) AS lookups FROM t.requests() r WHERE r ->> 'path' LIKE '%/payouts/bankwire/%';
+SELECT DISTINCT body -> 'Filters' -> 'Type' AS type, body -> 'Filters' -> 'Nature' AS nature FROM t.posts;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS mismatches FROM (
+  SELECT id, mode_requested, mode_applied, fallback_reason_code, fallback_reason_message, end_to_end_id
+  FROM mangopay.payouts WHERE creation_date >= now() - interval '20 days'
+  EXCEPT ALL
+  SELECT p ->> 'Id', p ->> 'ModeRequested', p ->> 'ModeApplied', p #>> '{FallbackReason,Code}',
+         p #>> '{FallbackReason,Message}', p ->> 'EndToEndId'
+  FROM t.truth('payouts') p JOIN t.truth('transactions') j ON j ->> 'Id' = p ->> 'Id'
+  WHERE (j ->> 'CreationDate')::bigint >= extract(epoch FROM now() - interval '20 days')) x;
+SELECT count(*) = (SELECT count(*) FROM mangopay.payouts WHERE creation_date >= now() - interval '20 days') AS one_lookup_per_row
+FROM t.requests() r WHERE r ->> 'path' LIKE '%/payouts/bankwire/%';
+-- beyond max_lookups: an ERROR with a HINT
+ALTER SERVER mangopay OPTIONS (ADD max_lookups '5');
+SELECT count(mode_applied) FROM mangopay.payouts WHERE creation_date >= now() - interval '60 days';
+ALTER SERVER mangopay OPTIONS (DROP max_lookups);
+
+-- wallets: all of them (windows of 24 months back to 2013)
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT 'wallets' AS t, * FROM t.compare('wallets', 'wallets', false, 'true', 'true', true);
+SELECT count(*) AS reports, max((body -> 'Filters' ->> 'BeforeDate')::bigint - (body -> 'Filters' ->> 'AfterDate')::bigint) <= 732 * 86400 AS within_24_months
+FROM t.posts WHERE path LIKE '%/reports/wallets';
+
+-- Reporting Service: user_wallet_transactions needs its key column
+SELECT count(*) FROM mangopay.user_wallet_transactions;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE u AS SELECT j ->> 'AuthorId' AS uid FROM t.truth('transactions') j
+  WHERE j ->> 'Status' = 'SUCCEEDED' AND (j ->> 'CreationDate')::bigint > extract(epoch FROM now() - interval '6 months')
+  GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1;
+SELECT count(*) > 0 AS some, bool_and(user_id = (SELECT uid FROM u)) AS key_carried,
+       count(*) = (SELECT count(*) FROM t.truth('transactions') j
+                   WHERE j ->> 'Status' = 'SUCCEEDED' AND (j ->> 'AuthorId' = (SELECT uid FROM u) OR j ->> 'CreditedUserId' = (SELECT uid FROM u))
+                     AND (j ->> 'CreationDate')::bigint >= extract(epoch FROM now() - interval '90 days')) AS exact
+FROM mangopay.user_wallet_transactions
+WHERE user_id = (SELECT uid FROM u) AND creation_date >= now() - interval '90 days';
+SELECT body ->> 'ReportType' AS type, body -> 'Filters' ? 'UserId' AS user_filter, body ? 'AfterDate' AS top_level_dates,
+       body ->> 'Sort' AS sort FROM t.posts;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) > 0 AS some FROM mangopay.collected_fees WHERE fees_currency = 'EUR' AND creation_date >= now() - interval '13 months';
+SELECT count(*) AS windows, min(body -> 'Filters' ->> 'Currency') AS currency,
+       max((body ->> 'BeforeDate')::bigint - (body ->> 'AfterDate')::bigint) < 365 * 86400 AS under_12_months FROM t.posts;
+SELECT count(*) > 0 AS intents, count(DISTINCT status) > 1 AS statuses FROM mangopay.echo_intents;
+SELECT count(*) > 0 AS settlements, count(*) = count(id) AS ids FROM mangopay.echo_settlements;
+SELECT count(*) > 0 AS splits FROM mangopay.echo_splits;
+SELECT count(*) > 0 AS actions FROM mangopay.echo_intent_actions;
+
+-- report_max_age_s: the same definition is reused, not created again
+ALTER SERVER mangopay OPTIONS (ADD report_max_age_s '3600');
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) > 0 AS first FROM mangopay.transactions WHERE creation_date >= now() - interval '20 days';
+SELECT count(*) AS n1 FROM t.posts \gset
+SELECT value AS reused1 FROM mangopay_fdw_stats() WHERE counter = 'reports_reused' \gset
+SELECT count(*) > 0 AS again FROM mangopay.transactions WHERE creation_date >= now() - interval '20 days';
+SELECT count(*) - :n1 AS created_by_second_query FROM t.posts;
+SELECT value - :reused1 AS reused_by_second_query FROM mangopay_fdw_stats() WHERE counter = 'reports_reused';
+ALTER SERVER mangopay OPTIONS (DROP report_max_age_s);
+
+-- faults: FAILED, EXPIRED, a download dropped mid-CSV, never ready, malformed CSV
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"kind":"report_failed","result_code":"809001","result_message":"Execution error"}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT count(*) FROM mangopay.transactions WHERE creation_date >= now() - interval ''10 days''', true);
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"kind":"report_expired"}]}') ->> 'ok' AS armed;
+SELECT count(*) = (SELECT count(*) FROM t.truth('transactions') j
+                   WHERE (j ->> 'CreationDate')::bigint >= extract(epoch FROM now() - interval '10 days')) AS exact_after_expiry
+FROM mangopay.transactions WHERE creation_date >= now() - interval '10 days';
+SELECT count(*) AS reports_created FROM t.posts;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"\\.csv$","kind":"drop_mid_body","bytes":20000,"times":2}]}') ->> 'ok' AS armed;
+SELECT count(*) = (SELECT count(*) FROM t.truth('transactions') j
+                   WHERE (j ->> 'CreationDate')::bigint >= extract(epoch FROM now() - interval '60 days')) AS exact,
+       count(DISTINCT id) = count(*) AS no_doubles
+FROM mangopay.transactions WHERE creation_date >= now() - interval '60 days';
+SELECT count(*) AS downloads, count(range) AS resumed_with_range FROM t.downloads;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+ALTER SERVER mangopay OPTIONS (ADD report_timeout_s '2');
+SELECT t.mock('faults', '{"faults":[{"kind":"report_stays_pending"}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT count(*) FROM mangopay.transactions WHERE creation_date >= now() - interval ''10 days''');
+ALTER SERVER mangopay OPTIONS (DROP report_timeout_s);
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"\\.csv$","kind":"status","status":200,"content_type":"text/csv","body":"Id,CreationDate\r\n\"unterminated,1\r\n"}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT count(*) FROM mangopay.transactions WHERE creation_date >= now() - interval ''10 days''', true);
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"\\.csv$","kind":"status","status":200,"content_type":"text/csv","body":"Id,CreationDate\r\nx,1,extra\r\n"}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT id FROM mangopay.transactions WHERE creation_date >= now() - interval ''10 days''', true);
+-- statement_timeout while a report generates: canceled within a second
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"kind":"report_slow","ms":10000}]}') ->> 'ok' AS armed;
+SET statement_timeout = '1s';
+CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t0;
+SELECT count(*) FROM mangopay.transactions WHERE creation_date >= now() - interval '10 days';
+RESET statement_timeout;
+SELECT clock_timestamp() - t0 < interval '2 s' AS within_a_second FROM t0;
+DROP TABLE t0;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+ALTER SERVER mangopay OPTIONS (DROP report_poll_ms);

@@ -1,0 +1,1603 @@
+/*-------------------------------------------------------------------------
+ * report.c
+ *		The report source: a scan becomes MangoPay report requests —
+ *		create, poll, download — and the CSV is parsed as it arrives and
+ *		handed to the executor row by row, in bounded memory.
+ *
+ * The date range of the query (or the API's retention when it gives no
+ * lower bound) is split into windows the report type accepts (6 months
+ * for the legacy TRANSACTIONS report, 24 for WALLETS, under 12 for the
+ * Reporting Service).  Windows are created up to max_concurrency at a
+ * time, polled with growing intervals, and downloaded one after another
+ * in date order.  Each window is asked for one second wider on each side
+ * and rows outside it are dropped, so a row on a window boundary is
+ * returned exactly once whatever the API's boundary semantics.
+ *
+ * Downloads stream: curl's write callback feeds the incremental CSV parser
+ * (src/csv.c), whose records are copied into a small malloc'ed queue; when
+ * the queue is full the transfer is paused until the executor has drained
+ * it.  Nothing in a callback can raise an ERROR: failures are recorded and
+ * reported after curl returns.  A download that breaks off resumes with a
+ * Range request from the last byte parsed (or skips that many bytes when
+ * the server ignores Range), so no row is lost or doubled.
+ *
+ * Every POST carries an Idempotency-Key, so a retried create never makes
+ * two reports; a 409 on such a retry is resolved through
+ * GET /responses/{key}.  With report_max_age_s > 0 a ready report of the
+ * same definition (recognised by its Tag, a hash of the definition) is
+ * reused instead of creating one.
+ *-------------------------------------------------------------------------
+ */
+#include "mpfdw.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <ctype.h>
+#include <openssl/sha.h>
+
+#include "access/sysattr.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "foreign/fdwapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "csv.h"
+#include "windows.h"
+
+#define MP_QUEUE_ROWS	1024	/* rows parsed ahead of the executor, at most */
+#define MP_QUEUE_BYTES	(8 * 1024 * 1024)
+#define MP_POLL_MAX_MS	10000
+#define MP_MAX_RESUMES	20
+
+typedef enum WinState
+{
+	W_NEW,						/* not created yet */
+	W_CREATING,					/* POST in flight (or GET /responses/{key}) */
+	W_WAITING,					/* created, next poll at next_poll */
+	W_POLLING,					/* GET /reports/{Id} in flight */
+	W_READY,					/* DownloadURL known */
+	W_DOWNLOADING,
+	W_DONE
+} WinState;
+
+typedef struct Window
+{
+	int64		start;			/* rows with start <= CreationDate < end */
+	int64		end;
+	int			part;			/* key values (user_wallet_transactions) */
+	WinState	state;
+	char		idem_key[40];
+	char	   *report_id;
+	char	   *download_url;
+	MpRequest  *req;
+	TimestampTz created_at;
+	TimestampTz next_poll;
+	int			poll_ms;
+	int			polls;
+	bool		recreated;		/* EXPIRED → created again once */
+	bool		recovering;		/* 409: reading GET /responses/{key} */
+	bool		reused;
+} Window;
+
+/* one CSV record, copied out of the parser (malloc'ed) */
+typedef struct QRow
+{
+	struct QRow *next;
+	size_t		size;
+	int			nfields;
+	uint64		line;
+	int32	   *len;			/* -1: NULL (an empty unquoted cell) */
+	char	  **data;
+} QRow;
+
+typedef struct Lookup
+{
+	QRow	   *row;
+	MpRequest  *req;
+} Lookup;
+
+struct MpReportScan
+{
+	ForeignScanState *node;
+	MpPlan	   *plan;
+	MpConn	   *conn;
+	const MpResource *res;
+	Relation	rel;
+	MpColMap   *maps;
+	int			natts;
+	List	   *exprstates;
+	MemoryContext cxt;
+
+	bool		started;
+	bool		no_rows;
+	MpEval	   *ev;
+	cJSON	   *filters;		/* the Filters object, without dates */
+	cJSON	   *columns;		/* Columns to request, or NULL (the default set) */
+	char	   *sort;			/* "CreationDate:ASC" */
+	char	  **parts;			/* per partition: the key values, 2 each */
+	int			nparts;
+	Window	   *w;
+	int			nw;
+	int			cur;			/* the window being read */
+	int			date_field;		/* index of CreationDate in the CSV, or -1 */
+	bool		need_lookups;
+	int			id_field;
+
+	/* the download of window cur */
+	MpRequest  *dl;
+	MpCsvParser *csv;
+	MpAlloc		alloc;
+	bool		header_seen;
+	char	  **csv_names;
+	int			ncsv;
+	int		   *attr_field;		/* per attribute: CSV field index or -1 */
+	uint64		skip;			/* bytes to drop (server ignored Range) */
+	uint64		resumes;
+	bool		dl_failed;		/* callback-side failure (memory, CSV) */
+	char		dl_error[512];
+	char	   *err_body;		/* non-2xx download body (malloc) */
+	size_t		err_len;
+
+	/* rows parsed, not yet returned */
+	QRow	   *qhead;
+	QRow	   *qtail;
+	int			qrows;
+	size_t		qbytes;
+
+	QRow	   *held;			/* the row being converted (freed on ERROR) */
+	char	  **lookup_vals;	/* per attribute: a lookup column's text */
+
+	/* payouts: lookups in flight, in row order */
+	Lookup	   *look;
+	int			nlook;
+	int			look_head;
+	int			lookups_done;
+
+	/* EXPLAIN ANALYZE */
+	int			created;
+	int			reused;
+	int			polls;
+	int64		rows;
+	int64		dropped;		/* outside their window (boundary rows) */
+	double		wait_ms;
+};
+
+/* ------------------------------------------------------------------------
+ * malloc'ed memory for the parser and the queue: never raises
+ * ------------------------------------------------------------------------ */
+static void *
+m_alloc(void *ctx, size_t n)
+{
+	return malloc(n);
+}
+
+static void *
+m_realloc(void *ctx, void *p, size_t n)
+{
+	return realloc(p, n);
+}
+
+static void
+m_free(void *ctx, void *p)
+{
+	free(p);
+}
+
+static void
+free_row(QRow *r)
+{
+	free(r);
+}
+
+static void
+clear_queue(MpReportScan *s)
+{
+	while (s->qhead)
+	{
+		QRow	   *n = s->qhead->next;
+
+		free_row(s->qhead);
+		s->qhead = n;
+	}
+	s->qtail = NULL;
+	s->qrows = 0;
+	s->qbytes = 0;
+	for (int i = 0; s->look && i < s->nlook; i++)
+	{
+		if (s->look[i].row)
+			free_row(s->look[i].row);
+		s->look[i].row = NULL;
+		s->look[i].req = NULL;
+	}
+}
+
+static void
+drop_download(MpReportScan *s)
+{
+	if (s->dl)
+	{
+		mp_request_release(s->dl);
+		s->dl = NULL;
+	}
+	if (s->csv)
+	{
+		mp_csv_destroy(s->csv);
+		s->csv = NULL;
+	}
+	if (s->err_body)
+	{
+		free(s->err_body);
+		s->err_body = NULL;
+	}
+	s->err_len = 0;
+}
+
+static void
+scan_cleanup(void *arg)
+{
+	MpReportScan *s = (MpReportScan *) arg;
+
+	drop_download(s);
+	clear_queue(s);
+	if (s->held)
+		free_row(s->held);
+	s->held = NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * the CSV side: runs inside curl's write callback
+ * ------------------------------------------------------------------------ */
+static int
+on_record(void *arg, const MpCsvRecord *rec)
+{
+	MpReportScan *s = (MpReportScan *) arg;
+	size_t		need = sizeof(QRow) + rec->nfields * (sizeof(int32) + sizeof(char *));
+	QRow	   *r;
+	char	   *p;
+
+	if (!s->header_seen)
+	{
+		/* the header: names are copied into malloc'ed memory too */
+		s->ncsv = rec->nfields;
+		s->csv_names = calloc(rec->nfields, sizeof(char *));
+		if (s->csv_names == NULL)
+			return -2;
+		for (int i = 0; i < rec->nfields; i++)
+		{
+			s->csv_names[i] = strndup(rec->fields[i].data, rec->fields[i].len);
+			if (s->csv_names[i] == NULL)
+				return -2;
+		}
+		s->header_seen = true;
+		return 0;
+	}
+	for (int i = 0; i < rec->nfields; i++)
+		need += rec->fields[i].len + 1;
+	r = malloc(need);
+	if (r == NULL)
+		return -2;
+	r->next = NULL;
+	r->size = need;
+	r->nfields = rec->nfields;
+	r->line = rec->line;
+	r->len = (int32 *) (r + 1);
+	r->data = (char **) (r->len + rec->nfields);
+	p = (char *) (r->data + rec->nfields);
+	for (int i = 0; i < rec->nfields; i++)
+	{
+		const MpCsvField *f = &rec->fields[i];
+
+		r->len[i] = (f->len == 0 && !f->quoted) ? -1 : (int32) f->len;
+		r->data[i] = p;
+		memcpy(p, f->data, f->len);
+		p[f->len] = '\0';
+		p += f->len + 1;
+	}
+	if (s->qtail)
+		s->qtail->next = r;
+	else
+		s->qhead = r;
+	s->qtail = r;
+	s->qrows++;
+	s->qbytes += need;
+	return 0;
+}
+
+static size_t
+on_download(MpRequest *req, const char *data, size_t len)
+{
+	MpReportScan *s = (MpReportScan *) req->arg;
+	long		status = mp_request_current_status(req);
+
+	if (status >= 300 || status < 200)
+	{
+		/* an error page (S3 XML, ...): keep its start for the message */
+		size_t		room = MP_MAX_ERROR_BYTES - s->err_len;
+		char	   *nb;
+
+		if (room > 0)
+		{
+			nb = realloc(s->err_body, s->err_len + Min(room, len) + 1);
+			if (nb == NULL)
+				return len;
+			s->err_body = nb;
+			memcpy(nb + s->err_len, data, Min(room, len));
+			s->err_len += Min(room, len);
+			nb[s->err_len] = '\0';
+		}
+		return len;
+	}
+	if (s->qrows >= MP_QUEUE_ROWS || s->qbytes >= MP_QUEUE_BYTES)
+		return CURL_WRITEFUNC_PAUSE;	/* the executor drains, then we go on */
+	req->data_delivered = true;
+	if (s->skip > 0)
+	{
+		/* the server ignored Range: drop what was parsed already */
+		size_t		k = Min((uint64) len, s->skip);
+
+		s->skip -= k;
+		data += k;
+		len -= k;
+		if (len == 0)
+			return k;
+	}
+	if (mp_csv_feed(s->csv, data, len) != 0)
+	{
+		s->dl_failed = true;
+		snprintf(s->dl_error, sizeof(s->dl_error), "%s",
+				 mp_csv_error(s->csv) ? mp_csv_error(s->csv) : "out of memory");
+		return 0;
+	}
+	return len + (s->skip == 0 ? 0 : 0);
+}
+
+/* ------------------------------------------------------------------------
+ * request building
+ * ------------------------------------------------------------------------ */
+static char *
+random_key(void)
+{
+	char		k[40];
+	uint8		b[15];
+
+	if (!pg_strong_random(b, sizeof(b)))
+		for (int i = 0; i < (int) sizeof(b); i++)
+			b[i] = (uint8) random();
+	strcpy(k, "mpfdw-");
+	for (int i = 0; i < (int) sizeof(b); i++)
+		sprintf(k + 6 + 2 * i, "%02x", b[i]);
+	return pstrdup(k);
+}
+
+static const char *
+partval(MpReportScan *s, int part, int k)
+{
+	return s->parts ? s->parts[part * 2 + k] : NULL;
+}
+
+/* the report definition of one window, as JSON; Tag left out */
+static cJSON *
+definition(MpReportScan *s, Window *w)
+{
+	const MpResource *res = s->res;
+	cJSON	   *b = cJSON_CreateObject();
+	cJSON	   *f = cJSON_Duplicate(s->filters, true);
+	int64		after = w->start - 1;
+	int64		before = w->end;
+	int			k = 0;
+
+	/* key columns of user_wallet_transactions are filters */
+	for (int i = 0; i < res->ncols; i++)
+		if (res->cols[i].flags & MP_COL_KEY)
+		{
+			const char *v = partval(s, w->part, k++);
+
+			if (v)
+				cJSON_AddStringToObject(f, res->cols[i].filter, v);
+		}
+	cJSON_AddStringToObject(b, "DownloadFormat", "CSV");
+	if (res->report_v2)
+	{
+		cJSON_AddStringToObject(b, "ReportType", res->report_type);
+		cJSON_AddStringToObject(b, "Sort", s->sort);
+		cJSON_AddNumberToObject(b, "AfterDate", (double) after);
+		cJSON_AddNumberToObject(b, "BeforeDate", (double) before);
+	}
+	else
+	{
+		cJSON_AddStringToObject(b, "Sort", s->sort);
+		cJSON_AddFalseToObject(b, "Preview");
+		cJSON_AddNumberToObject(f, "AfterDate", (double) after);
+		cJSON_AddNumberToObject(f, "BeforeDate", (double) before);
+	}
+	cJSON_AddItemToObject(b, "Filters", f);
+	if (s->columns)
+		cJSON_AddItemToObject(b, "Columns", cJSON_Duplicate(s->columns, true));
+	return b;
+}
+
+/* "mangopay_fdw <hash of the definition>": how a reusable report is found */
+static char *
+definition_tag(MpReportScan *s, cJSON *def)
+{
+	char	   *t = cJSON_PrintUnformatted(def);
+	unsigned char h[SHA256_DIGEST_LENGTH];
+	char		hex[2 * 12 + 1];
+
+	SHA256((unsigned char *) t, strlen(t), h);
+	cJSON_free(t);
+	for (int i = 0; i < 12; i++)
+		sprintf(hex + 2 * i, "%02x", h[i]);
+	return psprintf("mangopay_fdw %s %s", s->res->report_type, hex);
+}
+
+static MpRequest *
+api_request(MpReportScan *s, const char *method, const char *path)
+{
+	MpRequest  *r;
+	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+	r = mp_request_new(s->conn, RelationGetRelationName(s->rel), method,
+					   mp_api_url(s->conn, path, true));
+	r->log_path = pstrdup(path);
+	MemoryContextSwitchTo(old);
+	return r;
+}
+
+static const char *
+report_path(MpReportScan *s)
+{
+	return s->res->report_v2 ? "/reporting/reports" : "/reports";
+}
+
+/* look for a ready report of the same definition (report_max_age_s) */
+static bool
+find_reusable(MpReportScan *s, Window *w, const char *tag)
+{
+	int64		since = (int64) time(NULL) - s->conn->report_max_age_s;
+	char	   *path = psprintf("%s?page=1&per_page=100&AfterDate=" INT64_FORMAT "&Sort=CreationDate:DESC",
+								report_path(s), since);
+	MpRequest  *r = api_request(s, "GET", path);
+	cJSON	   *j;
+	bool		found = false;
+
+	mp_request_wait(r);
+	if (!mp_request_ok(r))
+		mp_report_request_failure(r);
+	j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	if (j == NULL || !cJSON_IsArray(j))
+	{
+		if (j)
+			cJSON_Delete(j);
+		mp_error_json_shape(r, "the list of reports is not a JSON array");
+	}
+	for (cJSON *it = j->child; it && !found; it = it->next)
+	{
+		cJSON	   *t = cJSON_GetObjectItemCaseSensitive(it, "Tag");
+		cJSON	   *st = cJSON_GetObjectItemCaseSensitive(it, "Status");
+		cJSON	   *id = cJSON_GetObjectItemCaseSensitive(it, "Id");
+
+		if (cJSON_IsString(t) && strcmp(t->valuestring, tag) == 0 && cJSON_IsString(id) &&
+			cJSON_IsString(st) && (strcmp(st->valuestring, "READY_FOR_DOWNLOAD") == 0 ||
+								   strcmp(st->valuestring, "GENERATED") == 0))
+		{
+			w->report_id = MemoryContextStrdup(s->cxt, id->valuestring);
+			found = true;
+		}
+	}
+	cJSON_Delete(j);
+	mp_request_release(r);
+	return found;
+}
+
+static void
+start_create(MpReportScan *s, Window *w)
+{
+	cJSON	   *def = definition(s, w);
+	char	   *tag = definition_tag(s, def);
+	char	   *body;
+
+	if (s->conn->report_max_age_s > 0 && !w->recreated && find_reusable(s, w, tag))
+	{
+		cJSON_Delete(def);
+		w->reused = true;
+		s->reused++;
+		mp_stats.reports_reused++;
+		w->state = W_WAITING;
+		w->created_at = GetCurrentTimestamp();
+		w->next_poll = 0;
+		w->poll_ms = s->conn->report_poll_ms;
+		return;
+	}
+	cJSON_AddStringToObject(def, "Tag", tag);
+	body = cJSON_PrintUnformatted(def);
+	cJSON_Delete(def);
+	w->req = api_request(s, "POST", s->res->create_path);
+	w->req->body = MemoryContextStrdup(s->cxt, body);
+	cJSON_free(body);
+	w->req->content_type = "application/json";
+	strlcpy(w->idem_key, random_key(), sizeof(w->idem_key));
+	w->req->idempotency_key = w->idem_key;
+	w->req->retry_post = true;	/* the Idempotency-Key makes it safe */
+	mp_request_start(w->req);
+	w->state = W_CREATING;
+	w->recovering = false;
+	w->created_at = GetCurrentTimestamp();
+}
+
+/* what mangopay_fdw reads of a report object, copied out of the JSON */
+typedef struct ReportInfo
+{
+	char	   *id;
+	char	   *status;
+	char	   *url;
+	char	   *result_code;
+	char	   *result_message;
+} ReportInfo;
+
+static char *
+json_str(const cJSON *obj, const char *key)
+{
+	cJSON	   *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? pstrdup(v->valuestring) : NULL;
+}
+
+/*
+ * Parse a report object (or, with envelope, GET /responses/{key}'s
+ * "Resource") into a ReportInfo; the JSON is freed before anything can
+ * raise an ERROR.
+ */
+static ReportInfo *
+read_report(MpRequest *r, const char *envelope)
+{
+	cJSON	   *j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	cJSON	   *obj = j;
+	ReportInfo *ri = palloc0(sizeof(ReportInfo));
+
+	if (j && envelope)
+		obj = cJSON_GetObjectItemCaseSensitive(j, envelope);
+	if (obj && cJSON_IsObject(obj))
+	{
+		ri->id = json_str(obj, "Id");
+		ri->status = json_str(obj, "Status");
+		ri->url = json_str(obj, "DownloadURL");
+		ri->result_code = json_str(obj, "ResultCode");
+		ri->result_message = json_str(obj, "ResultMessage");
+	}
+	if (j)
+		cJSON_Delete(j);
+	if (ri->id == NULL || ri->status == NULL)
+		mp_error_json_shape(r, envelope ? "GET /responses/{key} has no report in \"Resource\"" :
+							"the report object has no Id or Status");
+	return ri;
+}
+
+static void
+report_failed(MpReportScan *s, Window *w, ReportInfo *ri)
+{
+	char	   *code = ri->result_code ? ri->result_code : "?";
+	char	   *msg = ri->result_message ? ri->result_message : "";
+
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("MangoPay could not generate report %s for \"%s\"", w->report_id,
+					RelationGetRelationName(s->rel)),
+			 errdetail("Status FAILED; ResultCode: %s; ResultMessage: %s", code,
+					   pg_any_to_server(msg, strlen(msg), PG_UTF8)),
+			 errhint("805001 is a validation error of the report request, 809001 an execution error on MangoPay's side; a narrower date range may help.")));
+}
+
+/*
+ * A report object (from the POST, a poll or /responses/{key}): move the
+ * window on according to its Status.
+ */
+static void
+take_report(MpReportScan *s, Window *w, MpRequest *r, ReportInfo *ri)
+{
+	const char *status = ri->status;
+
+	if (w->report_id == NULL)
+		w->report_id = MemoryContextStrdup(s->cxt, ri->id);
+	if (strcmp(status, "READY_FOR_DOWNLOAD") == 0 || strcmp(status, "GENERATED") == 0)
+	{
+		if (ri->url == NULL || ri->url[0] == '\0')
+			mp_error_json_shape(r, "a ready report has no DownloadURL");
+		w->download_url = MemoryContextStrdup(s->cxt, ri->url);
+		w->state = W_READY;
+		return;
+	}
+	if (strcmp(status, "FAILED") == 0)
+		report_failed(s, w, ri);
+	if (strcmp(status, "EXPIRED") == 0)
+	{
+		if (w->recreated)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("MangoPay report %s for \"%s\" expired twice", w->report_id,
+							RelationGetRelationName(s->rel))));
+		/* its file is gone: ask for the same report again, once */
+		w->recreated = true;
+		w->report_id = NULL;
+		w->download_url = NULL;
+		w->state = W_NEW;
+		return;
+	}
+	/* PENDING, GENERATING or anything new: wait, a bit longer each time */
+	if (GetCurrentTimestamp() >= TimestampTzPlusMilliseconds(w->created_at,
+															 (int64) s->conn->report_timeout_s * 1000))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("MangoPay report %s for \"%s\" was not ready after %d s", w->report_id,
+						RelationGetRelationName(s->rel), s->conn->report_timeout_s),
+				 errdetail("Its last status was %s.", status),
+				 errhint("Raise the server option report_timeout_s, or narrow the date range.")));
+	w->state = W_WAITING;
+	if (w->poll_ms == 0)
+		w->poll_ms = s->conn->report_poll_ms;
+	else
+		w->poll_ms = Min(MP_POLL_MAX_MS, w->poll_ms * 3 / 2 + 1);
+	w->next_poll = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), w->poll_ms);
+}
+
+static bool
+is_idempotency_conflict(MpRequest *r)
+{
+	return r->curl_code == 0 && r->status == 409 && r->buf &&
+		strstr(r->buf, "idempotent_creation_conflict") != NULL;
+}
+
+/* a finished create / poll / recovery request of window w */
+static void
+window_request_done(MpReportScan *s, Window *w)
+{
+	MpRequest  *r = w->req;
+
+	w->req = NULL;
+	if (w->state == W_CREATING && !w->recovering && is_idempotency_conflict(r))
+	{
+		/* a retried POST whose first attempt went through: read its answer */
+		w->recovering = true;
+		w->req = api_request(s, "GET", psprintf("/responses/%s", w->idem_key));
+		mp_request_start(w->req);
+		mp_request_release(r);
+		return;
+	}
+	if (!mp_request_ok(r))
+		mp_report_request_failure(r);
+	if (!w->recovering)
+	{
+		if (w->state == W_CREATING)
+		{
+			s->created++;
+			mp_stats.reports_created++;
+		}
+		else
+			s->polls++;
+	}
+	take_report(s, w, r, read_report(r, w->recovering ? "Resource" : NULL));
+	mp_request_release(r);
+}
+
+/*
+ * Move every window forward without blocking: create up to max_concurrency
+ * reports ahead of the one being read (only the next one when a LIMIT may
+ * stop the scan early), poll those whose time has come, collect answers.
+ */
+static void
+advance_windows(MpReportScan *s)
+{
+	int			ahead = (s->plan->limit_hint > 0) ? 1 : Max(1, s->conn->max_concurrency);
+	int			active = 0;
+
+	for (int i = s->cur; i < s->nw && i < s->cur + ahead; i++)
+	{
+		Window	   *w = &s->w[i];
+
+		if (w->req && w->req->state == MP_REQ_DONE)
+			window_request_done(s, w);
+		if (w->state == W_NEW && active < ahead)
+			start_create(s, w);
+		if (w->state == W_WAITING && GetCurrentTimestamp() >= w->next_poll)
+		{
+			char	   *path = psprintf("%s/%s", report_path(s), mp_url_escape(w->report_id));
+
+			w->req = api_request(s, "GET", path);
+			mp_request_start(w->req);
+			w->state = W_POLLING;
+			w->polls++;
+		}
+		if (w->state == W_CREATING || w->state == W_POLLING)
+			active++;
+	}
+}
+
+static void
+start_download(MpReportScan *s, Window *w, int64 from)
+{
+	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+	MpRequest  *r;
+	bool		is_http = false;
+
+	if (!mp_url_is_acceptable(w->download_url, &is_http))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("MangoPay report %s for \"%s\" has a DownloadURL mangopay_fdw will not fetch",
+						w->report_id, RelationGetRelationName(s->rel)),
+				 errdetail("Only https:// download links are fetched (http:// only on loopback hosts)."),
+				 errhint("If a proxy rewrites the links, make it serve them over https.")));
+	r = mp_request_new(s->conn, RelationGetRelationName(s->rel), "GET", w->download_url);
+	/* a signed URL on another host: the bearer token must not go there */
+	r->use_auth = false;
+	r->on_data = on_download;
+	r->arg = s;
+	r->range_from = from;
+	{
+		/* log the path only: the query string is the signature */
+		char	   *q = strchr(w->download_url, '?');
+		const char *p = strstr(w->download_url, "://");
+
+		p = p ? strchr(p + 3, '/') : NULL;
+		r->log_path = pnstrdup(p ? p : "/", q && p && q > p ? (Size) (q - p) : strlen(p ? p : "/"));
+	}
+	s->dl = r;
+	s->skip = 0;
+	s->dl_failed = false;
+	if (s->err_body)
+	{
+		free(s->err_body);
+		s->err_body = NULL;
+	}
+	s->err_len = 0;
+	mp_request_start(r);
+	w->state = W_DOWNLOADING;
+	MemoryContextSwitchTo(old);
+}
+
+/* map the table's columns onto the CSV header */
+static void
+map_header(MpReportScan *s)
+{
+	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+	s->attr_field = palloc(sizeof(int) * s->natts);
+	for (int i = 0; i < s->natts; i++)
+	{
+		MpColMap   *m = &s->maps[i];
+
+		s->attr_field[i] = -1;
+		if (m->colname == NULL || m->is_attrs || m->is_key ||
+			(m->def && (m->def->flags & MP_COL_LOOKUP)))
+			continue;
+		for (int pass = 0; pass < 2 && s->attr_field[i] < 0; pass++)
+			for (int f = 0; f < s->ncsv; f++)
+				if (pass == 0 ? strcmp(s->csv_names[f], m->field) == 0 :
+					pg_strcasecmp(s->csv_names[f], m->field) == 0)
+				{
+					s->attr_field[i] = f;
+					break;
+				}
+	}
+	s->date_field = -1;
+	s->id_field = -1;
+	for (int f = 0; f < s->ncsv; f++)
+	{
+		if (strcmp(s->csv_names[f], "CreationDate") == 0)
+			s->date_field = f;
+		if (strcmp(s->csv_names[f], "Id") == 0)
+			s->id_field = f;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+static void
+free_header(MpReportScan *s)
+{
+	for (int i = 0; s->csv_names && i < s->ncsv; i++)
+		free(s->csv_names[i]);
+	free(s->csv_names);
+	s->csv_names = NULL;
+	s->ncsv = 0;
+	s->header_seen = false;
+}
+
+/*
+ * The download of window cur finished (or broke off): resume it, report
+ * its failure, or close the window.  Returns true when the window is done.
+ */
+static bool
+download_finished(MpReportScan *s, Window *w)
+{
+	MpRequest  *r = s->dl;
+	uint64		pos = mp_csv_bytes_consumed(s->csv);
+
+	if (s->dl_failed)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("malformed CSV in MangoPay report %s for \"%s\"", w->report_id,
+						RelationGetRelationName(s->rel)),
+				 errdetail("Line %llu: %s.", (unsigned long long) mp_csv_error_line(s->csv),
+						   s->dl_error)));
+	if (r->curl_code == 0 && r->status >= 200 && r->status < 300)
+	{
+		if (mp_csv_finish(s->csv) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("malformed CSV in MangoPay report %s for \"%s\"", w->report_id,
+							RelationGetRelationName(s->rel)),
+					 errdetail("Line %llu: %s.", (unsigned long long) mp_csv_error_line(s->csv),
+							   mp_csv_error(s->csv))));
+		mp_request_release(r);
+		s->dl = NULL;
+		return true;
+	}
+	if (r->curl_code != 0 && r->data_delivered && s->resumes < MP_MAX_RESUMES &&
+		s->resumes <= (uint64) s->conn->max_retries)
+	{
+		/* broke off mid-file: go on from the last byte parsed */
+		s->resumes++;
+		mp_stats.retries++;
+		elog(DEBUG1, "mangopay_fdw: download of report %s broke off at byte %llu, resuming",
+			 w->report_id, (unsigned long long) pos);
+		mp_request_release(r);
+		s->dl = NULL;
+		start_download(s, w, (int64) pos);
+		return false;
+	}
+	if (r->curl_code == 0 && r->status == 403 && !w->recreated)
+	{
+		/* the signed link expired: ask the API for the report (and link) again */
+		mp_request_release(r);
+		s->dl = NULL;
+		mp_csv_destroy(s->csv);
+		s->csv = NULL;
+		free_header(s);
+		w->state = W_WAITING;
+		w->next_poll = 0;
+		w->recreated = true;
+		return false;
+	}
+	if (r->curl_code == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not download MangoPay report %s for \"%s\"", w->report_id,
+						RelationGetRelationName(s->rel)),
+				 errdetail("HTTP %ld from GET %s: %.200s", r->status, r->log_path,
+						   s->err_body ? s->err_body : "")));
+	mp_report_request_failure(r);
+	return true;
+}
+
+/* the CSV of a window starts: a fresh parser */
+static void
+open_window(MpReportScan *s, Window *w)
+{
+	MpCsvOptions opt;
+
+	memset(&opt, 0, sizeof(opt));
+	s->alloc.alloc = m_alloc;
+	s->alloc.realloc = m_realloc;
+	s->alloc.free = m_free;
+	s->alloc.ctx = NULL;
+	free_header(s);
+	s->attr_field = NULL;
+	s->csv = mp_csv_create(&s->alloc, &opt, on_record, s);
+	if (s->csv == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	s->resumes = 0;
+	start_download(s, w, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * rows
+ * ------------------------------------------------------------------------ */
+static int64
+field_int(const QRow *r, int f, bool *ok)
+{
+	char	   *end;
+	long long	v;
+
+	*ok = false;
+	if (f < 0 || f >= r->nfields || r->len[f] <= 0)
+		return 0;
+	v = strtoll(r->data[f], &end, 10);
+	*ok = (*end == '\0');
+	return v;
+}
+
+/* "dd/MM/yyyy HH:mm:ss" (legacy :ISO columns) → "yyyy-MM-dd HH:mm:ss+00" */
+static const char *
+iso_text(const char *v, char *buf, size_t bufsz)
+{
+	int			d,
+				mo,
+				y,
+				h,
+				mi,
+				se;
+	char		tail;
+
+	if (sscanf(v, "%2d/%2d/%4d %2d:%2d:%2d%c", &d, &mo, &y, &h, &mi, &se, &tail) == 6)
+	{
+		snprintf(buf, bufsz, "%04d-%02d-%02d %02d:%02d:%02d+00", y, mo, d, h, mi, se);
+		return buf;
+	}
+	return v;
+}
+
+typedef struct RowCtx
+{
+	MpReportScan *s;
+	MpColMap   *m;
+	uint64		line;
+} RowCtx;
+
+static void
+row_context(void *arg)
+{
+	RowCtx	   *c = (RowCtx *) arg;
+	Window	   *w = &c->s->w[c->s->cur];
+
+	if (c->m)
+		errcontext("column \"%s\" of foreign table \"%s\" (report %s, CSV line %llu, column \"%s\")",
+				   c->m->colname, RelationGetRelationName(c->s->rel),
+				   w->report_id ? w->report_id : "?", (unsigned long long) c->line, c->m->field);
+	else
+		errcontext("foreign table \"%s\" (report %s, CSV line %llu)",
+				   RelationGetRelationName(c->s->rel), w->report_id ? w->report_id : "?",
+				   (unsigned long long) c->line);
+}
+
+/* a CSV cell as server-encoded text (UTF-8 verified) */
+static char *
+cell(QRow *r, int f)
+{
+	return pg_any_to_server(r->data[f], r->len[f], PG_UTF8);
+}
+
+static void
+store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
+{
+	Datum	   *values = slot->tts_values;
+	bool	   *nulls = slot->tts_isnull;
+	ErrorContextCallback cb;
+	RowCtx		ctx = {s, NULL, r->line};
+	Window	   *w = &s->w[s->cur];
+
+	cb.callback = row_context;
+	cb.arg = &ctx;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	if (r->nfields != s->ncsv)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("malformed CSV in MangoPay report %s for \"%s\"", w->report_id,
+						RelationGetRelationName(s->rel)),
+				 errdetail("Line %llu has %d fields, the header %d.", (unsigned long long) r->line,
+						   r->nfields, s->ncsv)));
+	for (int i = 0; i < s->natts; i++)
+	{
+		MpColMap   *m = &s->maps[i];
+		int			f = s->attr_field[i];
+
+		values[i] = (Datum) 0;
+		nulls[i] = true;
+		if (!m->needed || m->colname == NULL)
+			continue;
+		ctx.m = m;
+		if (m->is_key)
+		{
+			const char *v = partval(s, w->part, m->key_index);
+
+			if (v)
+			{
+				values[i] = mp_text_to_datum(m, v);
+				nulls[i] = false;
+			}
+			continue;
+		}
+		if (m->is_attrs)
+		{
+			StringInfoData j;
+
+			initStringInfo(&j);
+			appendStringInfoChar(&j, '{');
+			for (int k = 0; k < s->ncsv; k++)
+			{
+				if (k)
+					appendStringInfoChar(&j, ',');
+				escape_json(&j, pg_any_to_server(s->csv_names[k], strlen(s->csv_names[k]), PG_UTF8));
+				appendStringInfoChar(&j, ':');
+				if (r->len[k] < 0)
+					appendStringInfoString(&j, "null");
+				else
+					escape_json(&j, cell(r, k));
+			}
+			appendStringInfoChar(&j, '}');
+			values[i] = mp_text_to_datum(m, j.data);
+			nulls[i] = false;
+			continue;
+		}
+		if (m->def && (m->def->flags & MP_COL_LOOKUP))
+		{
+			if (lookup && lookup[i])
+			{
+				values[i] = mp_text_to_datum(m, lookup[i]);
+				nulls[i] = false;
+			}
+			continue;
+		}
+		if (f < 0 || r->len[f] < 0)
+			continue;
+		if (m->kind == MP_CK_TIME)
+		{
+			bool		ok;
+			int64		v = field_int(r, f, &ok);
+			char		buf[64];
+
+			if (ok)
+				values[i] = (m->typid == TIMESTAMPTZOID) ? mp_unix_to_timestamptz((double) v) :
+					mp_text_to_datum(m, DatumGetCString(DirectFunctionCall1(timestamptz_out,
+																		   mp_unix_to_timestamptz((double) v))));
+			else
+				values[i] = mp_text_to_datum(m, iso_text(cell(r, f), buf, sizeof(buf)));
+			nulls[i] = false;
+			continue;
+		}
+		values[i] = mp_text_to_datum(m, cell(r, f));
+		nulls[i] = false;
+	}
+	error_context_stack = cb.previous;
+}
+
+/* the next queued row inside its window, or NULL */
+static QRow *
+pop_row(MpReportScan *s)
+{
+	Window	   *w = &s->w[s->cur];
+
+	while (s->qhead)
+	{
+		QRow	   *r = s->qhead;
+		bool		ok;
+		int64		d;
+
+		s->qhead = r->next;
+		if (s->qhead == NULL)
+			s->qtail = NULL;
+		s->qrows--;
+		s->qbytes -= r->size;
+		if (s->date_field >= 0 && r->nfields == s->ncsv)
+		{
+			d = field_int(r, s->date_field, &ok);
+			if (ok && (d < w->start || d >= w->end))
+			{
+				/* asked one second wider: belongs to the next window */
+				s->dropped++;
+				free_row(r);
+				continue;
+			}
+		}
+		return r;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * payouts' lookup columns: GET /payouts/bankwire/{Id}, in row order
+ * ------------------------------------------------------------------------ */
+static void
+start_lookup(MpReportScan *s, Lookup *l)
+{
+	const char *at = strstr(s->res->lookup_path, "{id}");
+	char	   *id;
+
+	if (s->id_field < 0 || l->row->len[s->id_field] <= 0)
+	{
+		l->req = NULL;
+		return;
+	}
+	if (s->lookups_done >= s->conn->max_lookups)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("query on \"%s\" needs more than max_lookups (%d) requests to GET %s",
+						RelationGetRelationName(s->rel), s->conn->max_lookups, s->res->lookup_path),
+				 errdetail("Columns mode_requested, mode_applied, fallback_reason_code, fallback_reason_message and end_to_end_id need one request per row."),
+				 errhint("Narrow the query (a shorter date range, a status), leave those columns out, or raise the server option max_lookups.")));
+	s->lookups_done++;
+	id = mp_url_escape(l->row->data[s->id_field]);
+	l->req = api_request(s, "GET", psprintf("%.*s%s%s", (int) (at - s->res->lookup_path),
+											s->res->lookup_path, id, at + 4));
+	mp_request_start(l->req);
+}
+
+/*
+ * The lookup columns of one row from GET /payouts/bankwire/{Id}, as
+ * server-encoded text per attribute (NULL where absent).
+ */
+static char **
+lookup_values(MpReportScan *s, MpRequest *r)
+{
+	cJSON	   *j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	char	  **vals = palloc0(sizeof(char *) * s->natts);
+
+	if (j == NULL || !cJSON_IsObject(j))
+	{
+		if (j)
+			cJSON_Delete(j);
+		mp_error_json_shape(r, "the payout is not a JSON object");
+	}
+	for (int i = 0; i < s->natts; i++)
+	{
+		MpColMap   *m = &s->maps[i];
+		const cJSON *v = j;
+
+		if (!m->colname || !m->needed || !m->def || !(m->def->flags & MP_COL_LOOKUP))
+			continue;
+		for (int p = 0; p < m->pathlen && v; p++)
+			v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, m->path[p]) : NULL;
+		if (cJSON_IsString(v))
+			vals[i] = pstrdup(v->valuestring);
+	}
+	cJSON_Delete(j);
+	for (int i = 0; i < s->natts; i++)
+		if (vals[i])
+			vals[i] = pg_any_to_server(vals[i], strlen(vals[i]), PG_UTF8);
+	return vals;
+}
+
+/* ------------------------------------------------------------------------
+ * planning the windows
+ * ------------------------------------------------------------------------ */
+static void
+build_request(MpReportScan *s)
+{
+	const MpResource *res = s->res;
+	MpEval	   *ev = s->ev;
+	int64		now = (int64) time(NULL);
+	int64		from,
+				to,
+				floor_from;
+	int			nkeys = mp_resource_key_count(res);
+	bool		all = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, s->plan->needed);
+	bool		want_attrs = all;
+	bool		optional = false;
+	MpWindow   *wins;
+	int			nwins;
+	int64		granule = Max(60, s->conn->report_max_age_s);
+
+	/* Filters: fixed ones (payouts), then what the WHERE clause pushes */
+	s->filters = res->fixed_filters ? cJSON_Parse(res->fixed_filters) : cJSON_CreateObject();
+	for (int i = 0; i < res->ncols; i++)
+	{
+		const MpColumnDef *col = &res->cols[i];
+
+		if (ev->vals_set[i] && ev->vals[i] != NIL && mp_enum_documented(col, ev->vals[i]) &&
+			!cJSON_HasObjectItem(s->filters, col->filter))
+		{
+			if (col->flags & MP_COL_SCALAR)
+			{
+				/* one value only (IN with several is checked locally) */
+				if (list_length(ev->vals[i]) == 1)
+					cJSON_AddStringToObject(s->filters, col->filter, linitial(ev->vals[i]));
+			}
+			else
+			{
+				cJSON	   *a = cJSON_AddArrayToObject(s->filters, col->filter);
+				ListCell   *lc;
+
+				foreach(lc, ev->vals[i])
+					cJSON_AddItemToArray(a, cJSON_CreateString(lfirst(lc)));
+			}
+		}
+		if (ev->have_min[i])
+			cJSON_AddNumberToObject(s->filters, psprintf("Min%s", col->filter), (double) ev->min[i]);
+		if (ev->have_max[i])
+			cJSON_AddNumberToObject(s->filters, psprintf("Max%s", col->filter), (double) ev->max[i]);
+	}
+
+	/* Columns: what the query reads (plus CreationDate and Id for our own use) */
+	for (int i = 0; i < s->natts; i++)
+	{
+		MpColMap   *m = &s->maps[i];
+
+		if (m->colname && m->is_attrs && m->needed)
+			want_attrs = true;
+		if (m->colname && m->needed && m->def && (m->def->flags & MP_COL_OPTIONAL))
+			optional = true;
+		if (m->colname && m->needed && m->def && (m->def->flags & MP_COL_LOOKUP))
+			s->need_lookups = true;
+	}
+	if (want_attrs && !optional)
+		s->columns = NULL;		/* the whole default row */
+	else
+	{
+		s->columns = cJSON_CreateArray();
+		for (int i = 0; i < res->ncols; i++)
+		{
+			const MpColumnDef *col = &res->cols[i];
+			bool		take = false;
+
+			if (col->flags & (MP_COL_ATTRS | MP_COL_KEY | MP_COL_LOOKUP))
+				continue;
+			if (want_attrs && !(col->flags & MP_COL_OPTIONAL))
+				take = true;
+			if ((col->flags & MP_COL_DATE) || (strcmp(col->field, "Id") == 0 && s->need_lookups))
+				take = true;
+			for (int a = 0; a < s->natts && !take; a++)
+				if (s->maps[a].needed && s->maps[a].def == col)
+					take = true;
+			if (take)
+				cJSON_AddItemToArray(s->columns, cJSON_CreateString(col->field));
+		}
+		if (cJSON_GetArraySize(s->columns) == 0)
+			cJSON_AddItemToArray(s->columns, cJSON_CreateString(res->cols[0].field));
+	}
+	s->sort = (s->plan->sort_dir < 0) ? "CreationDate:DESC" : "CreationDate:ASC";
+
+	/* the range: the query's, within the API's retention */
+	/* an hour inside the limit: the API checks against its own, later clock */
+	floor_from = mp_clamp_retention(INT64_MIN, now, res->retention_months, 3600);
+	if (res->report_v2)
+	{
+		/* "the previous 2 years" or "from 1 January of the previous year" */
+		MpCivilTime c;
+		int64		jan1;
+
+		mp_split_time(now, &c);
+		if (mp_make_time(c.year - 1, 1, 1, 0, 0, 0, &jan1) && jan1 > floor_from)
+			floor_from = jan1;
+	}
+	from = floor_from;
+	if (ev->have_lo)
+	{
+		int64		lo = mp_timestamptz_to_unix_floor(ev->lo);
+
+		/* rounded down like "now" below, so that a reusable report matches */
+		if (s->conn->report_max_age_s > 0)
+			lo = (lo / granule) * granule;
+		if (lo < floor_from)
+			ereport(NOTICE,
+					(errmsg("MangoPay keeps %s data for %d months: rows before %s are not returned",
+							res->report_type, res->retention_months,
+							timestamptz_to_str(time_t_to_timestamptz((pg_time_t) floor_from)))));
+		else
+			from = lo;
+	}
+	/* a round "now", so that report_max_age_s can find the same definition */
+	to = (now / granule) * granule;
+	if (ev->have_hi)
+	{
+		int64		hi = mp_timestamptz_to_unix_floor(ev->hi) + 1;
+
+		if (hi < to)
+			to = hi;
+	}
+	if (ev->have_lo && !ev->have_hi)
+		to = Max(to, from + 1);
+	if (from >= to)
+	{
+		s->no_rows = true;
+		return;
+	}
+	/*
+	 * Windows end one second short of the limit and are asked one second
+	 * wider at the start: "up to 6 months" gets 6 months, "under 12" gets 11.
+	 */
+	nwins = mp_split_windows_alloc(&s->alloc, from, to,
+								   res->window_strict ? res->window_months - 1 : res->window_months,
+								   true, &wins);
+	if (nwins <= 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+
+	/* partitions: the key values (user_wallet_transactions) */
+	s->nparts = 1;
+	if (nkeys > 0)
+	{
+		int			n0 = ev->keys_set[0] ? list_length(ev->keys[0]) : 1;
+		int			n1 = (nkeys > 1 && ev->keys_set[1]) ? list_length(ev->keys[1]) : 1;
+
+		if (!ev->keys_set[0] && !(nkeys > 1 && ev->keys_set[1]))
+		{
+			free(wins);
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("a query on \"%s\" needs user_id or wallet_id", RelationGetRelationName(s->rel)),
+					 errdetail("The %s report is made for one user or one wallet.", res->report_type),
+					 errhint("Add WHERE user_id = '...' or WHERE wallet_id = '...' (IN (...) makes one report each).")));
+		}
+		s->nparts = n0 * n1;
+		s->parts = palloc0(sizeof(char *) * 2 * s->nparts);
+		for (int a = 0; a < n0; a++)
+			for (int b = 0; b < n1; b++)
+			{
+				int			p = a * n1 + b;
+
+				s->parts[p * 2] = ev->keys_set[0] ? list_nth(ev->keys[0], a) : NULL;
+				s->parts[p * 2 + 1] = (nkeys > 1 && ev->keys_set[1]) ? list_nth(ev->keys[1], b) : NULL;
+			}
+	}
+	s->nw = nwins * s->nparts;
+	s->w = palloc0(sizeof(Window) * s->nw);
+	for (int p = 0; p < s->nparts; p++)
+		for (int k = 0; k < nwins; k++)
+		{
+			/* ORDER BY creation_date DESC: the newest window first */
+			MpWindow   *src = &wins[s->plan->sort_dir < 0 ? nwins - 1 - k : k];
+			Window	   *w = &s->w[p * nwins + k];
+
+			w->start = src->start;
+			w->end = src->end;
+			w->part = p;
+			w->state = W_NEW;
+		}
+	free(wins);
+}
+
+static void
+evaluate(MpReportScan *s)
+{
+	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+	s->ev = mp_plan_evaluate(s->plan, s->exprstates, s->node->ss.ps.ps_ExprContext);
+	s->no_rows = s->ev->no_rows;
+	s->alloc.alloc = m_alloc;
+	s->alloc.realloc = m_realloc;
+	s->alloc.free = m_free;
+	if (!s->no_rows)
+		build_request(s);
+	s->cur = 0;
+	if (s->need_lookups)
+	{
+		s->nlook = Max(1, s->conn->max_concurrency);
+		s->look = palloc0(sizeof(Lookup) * s->nlook);
+	}
+	MemoryContextSwitchTo(old);
+	s->started = true;
+}
+
+/* wait a little for the network or a poll time, interrupts checked */
+static void
+wait_some(MpReportScan *s)
+{
+	TimestampTz t0 = GetCurrentTimestamp();
+
+	mp_http_pump(100);
+	s->wait_ms += (double) (GetCurrentTimestamp() - t0) / 1000.0;
+}
+
+MpReportScan *
+mp_report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	MpReportScan *s = palloc0(sizeof(MpReportScan));
+	MemoryContextCallback *cb;
+
+	s->node = node;
+	s->plan = plan;
+	s->conn = conn;
+	s->res = plan->res;
+	s->rel = node->ss.ss_currentRelation;
+	s->natts = RelationGetDescr(s->rel)->natts;
+	s->maps = mp_build_colmaps(s->rel, s->res, plan->needed,
+							   bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, plan->needed));
+	s->exprstates = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
+	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw report scan",
+								   ALLOCSET_DEFAULT_SIZES);
+	cb = MemoryContextAlloc(s->cxt, sizeof(MemoryContextCallback));
+	cb->func = scan_cleanup;
+	cb->arg = s;
+	MemoryContextRegisterResetCallback(s->cxt, cb);
+	return s;
+}
+
+bool
+mp_report_next(MpReportScan *s, TupleTableSlot *slot)
+{
+	ExecClearTuple(slot);
+	if (!s->started)
+		evaluate(s);
+	if (s->no_rows)
+		return false;
+	for (;;)
+	{
+		Window	   *w;
+		QRow	   *r;
+
+		if (s->cur >= s->nw)
+			return false;
+		w = &s->w[s->cur];
+
+		/* payouts' lookups: keep max_concurrency GETs in flight, rows in order */
+		if (s->need_lookups && s->attr_field)
+		{
+			int			inflight = 0;
+
+			for (int i = 0; i < s->nlook; i++)
+				if (s->look[(s->look_head + i) % s->nlook].row)
+					inflight++;
+			while (inflight < s->nlook && (r = pop_row(s)) != NULL)
+			{
+				Lookup	   *l = &s->look[(s->look_head + inflight) % s->nlook];
+
+				l->row = r;
+				start_lookup(s, l);
+				inflight++;
+			}
+			if (inflight > 0)
+			{
+				Lookup	   *l = &s->look[s->look_head];
+				char	  **vals = NULL;
+
+				if (l->req)
+				{
+					mp_request_wait(l->req);
+					if (mp_request_ok(l->req))
+						vals = lookup_values(s, l->req);
+					else if (!mp_request_not_found(l->req))
+						mp_report_request_failure(l->req);
+				}
+				s->held = l->row;
+				l->row = NULL;
+				store_row(s, s->held, vals, slot);
+				free_row(s->held);
+				s->held = NULL;
+				if (l->req)
+					mp_request_release(l->req);
+				l->req = NULL;
+				s->look_head = (s->look_head + 1) % s->nlook;
+				ExecStoreVirtualTuple(slot);
+				s->rows++;
+				mp_stats.rows_returned++;
+				return true;
+			}
+		}
+		else if (s->attr_field && (r = pop_row(s)) != NULL)
+		{
+			s->held = r;
+			store_row(s, r, NULL, slot);
+			free_row(r);
+			s->held = NULL;
+			ExecStoreVirtualTuple(slot);
+			s->rows++;
+			mp_stats.rows_returned++;
+			return true;
+		}
+
+		/* the header arrived: map the columns once per window */
+		if (s->header_seen && s->attr_field == NULL && s->dl)
+		{
+			map_header(s);
+			continue;
+		}
+
+		if (w->state == W_DOWNLOADING)
+		{
+			if (s->dl->state == MP_REQ_DONE)
+			{
+				if (download_finished(s, w))
+				{
+					if (s->header_seen && s->attr_field == NULL)
+						map_header(s);
+					if (s->qhead)
+						continue;	/* the last rows of the file */
+					if (!s->header_seen)
+						ereport(ERROR,
+								(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+								 errmsg("MangoPay report %s for \"%s\" is empty: it has no header line",
+										w->report_id, RelationGetRelationName(s->rel))));
+					w->state = W_DONE;
+					mp_csv_destroy(s->csv);
+					s->csv = NULL;
+					free_header(s);
+					s->attr_field = NULL;
+					s->cur++;
+				}
+				continue;
+			}
+			/* drained: let a paused transfer go on, then wait for bytes */
+			mp_request_unpause(s->dl);
+			wait_some(s);
+			continue;
+		}
+		advance_windows(s);
+		if (w->state == W_READY)
+		{
+			open_window(s, w);
+			continue;
+		}
+		if (w->state == W_NEW)
+			continue;
+		wait_some(s);
+	}
+}
+
+void
+mp_report_rescan(MpReportScan *s)
+{
+	MemoryContextReset(s->cxt);	/* releases requests, the parser, the queue */
+	{
+		MemoryContextCallback *cb = MemoryContextAlloc(s->cxt, sizeof(MemoryContextCallback));
+
+		cb->func = scan_cleanup;
+		cb->arg = s;
+		MemoryContextRegisterResetCallback(s->cxt, cb);
+	}
+	s->started = false;
+	s->dl = NULL;
+	s->csv = NULL;
+	s->w = NULL;
+	s->nw = 0;
+	s->look = NULL;
+	s->nlook = 0;
+	s->look_head = 0;
+	s->attr_field = NULL;
+	s->need_lookups = false;
+	s->columns = NULL;
+	s->filters = NULL;
+	free_header(s);
+}
+
+void
+mp_report_end(MpReportScan *s)
+{
+	if (s->filters)
+		cJSON_Delete(s->filters);
+	if (s->columns)
+		cJSON_Delete(s->columns);
+	s->filters = s->columns = NULL;
+	free_header(s);
+	MemoryContextDelete(s->cxt);
+}
+
+void
+mp_report_explain(MpReportScan *s, MpPlan *plan, ForeignScanState *node, ExplainState *es)
+{
+	const MpResource *res = plan->res;
+	char	   *pushed = mp_explain_pushes(plan, node, es);
+	bool		lookups = false;
+
+	ExplainPropertyText("MangoPay Resource", res->name, es);
+	ExplainPropertyText("MangoPay Report", psprintf("%s (%s), POST %s, windows of %s%d months",
+													res->report_type,
+													res->report_v2 ? "Reporting Service" : "legacy Reports API",
+													res->create_path, res->window_strict ? "under " : "up to ",
+													res->window_months), es);
+	if (res->fixed_filters)
+		ExplainPropertyText("MangoPay Fixed Filters", res->fixed_filters, es);
+	if (pushed)
+		ExplainPropertyText("MangoPay Pushed", pushed, es);
+	for (int i = 0; i < res->ncols; i++)
+		if ((res->cols[i].flags & MP_COL_LOOKUP) &&
+			bms_is_member(i + 1 - FirstLowInvalidHeapAttributeNumber, plan->needed))
+			lookups = true;
+	if (lookups)
+		ExplainPropertyText("MangoPay Lookups", psprintf("GET %s per row", res->lookup_path), es);
+	if (s && s->started && !s->no_rows)
+	{
+		char	   *cols = s->columns ? cJSON_PrintUnformatted(s->columns) : NULL;
+		char	   *filt = s->filters ? cJSON_PrintUnformatted(s->filters) : NULL;
+
+		ExplainPropertyText("MangoPay Filters", filt ? filt : "{}", es);
+		ExplainPropertyText("MangoPay Columns", cols ? cols : "(the default set)", es);
+		if (cols)
+			cJSON_free(cols);
+		if (filt)
+			cJSON_free(filt);
+		ExplainPropertyInteger("MangoPay Windows", NULL, s->nw, es);
+		if (es->analyze)
+		{
+			ExplainPropertyInteger("MangoPay Reports Created", NULL, s->created, es);
+			ExplainPropertyInteger("MangoPay Reports Reused", NULL, s->reused, es);
+			if (s->lookups_done)
+				ExplainPropertyInteger("MangoPay Lookups Made", NULL, s->lookups_done, es);
+			if (es->timing)
+				ExplainPropertyFloat("MangoPay Wait Time", "ms", s->wait_ms, 0, es);
+		}
+	}
+}
