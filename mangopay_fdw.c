@@ -224,7 +224,7 @@ mpBeginForeignScan(ForeignScanState *node, int eflags)
 	if (st->plan->res->source == MP_SRC_REPORT)
 		st->report = mp_report_begin(node, st->plan, conn);
 	else
-		st->list = mp_list_begin(node, st->plan, conn, false);
+		st->list = mp_list_begin(node, st->plan, conn);
 }
 
 static TupleTableSlot *

@@ -186,8 +186,8 @@ mp_text_to_datum(MpColMap *m, const char *s)
 }
 
 /* a Unix-seconds value into a date/time column of any declared type */
-static Datum
-time_value(MpColMap *m, double secs)
+Datum
+mp_unix_to_datum(MpColMap *m, double secs)
 {
 	Datum		ts = mp_unix_to_timestamptz(secs);
 
@@ -235,7 +235,7 @@ json_value_to_datum(MpColMap *m, const cJSON *v)
 	if (cJSON_IsNumber(v))
 	{
 		if (m->kind == MP_CK_TIME)
-			return time_value(m, v->valuedouble);
+			return mp_unix_to_datum(m, v->valuedouble);
 		return mp_text_to_datum(m, number_text(v->valuedouble));
 	}
 	if (cJSON_IsString(v))
@@ -244,7 +244,7 @@ json_value_to_datum(MpColMap *m, const cJSON *v)
 
 		/* a date sent as a string of digits is still Unix seconds */
 		if (m->kind == MP_CK_TIME && all_digits(s))
-			return time_value(m, strtod(s, NULL));
+			return mp_unix_to_datum(m, strtod(s, NULL));
 		return mp_text_to_datum(m, s);
 	}
 	if (cJSON_IsBool(v))

@@ -161,6 +161,9 @@ mp_report_request_failure(MpRequest *req)
 {
 	char	   *type = NULL;
 	char	   *detail;
+	char	   *where;
+	char	   *tries;
+	const char *tail;
 	const char *what = req->what;
 
 	/* a cancel or statement_timeout is reported as such, not as a failure */
@@ -229,14 +232,17 @@ mp_report_request_failure(MpRequest *req)
 				 errdetail("HTTP %ld from %s %s to \"%s\".", req->status, req->method, req->log_path,
 						   safe_text(req, req->location, 200)),
 				 errhint("Point the server option api_url at the final address.")));
+	/* "HTTP 404 from GET /disputes?...", " after 3 attempts", ": <the API's detail>" */
+	where = psprintf("HTTP %ld from %s %s", req->status, req->method, req->log_path);
+	tries = psprintf(" after %d attempt%s", req->attempts, req->attempts == 1 ? "" : "s");
+	tail = detail ? psprintf(": %s", detail) : ".";
 	switch (req->status)
 	{
 		case 401:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 					 errmsg("MangoPay rejected the credentials for \"%s\"", what),
-					 errdetail("HTTP 401 from %s %s%s%s", req->method, req->log_path,
-							   detail ? ": " : ".", detail ? detail : ""),
+					 errdetail("%s%s", where, tail),
 					 errhint("Check client_id and api_key in the user mapping for server \"%s\".",
 							 req->conn->servername)));
 			break;
@@ -244,24 +250,21 @@ mp_report_request_failure(MpRequest *req)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("MangoPay refused access to \"%s\"", what),
-					 errdetail("HTTP 403 from %s %s%s%s", req->method, req->log_path,
-							   detail ? ": " : ".", detail ? detail : ""),
+					 errdetail("%s%s", where, tail),
 					 errhint("This endpoint may not be enabled for the platform; ask MangoPay support.")));
 			break;
 		case 404:
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 					 errmsg("MangoPay API has no endpoint for \"%s\" at this address", what),
-					 errdetail("HTTP 404 from %s %s%s%s", req->method, req->log_path,
-							   detail ? ": " : ".", detail ? detail : ""),
+					 errdetail("%s%s", where, tail),
 					 errhint("Check the server option api_url (%s) and the client_id.", req->conn->base_url)));
 			break;
 		case 429:
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 					 errmsg("MangoPay rate limit exceeded while reading \"%s\"", what),
-					 errdetail("HTTP 429 from %s %s after %d attempts%s%s", req->method, req->log_path,
-							   req->attempts, detail ? ": " : ".", detail ? detail : ""),
+					 errdetail("%s%s%s", where, tries, tail),
 					 errhint("Lower max_concurrency, spread scheduled jobs, or ask MangoPay to raise the platform's limits.")));
 			break;
 		default:
@@ -271,15 +274,12 @@ mp_report_request_failure(MpRequest *req)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("MangoPay API failed while reading \"%s\"", what),
-				 errdetail("HTTP %ld from %s %s after %d attempt%s%s%s", req->status, req->method,
-						   req->log_path, req->attempts, req->attempts == 1 ? "" : "s",
-						   detail ? ": " : ".", detail ? detail : ""),
+				 errdetail("%s%s%s", where, tries, tail),
 				 errhint("The API may be degraded; the query can be retried later.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
 			 errmsg("MangoPay API rejected the request for \"%s\"%s%s", what,
 					type ? ": " : "", type ? type : ""),
-			 errdetail("HTTP %ld from %s %s%s%s", req->status, req->method, req->log_path,
-					   detail ? ": " : ".", detail ? detail : "")));
+			 errdetail("%s%s", where, tail)));
 	pg_unreachable();
 }

@@ -90,6 +90,16 @@ mp_url_escape(const char *s)
 	return buf.data;
 }
 
+/* "/disputes/{id}" with the id, escaped, in place of {id} */
+char *
+mp_path_with_id(const char *tmpl, const char *id)
+{
+	const char *at = strstr(tmpl, "{id}");
+
+	Assert(at != NULL);
+	return psprintf("%.*s%s%s", (int) (at - tmpl), tmpl, mp_url_escape(id), at + 4);
+}
+
 /*
  * base_url + "/v2.01/{ClientId}" + path, or base_url + "/v2.01" + path for
  * the OAuth endpoint (which has no ClientId segment).
@@ -190,7 +200,7 @@ header_cb(char *line, size_t size, size_t nmemb, void *userp)
 		req->hdr_items = -1;
 		req->hdr_link_next = false;
 		req->hdr_link_seen = false;
-		req->rl_n = 0;
+		req->rl_nremaining = req->rl_nreset = 0;
 		req->location[0] = '\0';
 		return n;
 	}
@@ -217,16 +227,12 @@ header_cb(char *line, size_t size, size_t nmemb, void *userp)
 	else if (header_is(line, n, "X-RateLimit-Remaining", &v))
 	{
 		copy_header_value(tmp, sizeof(tmp), v, line + n);
-		req->rl_n = mp_parse_ratelimit(tmp, req->rl_remaining, 4);
+		req->rl_nremaining = mp_parse_ratelimit(tmp, req->rl_remaining, 4);
 	}
 	else if (header_is(line, n, "X-RateLimit-Reset", &v))
 	{
-		int			k;
-
 		copy_header_value(tmp, sizeof(tmp), v, line + n);
-		k = mp_parse_ratelimit(tmp, req->rl_reset, 4);
-		if (k < req->rl_n || req->rl_n == 0)
-			req->rl_n = (req->rl_n == 0) ? -k : Min(k, req->rl_n);
+		req->rl_nreset = mp_parse_ratelimit(tmp, req->rl_reset, 4);
 	}
 	else if (header_is(line, n, "Location", &v))
 		copy_header_value(req->location, sizeof(req->location), v, line + n);
@@ -329,13 +335,11 @@ reset_response(MpRequest *req)
 		req->buf[0] = '\0';
 	req->hdr_pages = req->hdr_items = -1;
 	req->hdr_link_next = req->hdr_link_seen = false;
-	req->rl_n = 0;
+	req->rl_nremaining = req->rl_nreset = 0;
 	req->location[0] = '\0';
 	req->content_type_resp[0] = '\0';
 	req->errbuf[0] = '\0';
 }
-
-static uint32 req_token_generation(MpRequest *req);
 
 /* hand the request to curl now */
 static void
@@ -364,7 +368,7 @@ launch(MpRequest *req)
 		h = curl_slist_append(h, hv);
 		explicit_bzero(hv, strlen(hv));
 		pfree(hv);
-		req->auth_generation = req_token_generation(req);
+		req->auth_generation = mp_auth_generation(c);
 	}
 	else if (req->basic_auth)
 		h = curl_slist_append(h, req->basic_auth);
@@ -448,12 +452,6 @@ launch(MpRequest *req)
 	mp_stats.requests++;
 }
 
-static uint32
-req_token_generation(MpRequest *req)
-{
-	return mp_auth_generation(req->conn);
-}
-
 void
 mp_request_start(MpRequest *req)
 {
@@ -519,15 +517,22 @@ wait_deadline(MpConn *c)
 	return d;
 }
 
+/* windows for which both X-RateLimit-Remaining and -Reset were given */
+static int
+ratelimit_windows(MpRequest *req)
+{
+	return Min(4, Min(req->rl_nremaining, req->rl_nreset));
+}
+
 static void
 record_ratelimit(MpRequest *req)
 {
-	int			n = req->rl_n < 0 ? 0 : req->rl_n;
+	int			n = ratelimit_windows(req);
 
 	if (n <= 0)
 		return;
 	mp_stats.ratelimit_seen = true;
-	for (int i = 0; i < Min(n, 4); i++)
+	for (int i = 0; i < n; i++)
 	{
 		mp_stats.ratelimit_remaining[i] = req->rl_remaining[i];
 		mp_stats.ratelimit_reset[i] = req->rl_reset[i];
@@ -569,9 +574,9 @@ finish(MpRequest *req, CURLcode result)
 		int64		until = 0;
 
 		mp_stats.rate_limited++;
-		if (req->rl_n > 0)
+		if (ratelimit_windows(req) > 0)
 			until = mp_ratelimit_wait_until(req->rl_remaining, req->rl_reset,
-											Min(req->rl_n, 4), now);
+											ratelimit_windows(req), now);
 		if (until > now)
 		{
 			TimestampTz at = time_t_to_timestamptz((pg_time_t) until);

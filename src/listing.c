@@ -44,15 +44,7 @@ typedef struct Part
 
 struct MpListScan
 {
-	ForeignScanState *node;
-	MpPlan	   *plan;
-	MpConn	   *conn;
-	const MpResource *res;
-	Relation	rel;
-	MpColMap   *maps;
-	int			natts;
-	List	   *exprstates;
-	MemoryContext cxt;			/* requests, evaluated plan; reset on rescan */
+	MpScanBase	b;				/* relation, plan, conn, maps, context */
 
 	bool		started;
 	bool		no_rows;		/* the WHERE clause excludes every row */
@@ -128,13 +120,13 @@ static void start_part(MpListScan *s);
 static void
 evaluate(MpListScan *s)
 {
-	const MpResource *res = s->res;
+	const MpResource *res = s->b.res;
 	MpEval	   *ev;
 	StringInfoData q;
 	bool		filter_dropped = false;
-	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
 
-	ev = mp_plan_evaluate(s->plan, s->exprstates, s->node->ss.ps.ps_ExprContext);
+	ev = mp_plan_evaluate(s->b.plan, s->b.exprstates, s->b.node->ss.ps.ps_ExprContext);
 	s->no_rows = ev->no_rows;
 
 	/* single-object GETs */
@@ -142,11 +134,11 @@ evaluate(MpListScan *s)
 	if (ev->have_ids)
 	{
 		s->nids = list_length(ev->ids);
-		if (s->nids > s->conn->max_lookups)
+		if (s->nids > s->b.conn->max_lookups)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("query on \"%s\" would need %d single-object requests, more than max_lookups (%d)",
-							RelationGetRelationName(s->rel), s->nids, s->conn->max_lookups),
+							RelationGetRelationName(s->b.rel), s->nids, s->b.conn->max_lookups),
 					 errhint("Narrow the list of ids, or raise the server option max_lookups.")));
 		s->ids = palloc(sizeof(char *) * Max(1, s->nids));
 		s->id_reqs = palloc0(sizeof(MpRequest *) * Max(1, s->nids));
@@ -156,7 +148,7 @@ evaluate(MpListScan *s)
 	else if (res->list_path == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("a query on \"%s\" must give the ids to fetch", RelationGetRelationName(s->rel)),
+				 errmsg("a query on \"%s\" must give the ids to fetch", RelationGetRelationName(s->b.rel)),
 				 errdetail("MangoPay has no endpoint that lists %ss; each is read by id.", res->object_name),
 				 errhint("Add WHERE id = '...', WHERE id IN (...), or, for the ids another table names, WHERE id = ANY (ARRAY(SELECT ... FROM ...)).")));
 
@@ -196,19 +188,19 @@ evaluate(MpListScan *s)
 		if (ev->have_hi)
 			append_param(&q, "BeforeDate",
 						 psprintf(INT64_FORMAT, mp_timestamptz_to_unix_ceil(ev->hi) + 1));
-		if (s->plan->sort_dir != 0)
+		if (s->b.plan->sort_dir != 0)
 			append_param(&q, "Sort", psprintf("%s:%s", res->sort_field,
-											  s->plan->sort_dir > 0 ? "ASC" : "DESC"));
+											  s->b.plan->sort_dir > 0 ? "ASC" : "DESC"));
 	}
 	s->query = q.data;
-	s->per_page = s->conn->page_size;
+	s->per_page = s->b.conn->page_size;
 	s->pages_needed = -1;
 	/* a LIMIT helps only if the API filters as the WHERE clause does */
-	if (s->plan->limit_hint > 0 && !filter_dropped)
+	if (s->b.plan->limit_hint > 0 && !filter_dropped)
 	{
-		if (s->plan->limit_hint < s->per_page)
-			s->per_page = (int) s->plan->limit_hint;
-		s->pages_needed = (s->plan->limit_hint + s->per_page - 1) / s->per_page;
+		if (s->b.plan->limit_hint < s->per_page)
+			s->per_page = (int) s->b.plan->limit_hint;
+		s->pages_needed = (s->b.plan->limit_hint + s->per_page - 1) / s->per_page;
 	}
 
 	start_part(s);
@@ -226,7 +218,7 @@ part_path(MpListScan *s, Part *p)
 	StringInfoData b;
 
 	initStringInfo(&b);
-	for (const char *c = s->res->list_path; *c; c++)
+	for (const char *c = s->b.res->list_path; *c; c++)
 	{
 		if (c[0] == '{' && c[1] >= '0' && c[1] <= '9' && c[2] == '}')
 		{
@@ -244,8 +236,8 @@ page_request(MpListScan *s, const char *path, int64 page, int per_page, const ch
 {
 	char	   *pq = psprintf("%s?page=" INT64_FORMAT "&per_page=%d%s%s", path, page, per_page,
 							  query && *query ? "&" : "", query ? query : "");
-	MpRequest  *r = mp_request_new(s->conn, RelationGetRelationName(s->rel), "GET",
-								   mp_api_url(s->conn, pq, true));
+	MpRequest  *r = mp_request_new(s->b.conn, RelationGetRelationName(s->b.rel), "GET",
+								   mp_api_url(s->b.conn, pq, true));
 
 	r->log_path = pq;
 	if (s->first_query == NULL)
@@ -320,13 +312,13 @@ expand_parts(MpListScan *s, MpEval *ev, int nkeys)
 		const char *fields[MP_MAX_KEYS];
 		int			f = 0;
 
-		for (int i = 0; i < s->res->ncols && f < MP_MAX_KEYS; i++)
-			if (s->res->cols[i].flags & MP_COL_KEY)
-				fields[f++] = s->res->cols[i].field;
+		for (int i = 0; i < s->b.res->ncols && f < MP_MAX_KEYS; i++)
+			if (s->b.res->cols[i].flags & MP_COL_KEY)
+				fields[f++] = s->b.res->cols[i].field;
 		s->parts = palloc0(sizeof(Part) * cap);
 		for (;;)
 		{
-			MpRequest  *r = page_request(s, s->res->enumerate_path, page, 100, NULL);
+			MpRequest  *r = page_request(s, s->b.res->enumerate_path, page, 100, NULL);
 			cJSON	   *j;
 			int			n = 0;
 
@@ -409,7 +401,7 @@ start_part(MpListScan *s)
 static void
 prefetch(MpListScan *s, const char *path)
 {
-	int			window = Min(s->conn->max_concurrency, MP_MAX_WINDOW);
+	int			window = Min(s->b.conn->max_concurrency, MP_MAX_WINDOW);
 	int64		last = s->next_page + window - 1;
 
 	if (s->total_pages < 0)
@@ -431,7 +423,7 @@ prefetch(MpListScan *s, const char *path)
 static bool
 next_page(MpListScan *s)
 {
-	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
 
 	for (;;)
 	{
@@ -466,7 +458,7 @@ next_page(MpListScan *s)
 		}
 		s->window[s->next_page % MP_MAX_WINDOW] = NULL;
 		mp_request_wait(r);
-		if (mp_resource_key_count(s->res) > 0 && mp_request_not_found(r))
+		if (mp_resource_key_count(s->b.res) > 0 && mp_request_not_found(r))
 		{
 			/* a wallet asked for by key that does not exist: no rows */
 			s->n_requests += r->attempts;
@@ -504,22 +496,19 @@ next_page(MpListScan *s)
 static bool
 next_by_id(MpListScan *s)
 {
-	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
 
 	while (s->id_consumed < s->nids)
 	{
 		MpRequest  *r;
-		int			window = s->conn->max_concurrency;
+		int			window = s->b.conn->max_concurrency;
 
 		while (s->id_started < s->nids && s->id_started < s->id_consumed + window)
 		{
-			const char *tmpl = s->res->single_path;
-			const char *at = strstr(tmpl, "{id}");
-			char	   *path = psprintf("%.*s%s%s", (int) (at - tmpl), tmpl,
-										mp_url_escape(s->ids[s->id_started]), at + 4);
+			char	   *path = mp_path_with_id(s->b.res->single_path, s->ids[s->id_started]);
 
-			r = mp_request_new(s->conn, RelationGetRelationName(s->rel), "GET",
-							   mp_api_url(s->conn, path, true));
+			r = mp_request_new(s->b.conn, RelationGetRelationName(s->b.rel), "GET",
+							   mp_api_url(s->b.conn, path, true));
 			r->log_path = path;
 			if (s->first_query == NULL)
 				s->first_query = path;
@@ -557,26 +546,11 @@ next_by_id(MpListScan *s)
 }
 
 MpListScan *
-mp_list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn, bool explain_only)
+mp_list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 {
-	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 	MpListScan *s = palloc0(sizeof(MpListScan));
-	MemoryContextCallback *cb = palloc0(sizeof(MemoryContextCallback));
 
-	s->node = node;
-	s->plan = plan;
-	s->conn = conn;
-	s->res = plan->res;
-	s->rel = node->ss.ss_currentRelation;
-	s->natts = RelationGetDescr(s->rel)->natts;
-	s->maps = mp_build_colmaps(s->rel, s->res, plan->needed,
-							   bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, plan->needed));
-	s->exprstates = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
-	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw scan",
-								   ALLOCSET_DEFAULT_SIZES);
-	cb->func = cur_cb;
-	cb->arg = s;
-	MemoryContextRegisterResetCallback(s->cxt, cb);
+	mp_scan_base_init(&s->b, node, plan, conn, cur_cb, s);
 	return s;
 }
 
@@ -597,9 +571,9 @@ mp_list_next(MpListScan *s, TupleTableSlot *slot)
 
 			s->cur_it = obj->next;
 			s->cur_idx++;
-			mp_json_to_values(obj, s->maps, s->natts, slot->tts_values, slot->tts_isnull,
+			mp_json_to_values(obj, s->b.maps, s->b.natts, slot->tts_values, slot->tts_isnull,
 							  part ? (const char *const *) part->keyvals : NULL,
-							  RelationGetRelationName(s->rel));
+							  RelationGetRelationName(s->b.rel));
 			ExecStoreVirtualTuple(slot);
 			s->n_rows++;
 			mp_stats.rows_returned++;
@@ -614,15 +588,7 @@ mp_list_next(MpListScan *s, TupleTableSlot *slot)
 void
 mp_list_rescan(MpListScan *s)
 {
-	free_cur(s);
-	MemoryContextReset(s->cxt);	/* releases every request in flight */
-	{
-		MemoryContextCallback *cb = MemoryContextAlloc(s->cxt, sizeof(MemoryContextCallback));
-
-		cb->func = cur_cb;
-		cb->arg = s;
-		MemoryContextRegisterResetCallback(s->cxt, cb);
-	}
+	mp_scan_base_reset(&s->b);	/* releases every request in flight, and cur */
 	s->started = false;
 	s->parts = NULL;
 	s->nparts = 0;
@@ -638,7 +604,7 @@ void
 mp_list_end(MpListScan *s)
 {
 	free_cur(s);
-	MemoryContextDelete(s->cxt);
+	MemoryContextDelete(s->b.cxt);
 }
 
 /* ------------------------------------------------------------------------

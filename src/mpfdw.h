@@ -217,7 +217,8 @@ struct MpRequest
 	bool		hdr_link_seen;
 	int64		rl_remaining[4];
 	int64		rl_reset[4];
-	int			rl_n;
+	int			rl_nremaining;	/* values parsed from X-RateLimit-Remaining */
+	int			rl_nreset;		/* ... and from X-RateLimit-Reset */
 	char		location[512];
 	char		content_type_resp[128];
 	double		elapsed_ms;
@@ -240,6 +241,7 @@ extern void mp_request_release(MpRequest *req);
 extern int	mp_http_in_flight(void);
 extern char *mp_api_url(MpConn *conn, const char *path_and_query, bool with_client);
 extern char *mp_url_escape(const char *s);
+extern char *mp_path_with_id(const char *tmpl, const char *id);
 
 /* ------------------------------------------------------------------------
  * auth.c — OAuth client-credentials token per (server, user mapping)
@@ -288,6 +290,7 @@ extern void mp_json_to_values(const struct cJSON *obj, MpColMap *maps, int natts
 							  const char *relname);
 extern Datum mp_text_to_datum(MpColMap *m, const char *s);
 extern Datum mp_unix_to_timestamptz(double secs);
+extern Datum mp_unix_to_datum(MpColMap *m, double secs);
 extern int64 mp_timestamptz_to_unix_floor(TimestampTz t);
 extern int64 mp_timestamptz_to_unix_ceil(TimestampTz t);
 
@@ -359,13 +362,34 @@ extern int	mp_plan_sort_dir(struct PlannerInfo *root, struct RelOptInfo *baserel
 							 const MpResource *res, Oid relid);
 
 /* ------------------------------------------------------------------------
+ * scan.c — what every source's executor state shares
+ * ------------------------------------------------------------------------ */
+typedef struct MpScanBase
+{
+	struct ForeignScanState *node;
+	MpPlan	   *plan;
+	MpConn	   *conn;
+	const MpResource *res;
+	Relation	rel;
+	MpColMap   *maps;
+	int			natts;
+	List	   *exprstates;
+	MemoryContext cxt;			/* requests, evaluated plan; reset on rescan */
+	MemoryContextCallbackFunction cleanup;	/* frees what is outside palloc */
+	void	   *cleanup_arg;
+} MpScanBase;
+
+extern void mp_scan_base_init(MpScanBase *b, struct ForeignScanState *node, MpPlan *plan,
+							  MpConn *conn, MemoryContextCallbackFunction cleanup, void *arg);
+extern void mp_scan_base_reset(MpScanBase *b);
+
+/* ------------------------------------------------------------------------
  * listing.c — the list source (paginated GETs, single-object GETs)
  * ------------------------------------------------------------------------ */
 typedef struct MpListScan MpListScan;
 struct ForeignScanState;
 struct ExplainState;
-extern MpListScan *mp_list_begin(struct ForeignScanState *node, MpPlan *plan, MpConn *conn,
-								 bool explain_only);
+extern MpListScan *mp_list_begin(struct ForeignScanState *node, MpPlan *plan, MpConn *conn);
 extern bool mp_list_next(MpListScan *s, TupleTableSlot *slot);
 extern void mp_list_rescan(MpListScan *s);
 extern void mp_list_end(MpListScan *s);

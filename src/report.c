@@ -103,15 +103,7 @@ typedef struct Lookup
 
 struct MpReportScan
 {
-	ForeignScanState *node;
-	MpPlan	   *plan;
-	MpConn	   *conn;
-	const MpResource *res;
-	Relation	rel;
-	MpColMap   *maps;
-	int			natts;
-	List	   *exprstates;
-	MemoryContext cxt;
+	MpScanBase	b;				/* relation, plan, conn, maps, context */
 
 	bool		started;
 	bool		no_rows;
@@ -237,6 +229,8 @@ drop_download(MpReportScan *s)
 	s->err_len = 0;
 }
 
+static void free_header(MpReportScan *s);
+
 static void
 scan_cleanup(void *arg)
 {
@@ -247,6 +241,12 @@ scan_cleanup(void *arg)
 	if (s->held)
 		free_row(s->held);
 	s->held = NULL;
+	if (s->filters)
+		cJSON_Delete(s->filters);
+	if (s->columns)
+		cJSON_Delete(s->columns);
+	s->filters = s->columns = NULL;
+	free_header(s);
 }
 
 /* ------------------------------------------------------------------------
@@ -384,7 +384,7 @@ partval(MpReportScan *s, int part, int k)
 static cJSON *
 definition(MpReportScan *s, Window *w)
 {
-	const MpResource *res = s->res;
+	const MpResource *res = s->b.res;
 	cJSON	   *b = cJSON_CreateObject();
 	cJSON	   *f = cJSON_Duplicate(s->filters, true);
 	int64		after = w->start - 1;
@@ -433,17 +433,17 @@ definition_tag(MpReportScan *s, cJSON *def)
 	cJSON_free(t);
 	for (int i = 0; i < 12; i++)
 		sprintf(hex + 2 * i, "%02x", h[i]);
-	return psprintf("mangopay_fdw %s %s", s->res->report_type, hex);
+	return psprintf("mangopay_fdw %s %s", s->b.res->report_type, hex);
 }
 
 static MpRequest *
 api_request(MpReportScan *s, const char *method, const char *path)
 {
 	MpRequest  *r;
-	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
 
-	r = mp_request_new(s->conn, RelationGetRelationName(s->rel), method,
-					   mp_api_url(s->conn, path, true));
+	r = mp_request_new(s->b.conn, RelationGetRelationName(s->b.rel), method,
+					   mp_api_url(s->b.conn, path, true));
 	r->log_path = pstrdup(path);
 	MemoryContextSwitchTo(old);
 	return r;
@@ -452,14 +452,14 @@ api_request(MpReportScan *s, const char *method, const char *path)
 static const char *
 report_path(MpReportScan *s)
 {
-	return s->res->report_v2 ? "/reporting/reports" : "/reports";
+	return s->b.res->report_v2 ? "/reporting/reports" : "/reports";
 }
 
 /* look for a ready report of the same definition (report_max_age_s) */
 static bool
 find_reusable(MpReportScan *s, Window *w, const char *tag)
 {
-	int64		since = (int64) time(NULL) - s->conn->report_max_age_s;
+	int64		since = (int64) time(NULL) - s->b.conn->report_max_age_s;
 	char	   *path = psprintf("%s?page=1&per_page=100&AfterDate=" INT64_FORMAT "&Sort=CreationDate:DESC",
 								report_path(s), since);
 	MpRequest  *r = api_request(s, "GET", path);
@@ -486,7 +486,7 @@ find_reusable(MpReportScan *s, Window *w, const char *tag)
 			cJSON_IsString(st) && (strcmp(st->valuestring, "READY_FOR_DOWNLOAD") == 0 ||
 								   strcmp(st->valuestring, "GENERATED") == 0))
 		{
-			w->report_id = MemoryContextStrdup(s->cxt, id->valuestring);
+			w->report_id = MemoryContextStrdup(s->b.cxt, id->valuestring);
 			found = true;
 		}
 	}
@@ -502,24 +502,25 @@ start_create(MpReportScan *s, Window *w)
 	char	   *tag = definition_tag(s, def);
 	char	   *body;
 
-	if (s->conn->report_max_age_s > 0 && !w->recreated && find_reusable(s, w, tag))
+	cJSON_AddStringToObject(def, "Tag", tag);
+	body = cJSON_PrintUnformatted(def);
+	cJSON_Delete(def);
+	w->req = api_request(s, "POST", s->b.res->create_path);
+	w->req->body = MemoryContextStrdup(s->b.cxt, body);
+	cJSON_free(body);			/* nothing malloc'ed is left when an ERROR comes */
+	if (s->b.conn->report_max_age_s > 0 && !w->recreated && find_reusable(s, w, tag))
 	{
-		cJSON_Delete(def);
+		mp_request_release(w->req);
+		w->req = NULL;
 		w->reused = true;
 		s->reused++;
 		mp_stats.reports_reused++;
 		w->state = W_WAITING;
 		w->created_at = GetCurrentTimestamp();
 		w->next_poll = 0;
-		w->poll_ms = s->conn->report_poll_ms;
+		w->poll_ms = s->b.conn->report_poll_ms;
 		return;
 	}
-	cJSON_AddStringToObject(def, "Tag", tag);
-	body = cJSON_PrintUnformatted(def);
-	cJSON_Delete(def);
-	w->req = api_request(s, "POST", s->res->create_path);
-	w->req->body = MemoryContextStrdup(s->cxt, body);
-	cJSON_free(body);
 	w->req->content_type = "application/json";
 	strlcpy(w->idem_key, random_key(), sizeof(w->idem_key));
 	w->req->idempotency_key = w->idem_key;
@@ -587,7 +588,7 @@ report_failed(MpReportScan *s, Window *w, ReportInfo *ri)
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
 			 errmsg("MangoPay could not generate report %s for \"%s\"", w->report_id,
-					RelationGetRelationName(s->rel)),
+					RelationGetRelationName(s->b.rel)),
 			 errdetail("Status FAILED; ResultCode: %s; ResultMessage: %s", code,
 					   pg_any_to_server(msg, strlen(msg), PG_UTF8)),
 			 errhint("805001 is a validation error of the report request, 809001 an execution error on MangoPay's side; a narrower date range may help.")));
@@ -603,12 +604,12 @@ take_report(MpReportScan *s, Window *w, MpRequest *r, ReportInfo *ri)
 	const char *status = ri->status;
 
 	if (w->report_id == NULL)
-		w->report_id = MemoryContextStrdup(s->cxt, ri->id);
+		w->report_id = MemoryContextStrdup(s->b.cxt, ri->id);
 	if (strcmp(status, "READY_FOR_DOWNLOAD") == 0 || strcmp(status, "GENERATED") == 0)
 	{
 		if (ri->url == NULL || ri->url[0] == '\0')
 			mp_error_json_shape(r, "a ready report has no DownloadURL");
-		w->download_url = MemoryContextStrdup(s->cxt, ri->url);
+		w->download_url = MemoryContextStrdup(s->b.cxt, ri->url);
 		w->state = W_READY;
 		return;
 	}
@@ -620,7 +621,7 @@ take_report(MpReportScan *s, Window *w, MpRequest *r, ReportInfo *ri)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("MangoPay report %s for \"%s\" expired twice", w->report_id,
-							RelationGetRelationName(s->rel))));
+							RelationGetRelationName(s->b.rel))));
 		/* its file is gone: ask for the same report again, once */
 		w->recreated = true;
 		w->report_id = NULL;
@@ -630,16 +631,16 @@ take_report(MpReportScan *s, Window *w, MpRequest *r, ReportInfo *ri)
 	}
 	/* PENDING, GENERATING or anything new: wait, a bit longer each time */
 	if (GetCurrentTimestamp() >= TimestampTzPlusMilliseconds(w->created_at,
-															 (int64) s->conn->report_timeout_s * 1000))
+															 (int64) s->b.conn->report_timeout_s * 1000))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("MangoPay report %s for \"%s\" was not ready after %d s", w->report_id,
-						RelationGetRelationName(s->rel), s->conn->report_timeout_s),
+						RelationGetRelationName(s->b.rel), s->b.conn->report_timeout_s),
 				 errdetail("Its last status was %s.", status),
 				 errhint("Raise the server option report_timeout_s, or narrow the date range.")));
 	w->state = W_WAITING;
 	if (w->poll_ms == 0)
-		w->poll_ms = s->conn->report_poll_ms;
+		w->poll_ms = s->b.conn->report_poll_ms;
 	else
 		w->poll_ms = Min(MP_POLL_MAX_MS, w->poll_ms * 3 / 2 + 1);
 	w->next_poll = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), w->poll_ms);
@@ -692,7 +693,7 @@ window_request_done(MpReportScan *s, Window *w)
 static void
 advance_windows(MpReportScan *s)
 {
-	int			ahead = (s->plan->limit_hint > 0) ? 1 : Max(1, s->conn->max_concurrency);
+	int			ahead = (s->b.plan->limit_hint > 0) ? 1 : Max(1, s->b.conn->max_concurrency);
 	int			active = 0;
 
 	for (int i = s->cur; i < s->nw && i < s->cur + ahead; i++)
@@ -720,7 +721,7 @@ advance_windows(MpReportScan *s)
 static void
 start_download(MpReportScan *s, Window *w, int64 from)
 {
-	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
 	MpRequest  *r;
 	bool		is_http = false;
 
@@ -728,10 +729,10 @@ start_download(MpReportScan *s, Window *w, int64 from)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("MangoPay report %s for \"%s\" has a DownloadURL mangopay_fdw will not fetch",
-						w->report_id, RelationGetRelationName(s->rel)),
+						w->report_id, RelationGetRelationName(s->b.rel)),
 				 errdetail("Only https:// download links are fetched (http:// only on loopback hosts)."),
 				 errhint("If a proxy rewrites the links, make it serve them over https.")));
-	r = mp_request_new(s->conn, RelationGetRelationName(s->rel), "GET", w->download_url);
+	r = mp_request_new(s->b.conn, RelationGetRelationName(s->b.rel), "GET", w->download_url);
 	/* a signed URL on another host: the bearer token must not go there */
 	r->use_auth = false;
 	r->on_data = on_download;
@@ -763,12 +764,12 @@ start_download(MpReportScan *s, Window *w, int64 from)
 static void
 map_header(MpReportScan *s)
 {
-	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
 
-	s->attr_field = palloc(sizeof(int) * s->natts);
-	for (int i = 0; i < s->natts; i++)
+	s->attr_field = palloc(sizeof(int) * s->b.natts);
+	for (int i = 0; i < s->b.natts; i++)
 	{
-		MpColMap   *m = &s->maps[i];
+		MpColMap   *m = &s->b.maps[i];
 
 		s->attr_field[i] = -1;
 		if (m->colname == NULL || m->is_attrs || m->is_key ||
@@ -820,7 +821,7 @@ download_finished(MpReportScan *s, Window *w)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("malformed CSV in MangoPay report %s for \"%s\"", w->report_id,
-						RelationGetRelationName(s->rel)),
+						RelationGetRelationName(s->b.rel)),
 				 errdetail("Line %llu: %s.", (unsigned long long) mp_csv_error_line(s->csv),
 						   s->dl_error)));
 	if (r->curl_code == 0 && r->status >= 200 && r->status < 300)
@@ -829,7 +830,7 @@ download_finished(MpReportScan *s, Window *w)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 					 errmsg("malformed CSV in MangoPay report %s for \"%s\"", w->report_id,
-							RelationGetRelationName(s->rel)),
+							RelationGetRelationName(s->b.rel)),
 					 errdetail("Line %llu: %s.", (unsigned long long) mp_csv_error_line(s->csv),
 							   mp_csv_error(s->csv))));
 		mp_request_release(r);
@@ -837,7 +838,7 @@ download_finished(MpReportScan *s, Window *w)
 		return true;
 	}
 	if (r->curl_code != 0 && r->data_delivered && s->resumes < MP_MAX_RESUMES &&
-		s->resumes <= (uint64) s->conn->max_retries)
+		s->resumes <= (uint64) s->b.conn->max_retries)
 	{
 		/* broke off mid-file: go on from the last byte parsed */
 		s->resumes++;
@@ -866,7 +867,7 @@ download_finished(MpReportScan *s, Window *w)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("could not download MangoPay report %s for \"%s\"", w->report_id,
-						RelationGetRelationName(s->rel)),
+						RelationGetRelationName(s->b.rel)),
 				 errdetail("HTTP %ld from GET %s: %.200s", r->status, r->log_path,
 						   s->err_body ? s->err_body : "")));
 	mp_report_request_failure(r);
@@ -880,10 +881,6 @@ open_window(MpReportScan *s, Window *w)
 	MpCsvOptions opt;
 
 	memset(&opt, 0, sizeof(opt));
-	s->alloc.alloc = m_alloc;
-	s->alloc.realloc = m_realloc;
-	s->alloc.free = m_free;
-	s->alloc.ctx = NULL;
 	free_header(s);
 	s->attr_field = NULL;
 	s->csv = mp_csv_create(&s->alloc, &opt, on_record, s);
@@ -945,11 +942,11 @@ row_context(void *arg)
 
 	if (c->m)
 		errcontext("column \"%s\" of foreign table \"%s\" (report %s, CSV line %llu, column \"%s\")",
-				   c->m->colname, RelationGetRelationName(c->s->rel),
+				   c->m->colname, RelationGetRelationName(c->s->b.rel),
 				   w->report_id ? w->report_id : "?", (unsigned long long) c->line, c->m->field);
 	else
 		errcontext("foreign table \"%s\" (report %s, CSV line %llu)",
-				   RelationGetRelationName(c->s->rel), w->report_id ? w->report_id : "?",
+				   RelationGetRelationName(c->s->b.rel), w->report_id ? w->report_id : "?",
 				   (unsigned long long) c->line);
 }
 
@@ -977,12 +974,12 @@ store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("malformed CSV in MangoPay report %s for \"%s\"", w->report_id,
-						RelationGetRelationName(s->rel)),
+						RelationGetRelationName(s->b.rel)),
 				 errdetail("Line %llu has %d fields, the header %d.", (unsigned long long) r->line,
 						   r->nfields, s->ncsv)));
-	for (int i = 0; i < s->natts; i++)
+	for (int i = 0; i < s->b.natts; i++)
 	{
-		MpColMap   *m = &s->maps[i];
+		MpColMap   *m = &s->b.maps[i];
 		int			f = s->attr_field[i];
 
 		values[i] = (Datum) 0;
@@ -1041,9 +1038,7 @@ store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 			char		buf[64];
 
 			if (ok)
-				values[i] = (m->typid == TIMESTAMPTZOID) ? mp_unix_to_timestamptz((double) v) :
-					mp_text_to_datum(m, DatumGetCString(DirectFunctionCall1(timestamptz_out,
-																		   mp_unix_to_timestamptz((double) v))));
+				values[i] = mp_unix_to_datum(m, (double) v);
 			else
 				values[i] = mp_text_to_datum(m, iso_text(cell(r, f), buf, sizeof(buf)));
 			nulls[i] = false;
@@ -1094,25 +1089,21 @@ pop_row(MpReportScan *s)
 static void
 start_lookup(MpReportScan *s, Lookup *l)
 {
-	const char *at = strstr(s->res->lookup_path, "{id}");
-	char	   *id;
 
 	if (s->id_field < 0 || l->row->len[s->id_field] <= 0)
 	{
 		l->req = NULL;
 		return;
 	}
-	if (s->lookups_done >= s->conn->max_lookups)
+	if (s->lookups_done >= s->b.conn->max_lookups)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("query on \"%s\" needs more than max_lookups (%d) requests to GET %s",
-						RelationGetRelationName(s->rel), s->conn->max_lookups, s->res->lookup_path),
+						RelationGetRelationName(s->b.rel), s->b.conn->max_lookups, s->b.res->lookup_path),
 				 errdetail("Columns mode_requested, mode_applied, fallback_reason_code, fallback_reason_message and end_to_end_id need one request per row."),
 				 errhint("Narrow the query (a shorter date range, a status), leave those columns out, or raise the server option max_lookups.")));
 	s->lookups_done++;
-	id = mp_url_escape(l->row->data[s->id_field]);
-	l->req = api_request(s, "GET", psprintf("%.*s%s%s", (int) (at - s->res->lookup_path),
-											s->res->lookup_path, id, at + 4));
+	l->req = api_request(s, "GET", mp_path_with_id(s->b.res->lookup_path, l->row->data[s->id_field]));
 	mp_request_start(l->req);
 }
 
@@ -1124,7 +1115,7 @@ static char **
 lookup_values(MpReportScan *s, MpRequest *r)
 {
 	cJSON	   *j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
-	char	  **vals = palloc0(sizeof(char *) * s->natts);
+	char	  **vals = palloc0(sizeof(char *) * s->b.natts);
 
 	if (j == NULL || !cJSON_IsObject(j))
 	{
@@ -1132,9 +1123,9 @@ lookup_values(MpReportScan *s, MpRequest *r)
 			cJSON_Delete(j);
 		mp_error_json_shape(r, "the payout is not a JSON object");
 	}
-	for (int i = 0; i < s->natts; i++)
+	for (int i = 0; i < s->b.natts; i++)
 	{
-		MpColMap   *m = &s->maps[i];
+		MpColMap   *m = &s->b.maps[i];
 		const cJSON *v = j;
 
 		if (!m->colname || !m->needed || !m->def || !(m->def->flags & MP_COL_LOOKUP))
@@ -1145,7 +1136,7 @@ lookup_values(MpReportScan *s, MpRequest *r)
 			vals[i] = pstrdup(v->valuestring);
 	}
 	cJSON_Delete(j);
-	for (int i = 0; i < s->natts; i++)
+	for (int i = 0; i < s->b.natts; i++)
 		if (vals[i])
 			vals[i] = pg_any_to_server(vals[i], strlen(vals[i]), PG_UTF8);
 	return vals;
@@ -1157,19 +1148,19 @@ lookup_values(MpReportScan *s, MpRequest *r)
 static void
 build_request(MpReportScan *s)
 {
-	const MpResource *res = s->res;
+	const MpResource *res = s->b.res;
 	MpEval	   *ev = s->ev;
 	int64		now = (int64) time(NULL);
 	int64		from,
 				to,
 				floor_from;
 	int			nkeys = mp_resource_key_count(res);
-	bool		all = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, s->plan->needed);
+	bool		all = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, s->b.plan->needed);
 	bool		want_attrs = all;
 	bool		optional = false;
 	MpWindow   *wins;
 	int			nwins;
-	int64		granule = Max(60, s->conn->report_max_age_s);
+	int64		granule = Max(60, s->b.conn->report_max_age_s);
 
 	/* Filters: fixed ones (payouts), then what the WHERE clause pushes */
 	s->filters = res->fixed_filters ? cJSON_Parse(res->fixed_filters) : cJSON_CreateObject();
@@ -1202,9 +1193,9 @@ build_request(MpReportScan *s)
 	}
 
 	/* Columns: what the query reads (plus CreationDate and Id for our own use) */
-	for (int i = 0; i < s->natts; i++)
+	for (int i = 0; i < s->b.natts; i++)
 	{
-		MpColMap   *m = &s->maps[i];
+		MpColMap   *m = &s->b.maps[i];
 
 		if (m->colname && m->is_attrs && m->needed)
 			want_attrs = true;
@@ -1229,8 +1220,8 @@ build_request(MpReportScan *s)
 				take = true;
 			if ((col->flags & MP_COL_DATE) || (strcmp(col->field, "Id") == 0 && s->need_lookups))
 				take = true;
-			for (int a = 0; a < s->natts && !take; a++)
-				if (s->maps[a].needed && s->maps[a].def == col)
+			for (int a = 0; a < s->b.natts && !take; a++)
+				if (s->b.maps[a].needed && s->b.maps[a].def == col)
 					take = true;
 			if (take)
 				cJSON_AddItemToArray(s->columns, cJSON_CreateString(col->field));
@@ -1238,7 +1229,7 @@ build_request(MpReportScan *s)
 		if (cJSON_GetArraySize(s->columns) == 0)
 			cJSON_AddItemToArray(s->columns, cJSON_CreateString(res->cols[0].field));
 	}
-	s->sort = (s->plan->sort_dir < 0) ? "CreationDate:DESC" : "CreationDate:ASC";
+	s->sort = (s->b.plan->sort_dir < 0) ? "CreationDate:DESC" : "CreationDate:ASC";
 
 	/* the range: the query's, within the API's retention */
 	/* an hour inside the limit: the API checks against its own, later clock */
@@ -1259,7 +1250,7 @@ build_request(MpReportScan *s)
 		int64		lo = mp_timestamptz_to_unix_floor(ev->lo);
 
 		/* rounded down like "now" below, so that a reusable report matches */
-		if (s->conn->report_max_age_s > 0)
+		if (s->b.conn->report_max_age_s > 0)
 			lo = (lo / granule) * granule;
 		if (lo < floor_from)
 			ereport(NOTICE,
@@ -1307,7 +1298,7 @@ build_request(MpReportScan *s)
 			free(wins);
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("a query on \"%s\" needs user_id or wallet_id", RelationGetRelationName(s->rel)),
+					 errmsg("a query on \"%s\" needs user_id or wallet_id", RelationGetRelationName(s->b.rel)),
 					 errdetail("The %s report is made for one user or one wallet.", res->report_type),
 					 errhint("Add WHERE user_id = '...' or WHERE wallet_id = '...' (IN (...) makes one report each).")));
 		}
@@ -1328,7 +1319,7 @@ build_request(MpReportScan *s)
 		for (int k = 0; k < nwins; k++)
 		{
 			/* ORDER BY creation_date DESC: the newest window first */
-			MpWindow   *src = &wins[s->plan->sort_dir < 0 ? nwins - 1 - k : k];
+			MpWindow   *src = &wins[s->b.plan->sort_dir < 0 ? nwins - 1 - k : k];
 			Window	   *w = &s->w[p * nwins + k];
 
 			w->start = src->start;
@@ -1342,19 +1333,16 @@ build_request(MpReportScan *s)
 static void
 evaluate(MpReportScan *s)
 {
-	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
 
-	s->ev = mp_plan_evaluate(s->plan, s->exprstates, s->node->ss.ps.ps_ExprContext);
+	s->ev = mp_plan_evaluate(s->b.plan, s->b.exprstates, s->b.node->ss.ps.ps_ExprContext);
 	s->no_rows = s->ev->no_rows;
-	s->alloc.alloc = m_alloc;
-	s->alloc.realloc = m_realloc;
-	s->alloc.free = m_free;
 	if (!s->no_rows)
 		build_request(s);
 	s->cur = 0;
 	if (s->need_lookups)
 	{
-		s->nlook = Max(1, s->conn->max_concurrency);
+		s->nlook = Max(1, s->b.conn->max_concurrency);
 		s->look = palloc0(sizeof(Lookup) * s->nlook);
 	}
 	MemoryContextSwitchTo(old);
@@ -1374,25 +1362,13 @@ wait_some(MpReportScan *s)
 MpReportScan *
 mp_report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 {
-	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 	MpReportScan *s = palloc0(sizeof(MpReportScan));
-	MemoryContextCallback *cb;
 
-	s->node = node;
-	s->plan = plan;
-	s->conn = conn;
-	s->res = plan->res;
-	s->rel = node->ss.ss_currentRelation;
-	s->natts = RelationGetDescr(s->rel)->natts;
-	s->maps = mp_build_colmaps(s->rel, s->res, plan->needed,
-							   bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, plan->needed));
-	s->exprstates = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
-	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw report scan",
-								   ALLOCSET_DEFAULT_SIZES);
-	cb = MemoryContextAlloc(s->cxt, sizeof(MemoryContextCallback));
-	cb->func = scan_cleanup;
-	cb->arg = s;
-	MemoryContextRegisterResetCallback(s->cxt, cb);
+	/* the parser, the queue and the windows array: malloc, never an ERROR */
+	s->alloc.alloc = m_alloc;
+	s->alloc.realloc = m_realloc;
+	s->alloc.free = m_free;
+	mp_scan_base_init(&s->b, node, plan, conn, scan_cleanup, s);
 	return s;
 }
 
@@ -1490,7 +1466,7 @@ mp_report_next(MpReportScan *s, TupleTableSlot *slot)
 						ereport(ERROR,
 								(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 								 errmsg("MangoPay report %s for \"%s\" is empty: it has no header line",
-										w->report_id, RelationGetRelationName(s->rel))));
+										w->report_id, RelationGetRelationName(s->b.rel))));
 					w->state = W_DONE;
 					mp_csv_destroy(s->csv);
 					s->csv = NULL;
@@ -1520,14 +1496,7 @@ mp_report_next(MpReportScan *s, TupleTableSlot *slot)
 void
 mp_report_rescan(MpReportScan *s)
 {
-	MemoryContextReset(s->cxt);	/* releases requests, the parser, the queue */
-	{
-		MemoryContextCallback *cb = MemoryContextAlloc(s->cxt, sizeof(MemoryContextCallback));
-
-		cb->func = scan_cleanup;
-		cb->arg = s;
-		MemoryContextRegisterResetCallback(s->cxt, cb);
-	}
+	mp_scan_base_reset(&s->b);	/* releases requests, the parser, the queue */
 	s->started = false;
 	s->dl = NULL;
 	s->csv = NULL;
@@ -1538,21 +1507,12 @@ mp_report_rescan(MpReportScan *s)
 	s->look_head = 0;
 	s->attr_field = NULL;
 	s->need_lookups = false;
-	s->columns = NULL;
-	s->filters = NULL;
-	free_header(s);
 }
 
 void
 mp_report_end(MpReportScan *s)
 {
-	if (s->filters)
-		cJSON_Delete(s->filters);
-	if (s->columns)
-		cJSON_Delete(s->columns);
-	s->filters = s->columns = NULL;
-	free_header(s);
-	MemoryContextDelete(s->cxt);
+	MemoryContextDelete(s->b.cxt);	/* scan_cleanup frees what is malloc'ed */
 }
 
 void
