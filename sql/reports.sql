@@ -142,6 +142,15 @@ SELECT count(*) = (SELECT count(*) FROM t.truth('transactions') j
        count(DISTINCT id) = count(*) AS no_doubles
 FROM mangopay.transactions WHERE creation_date >= now() - interval '60 days';
 SELECT count(*) AS downloads, count(range) AS resumed_with_range FROM t.downloads;
+-- ... and when the server ignores Range (200 with the whole file), the parsed bytes are skipped
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"download_ignore_range": true}') ->> 'ok' AS ignore_range;
+SELECT t.mock('faults', '{"faults":[{"path":"\\.csv$","kind":"drop_mid_body","bytes":20000,"times":2}]}') ->> 'ok' AS armed;
+SELECT count(*) = (SELECT count(*) FROM t.truth('transactions') j
+                   WHERE (j ->> 'CreationDate')::bigint >= extract(epoch FROM now() - interval '60 days')) AS exact,
+       count(DISTINCT id) = count(*) AS no_doubles
+FROM mangopay.transactions WHERE creation_date >= now() - interval '60 days';
+SELECT count(*) AS downloads, count(range) AS asked_for_range, bool_and(status = 200) AS all_whole_files FROM t.downloads;
 SELECT t.mock('reset') ->> 'ok' AS reset;
 ALTER SERVER mangopay OPTIONS (ADD report_timeout_s '2');
 SELECT t.mock('faults', '{"faults":[{"kind":"report_stays_pending"}]}') ->> 'ok' AS armed;

@@ -334,6 +334,8 @@ on_download(MpRequest *req, const char *data, size_t len)
 	}
 	if (s->qrows >= MP_QUEUE_ROWS || s->qbytes >= MP_QUEUE_BYTES)
 		return CURL_WRITEFUNC_PAUSE;	/* the executor drains, then we go on */
+	if (!req->data_delivered && req->range_from > 0 && status == 200)
+		s->skip = (uint64) req->range_from;	/* Range ignored: the whole file again */
 	req->data_delivered = true;
 	if (s->skip > 0)
 	{
@@ -341,19 +343,19 @@ on_download(MpRequest *req, const char *data, size_t len)
 		size_t		k = Min((uint64) len, s->skip);
 
 		s->skip -= k;
-		data += k;
-		len -= k;
-		if (len == 0)
-			return k;
+		if (k < len && mp_csv_feed(s->csv, data + k, len - k) != 0)
+			goto failed;
+		return len;				/* curl wants the whole chunk accounted for */
 	}
 	if (mp_csv_feed(s->csv, data, len) != 0)
-	{
-		s->dl_failed = true;
-		snprintf(s->dl_error, sizeof(s->dl_error), "%s",
-				 mp_csv_error(s->csv) ? mp_csv_error(s->csv) : "out of memory");
-		return 0;
-	}
-	return len + (s->skip == 0 ? 0 : 0);
+		goto failed;
+	return len;
+
+failed:
+	s->dl_failed = true;
+	snprintf(s->dl_error, sizeof(s->dl_error), "%s",
+			 mp_csv_error(s->csv) ? mp_csv_error(s->csv) : "out of memory");
+	return 0;
 }
 
 /* ------------------------------------------------------------------------

@@ -140,6 +140,7 @@ class MockState:
             "latency_ms": 0,
             "report_delay_ms": 300,
             "csv_bom": False,
+            "download_ignore_range": False,  # a server that answers Range with the whole file
             "bench_rows": 0,
             "auth_lock_after": 0,           # 0 = never lock (§1 "repeated failures")
             "download_url_ttl": 86400,      # legacy link valid 24 h (§4a)

@@ -1002,7 +1002,7 @@ class ReportEngine:
                 ("X-Cache", "Miss from cloudfront"),
                 ("Via", "1.1 mock.cloudfront.net (CloudFront)"), ("Server", "AmazonS3")]
         rng = headers.get("Range")
-        if rng:
+        if rng and not self.state.config.get("download_ignore_range"):
             m = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", rng)
             if m and (m.group(1) or m.group(2)):
                 if m.group(1):
