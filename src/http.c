@@ -50,6 +50,7 @@ MpStats		mp_stats;
 static CURLM *mp_multi = NULL;
 static MpRequest *mp_live = NULL;	/* every started, unreleased request */
 static int	mp_token_fetches = 0;	/* >0 while an OAuth token is being fetched */
+static uint64 mp_progress = 0;	/* bumped whenever a transfer hands over bytes */
 
 
 
@@ -129,10 +130,14 @@ write_cb(char *data, size_t size, size_t nmemb, void *userp)
 		if (r != n && r != CURL_WRITEFUNC_PAUSE)
 			req->sink_failed = true;
 		if (r == n)
+		{
 			mp_stats.bytes_received += n;
+			mp_progress++;
+		}
 		return r;
 	}
 	mp_stats.bytes_received += n;
+	mp_progress++;
 	if (req->len + n > req->max_body)
 	{
 		req->too_large = true;
@@ -639,6 +644,7 @@ mp_http_pump(long max_wait_ms)
 	int			ndue = 0;
 	long		wait_ms;
 	int			completed = 0;
+	uint64		progress0;
 
 	mp_http_init();
 
@@ -658,6 +664,7 @@ mp_http_pump(long max_wait_ms)
 		if (due[i]->state == MP_REQ_WAITING)
 			launch(due[i]);
 
+	progress0 = mp_progress;
 	curl_multi_perform(mp_multi, &running);
 	while ((msg = curl_multi_info_read(mp_multi, &left)) != NULL)
 	{
@@ -673,8 +680,11 @@ mp_http_pump(long max_wait_ms)
 		}
 	}
 
-	/* something finished: let the caller look at it before waiting */
-	wait_ms = completed > 0 ? 0 : Min(max_wait_ms, 100);
+	/*
+	 * Something finished, or a stream handed over bytes (rows for the
+	 * executor): let the caller look at it before waiting for the network.
+	 */
+	wait_ms = (completed > 0 || mp_progress != progress0) ? 0 : Min(max_wait_ms, 100);
 	if (next_due != 0)
 	{
 		long		until_due = (long) ((next_due - GetCurrentTimestamp()) / 1000);

@@ -1262,8 +1262,11 @@ build_request(MpReportScan *s)
 		else
 			from = lo;
 	}
-	/* a round "now", so that report_max_age_s can find the same definition */
-	to = (now / granule) * granule;
+	/*
+	 * Up to now, inclusive (the window is [from, to)); rounded down only when
+	 * report_max_age_s asks for reuse, so that reruns find the same definition.
+	 */
+	to = s->b.conn->report_max_age_s > 0 ? (now / granule) * granule : now + 1;
 	if (ev->have_hi)
 	{
 		int64		hi = mp_timestamptz_to_unix_floor(ev->hi) + 1;
@@ -1478,9 +1481,14 @@ mp_report_next(MpReportScan *s, TupleTableSlot *slot)
 				}
 				continue;
 			}
-			/* drained: let a paused transfer go on, then wait for bytes */
+			/*
+			 * Drained: let a paused transfer go on.  Unpausing hands over
+			 * what curl had buffered at once; only when that brought no row
+			 * is there reason to wait for the network.
+			 */
 			mp_request_unpause(s->dl);
-			wait_some(s);
+			if (s->qhead == NULL)
+				wait_some(s);
 			continue;
 		}
 		advance_windows(s);
