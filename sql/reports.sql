@@ -162,6 +162,25 @@ SELECT t.err('SELECT count(*) FROM mangopay.transactions WHERE creation_date >= 
 SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT t.mock('faults', '{"faults":[{"path":"\\.csv$","kind":"status","status":200,"content_type":"text/csv","body":"Id,CreationDate\r\nx,1,extra\r\n"}]}') ->> 'ok' AS armed;
 SELECT t.err('SELECT id FROM mangopay.transactions WHERE creation_date >= now() - interval ''10 days''', true);
+-- a POST whose answer is lost mid-body: the retry with the same Idempotency-Key
+-- gets 409, and the report is read from GET /responses/{key}: one report, exact rows
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"/reports/transactions$","method":"POST","kind":"drop_mid_body","times":1}]}') ->> 'ok' AS armed;
+SELECT count(*) = (SELECT count(*) FROM t.truth('transactions') j
+                   WHERE (j ->> 'CreationDate')::bigint >= extract(epoch FROM now() - interval '10 days')) AS exact
+FROM mangopay.transactions WHERE creation_date >= now() - interval '10 days';
+SELECT count(*) AS posts, count(DISTINCT idem) AS keys, string_agg(status::text, ',') AS statuses FROM t.posts;
+SELECT count(*) AS responses_read FROM t.requests() r WHERE r ->> 'path' LIKE '%/responses/mpfdw-%';
+-- statement_timeout while the download hangs: canceled within a second
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"\\.csv$","kind":"hang"}]}') ->> 'ok' AS armed;
+SET statement_timeout = '2s';
+CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t0;
+SELECT count(*) FROM mangopay.transactions WHERE creation_date >= now() - interval '10 days';
+RESET statement_timeout;
+SELECT clock_timestamp() - t0 < interval '3 s' AS within_a_second_of_the_timeout FROM t0;
+DROP TABLE t0;
+SELECT count(*) AS downloads_started FROM t.downloads;
 -- statement_timeout while a report generates: canceled within a second
 SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT t.mock('faults', '{"faults":[{"kind":"report_slow","ms":10000}]}') ->> 'ok' AS armed;

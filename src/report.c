@@ -660,6 +660,7 @@ static void
 window_request_done(MpReportScan *s, Window *w)
 {
 	MpRequest  *r = w->req;
+	bool		recovered;
 
 	w->req = NULL;
 	if (w->state == W_CREATING && !w->recovering && is_idempotency_conflict(r))
@@ -673,17 +674,16 @@ window_request_done(MpReportScan *s, Window *w)
 	}
 	if (!mp_request_ok(r))
 		mp_report_request_failure(r);
-	if (!w->recovering)
+	recovered = w->recovering;
+	w->recovering = false;		/* later answers are plain report objects */
+	if (w->state == W_CREATING)
 	{
-		if (w->state == W_CREATING)
-		{
-			s->created++;
-			mp_stats.reports_created++;
-		}
-		else
-			s->polls++;
+		s->created++;			/* by the first POST, when recovered */
+		mp_stats.reports_created++;
 	}
-	take_report(s, w, r, read_report(r, w->recovering ? "Resource" : NULL));
+	else
+		s->polls++;
+	take_report(s, w, r, read_report(r, recovered ? "Resource" : NULL));
 	mp_request_release(r);
 }
 
