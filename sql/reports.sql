@@ -106,7 +106,14 @@ WHERE user_id = (SELECT uid FROM u) AND creation_date >= now() - interval '90 da
 SELECT body ->> 'ReportType' AS type, body -> 'Filters' ? 'UserId' AS user_filter, body ? 'AfterDate' AS top_level_dates,
        body ->> 'Sort' AS sort FROM t.posts;
 SELECT t.mock('reset') ->> 'ok' AS reset;
-SELECT count(*) > 0 AS some FROM mangopay.collected_fees WHERE fees_currency = 'EUR' AND creation_date >= now() - interval '13 months';
+SELECT count(*) > 0 AS some,
+       count(*) = (SELECT count(*) FROM t.truth('transactions') j
+                   WHERE j ->> 'Status' = 'SUCCEEDED' AND (j ->> 'FeesAmount')::bigint > 0 AND j ->> 'FeesCurrency' = 'EUR'
+                     AND (j ->> 'CreationDate')::bigint >= extract(epoch FROM now() - interval '13 months')) AS exact,
+       sum(fees_amount) = (SELECT sum((j ->> 'FeesAmount')::bigint) FROM t.truth('transactions') j
+                   WHERE j ->> 'Status' = 'SUCCEEDED' AND (j ->> 'FeesAmount')::bigint > 0 AND j ->> 'FeesCurrency' = 'EUR'
+                     AND (j ->> 'CreationDate')::bigint >= extract(epoch FROM now() - interval '13 months')) AS same_sum
+FROM mangopay.collected_fees WHERE fees_currency = 'EUR' AND creation_date >= now() - interval '13 months';
 SELECT count(*) AS windows, min(body -> 'Filters' ->> 'Currency') AS currency,
        max((body ->> 'BeforeDate')::bigint - (body ->> 'AfterDate')::bigint) < 365 * 86400 AS under_12_months FROM t.posts;
 SELECT count(*) > 0 AS intents, count(DISTINCT status) > 1 AS statuses FROM mangopay.echo_intents;
