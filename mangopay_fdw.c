@@ -191,6 +191,46 @@ mpGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 
 	/* every qual is checked locally too: the API only narrows the fetch */
 	scan_clauses = extract_actual_clauses(scan_clauses, false);
+
+	/*
+	 * Lookup columns cost one GET per row: the quals that do not read them
+	 * are checked before the lookups, so only rows that can match cost one.
+	 */
+	if (ri->res->lookup_path)
+	{
+		List	   *pre = NIL;
+
+		foreach(lc, scan_clauses)
+		{
+			Node	   *clause = lfirst(lc);
+			Bitmapset  *cols = NULL;
+			bool		ok = true;
+			int			x = -1;
+
+			pull_varattnos(clause, baserel->relid, &cols);
+			while (ok && (x = bms_next_member(cols, x)) >= 0)
+			{
+				AttrNumber	attno = x + FirstLowInvalidHeapAttributeNumber;
+				const MpColumnDef *col;
+
+				if (attno <= 0)
+				{
+					ok = false;	/* a whole-row reference reads every column */
+					break;
+				}
+				col = mp_resource_column(ri->res, get_attname(foreigntableid, attno, false));
+				if (col && (col->flags & MP_COL_LOOKUP))
+					ok = false;
+			}
+			if (ok && !contain_volatile_functions(clause))
+				pre = lappend(pre, clause);
+		}
+		if (pre != NIL)
+		{
+			plan->prefilter_at = list_length(plan->exprs);
+			plan->exprs = list_concat(plan->exprs, pre);
+		}
+	}
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, plan->exprs,
 							mp_plan_serialize(plan), NIL, NIL, outer_plan);
 }

@@ -83,6 +83,11 @@ FROM t.requests() r WHERE r ->> 'path' LIKE '%/payouts/bankwire/%';
 -- beyond max_lookups: an ERROR with a HINT
 ALTER SERVER mangopay OPTIONS (ADD max_lookups '5');
 SELECT count(mode_applied) FROM mangopay.payouts WHERE creation_date >= now() - interval '60 days';
+-- conditions on other columns are checked before the lookups: one payout, one GET
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT id, mode_requested, mode_applied, fallback_reason_code, fallback_reason_message
+FROM mangopay.payouts WHERE id = 'po_m_01JQ0000000000000000000001' AND creation_date >= now() - interval '35 months';
+SELECT count(*) AS lookups FROM t.requests() r WHERE r ->> 'path' LIKE '%/payouts/bankwire/%';
 ALTER SERVER mangopay OPTIONS (DROP max_lookups);
 
 -- wallets: all of them (windows of 24 months back to 2013)

@@ -326,6 +326,8 @@ typedef struct MpPlan
 	List	   *exprs;			/* the values' expressions (fdw_exprs) */
 	Bitmapset  *needed;			/* attnos (offset by FirstLowInvalid...) */
 	bool		all_pushed;		/* every restriction clause went to the API */
+	int			prefilter_at;	/* fdw_exprs from here: local quals checked
+								 * before a row's lookups, or -1 */
 } MpPlan;
 
 /* the pushed values of one execution (after Params are known) */

@@ -43,7 +43,8 @@ enum MpPrivateIndex
 	MpPrivSortDir,
 	MpPrivLimit,
 	MpPrivPushes,
-	MpPrivNeeded
+	MpPrivNeeded,
+	MpPrivPrefilter
 };
 
 const char *
@@ -296,6 +297,7 @@ mp_plan_classify(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, 
 	plan->res = res;
 	plan->limit_hint = -1;
 	plan->all_pushed = true;
+	plan->prefilter_at = -1;
 	foreach(lc, clauses)
 	{
 		Node	   *n = lfirst(lc);
@@ -323,11 +325,12 @@ mp_plan_serialize(MpPlan *plan)
 	}
 	while ((x = bms_next_member(plan->needed, x)) >= 0)
 		needed = lappend_int(needed, x);
-	return list_make5(makeString(pstrdup(plan->res->name)),
-					  makeInteger(plan->sort_dir),
-					  makeString(psprintf(INT64_FORMAT, plan->limit_hint)),
-					  pushes,
-					  needed);
+	return lappend(list_make5(makeString(pstrdup(plan->res->name)),
+							  makeInteger(plan->sort_dir),
+							  makeString(psprintf(INT64_FORMAT, plan->limit_hint)),
+							  pushes,
+							  needed),
+				   makeInteger(plan->prefilter_at));
 }
 
 MpPlan *
@@ -354,6 +357,7 @@ mp_plan_deserialize(List *priv)
 	}
 	foreach(lc, (List *) list_nth(priv, MpPrivNeeded))
 		plan->needed = bms_add_member(plan->needed, lfirst_int(lc));
+	plan->prefilter_at = intVal(list_nth(priv, MpPrivPrefilter));
 	return plan;
 }
 

@@ -142,6 +142,8 @@ struct MpReportScan
 	size_t		qbytes;
 
 	QRow	   *held;			/* the row being converted (freed on ERROR) */
+	ExprState  *prefilter;		/* local quals checked before lookups */
+	MemoryContext prefilter_cxt;
 	char	  **lookup_vals;	/* per attribute: a lookup column's text */
 
 	/* payouts: lookups in flight, in row order */
@@ -156,6 +158,7 @@ struct MpReportScan
 	int			polls;
 	int64		rows;
 	int64		dropped;		/* outside their window (boundary rows) */
+	int64		prefiltered;	/* rows the local quals rejected before a lookup */
 	double		wait_ms;
 };
 
@@ -1144,6 +1147,33 @@ lookup_values(MpReportScan *s, MpRequest *r)
 	return vals;
 }
 
+/*
+ * Does the row pass the local quals that read no lookup column?  Checked
+ * before its lookup: a row that cannot match costs no GET.  The values live
+ * in a context of their own, reset after each row, since many rows may be
+ * rejected within one call.
+ */
+static bool
+row_passes(MpReportScan *s, QRow *r, TupleTableSlot *slot)
+{
+	ExprContext *econtext = s->b.node->ss.ps.ps_ExprContext;
+	MemoryContext old = MemoryContextSwitchTo(s->prefilter_cxt);
+	bool		ok;
+
+	s->held = r;
+	store_row(s, r, NULL, slot);
+	s->held = NULL;
+	ExecStoreVirtualTuple(slot);
+	econtext->ecxt_scantuple = slot;
+	ok = ExecQual(s->prefilter, econtext);
+	ExecClearTuple(slot);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(s->prefilter_cxt);
+	if (!ok)
+		s->prefiltered++;
+	return ok;
+}
+
 /* ------------------------------------------------------------------------
  * planning the windows
  * ------------------------------------------------------------------------ */
@@ -1374,6 +1404,15 @@ mp_report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 	s->alloc.realloc = m_realloc;
 	s->alloc.free = m_free;
 	mp_scan_base_init(&s->b, node, plan, conn, scan_cleanup, s);
+	if (plan->prefilter_at >= 0)
+	{
+		ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+
+		s->prefilter = ExecInitQual(list_copy_tail(fsplan->fdw_exprs, plan->prefilter_at),
+									(PlanState *) node);
+		s->prefilter_cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw prefilter",
+												 ALLOCSET_SMALL_SIZES);
+	}
 	return s;
 }
 
@@ -1406,6 +1445,11 @@ mp_report_next(MpReportScan *s, TupleTableSlot *slot)
 			{
 				Lookup	   *l = &s->look[(s->look_head + inflight) % s->nlook];
 
+				if (s->prefilter && !row_passes(s, r, slot))
+				{
+					free_row(r);
+					continue;
+				}
 				l->row = r;
 				start_lookup(s, l);
 				inflight++;
@@ -1547,7 +1591,9 @@ mp_report_explain(MpReportScan *s, MpPlan *plan, ForeignScanState *node, Explain
 			bms_is_member(i + 1 - FirstLowInvalidHeapAttributeNumber, plan->needed))
 			lookups = true;
 	if (lookups)
-		ExplainPropertyText("MangoPay Lookups", psprintf("GET %s per row", res->lookup_path), es);
+		ExplainPropertyText("MangoPay Lookups",
+							psprintf("GET %s per row%s", res->lookup_path,
+									 plan->prefilter_at >= 0 ? " passing the local conditions" : ""), es);
 	if (s && s->started && !s->no_rows)
 	{
 		char	   *cols = s->columns ? cJSON_PrintUnformatted(s->columns) : NULL;
@@ -1564,8 +1610,11 @@ mp_report_explain(MpReportScan *s, MpPlan *plan, ForeignScanState *node, Explain
 		{
 			ExplainPropertyInteger("MangoPay Reports Created", NULL, s->created, es);
 			ExplainPropertyInteger("MangoPay Reports Reused", NULL, s->reused, es);
-			if (s->lookups_done)
+			if (s->lookups_done || s->prefiltered)
+			{
 				ExplainPropertyInteger("MangoPay Lookups Made", NULL, s->lookups_done, es);
+				ExplainPropertyInteger("MangoPay Rows Filtered Before Lookups", NULL, s->prefiltered, es);
+			}
 			if (es->timing)
 				ExplainPropertyFloat("MangoPay Wait Time", "ms", s->wait_ms, 0, es);
 		}
