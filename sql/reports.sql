@@ -193,6 +193,14 @@ RESET statement_timeout;
 SELECT clock_timestamp() - t0 < interval '3 s' AS within_a_second_of_the_timeout FROM t0;
 DROP TABLE t0;
 SELECT count(*) AS downloads_started FROM t.downloads;
+-- a DownloadURL that is plain http on another host, or file://, is never fetched
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"/reports/report_","method":"GET","kind":"status","status":200,"body":{"Id":"report_m_01JQ0000000000000000000009","Status":"READY_FOR_DOWNLOAD","DownloadURL":"http://downloads.example.com/x.csv"}}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT count(*) FROM mangopay.transactions WHERE creation_date >= now() - interval ''10 days''', true);
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"/reports/report_","method":"GET","kind":"status","status":200,"body":{"Id":"report_m_01JQ0000000000000000000009","Status":"READY_FOR_DOWNLOAD","DownloadURL":"file:///etc/passwd"}}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT count(*) FROM mangopay.transactions WHERE creation_date >= now() - interval ''10 days''', true);
+SELECT count(*) AS downloads FROM t.downloads;
 -- statement_timeout while a report generates: canceled within a second
 SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT t.mock('faults', '{"faults":[{"kind":"report_slow","ms":10000}]}') ->> 'ok' AS armed;
