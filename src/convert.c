@@ -92,7 +92,8 @@ kind_from_type(Oid typid)
  * needed = false), saying where its value comes from.
  */
 MpColMap *
-mp_build_colmaps(Relation rel, const MpResource *res, Bitmapset *needed, bool all)
+mp_build_colmaps(Relation rel, const MpResource *res, Bitmapset *needed, bool all,
+				 bool json_view)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	MpColMap   *maps = palloc0(sizeof(MpColMap) * tupdesc->natts);
@@ -115,7 +116,7 @@ mp_build_colmaps(Relation rel, const MpResource *res, Bitmapset *needed, bool al
 		field = mp_column_field_option(RelationGetRelid(rel), i + 1);
 		m->def = mp_resource_column(res, m->colname);
 		if (field == NULL && m->def)
-			field = pstrdup(m->def->field);
+			field = pstrdup(json_view && m->def->json ? m->def->json : m->def->field);
 		if (field == NULL)
 			field = snake_to_pascal(m->colname);
 		m->field = field;

@@ -26,6 +26,7 @@
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -61,6 +62,20 @@ struct MpListScan
 	int			id_started;
 	int			id_consumed;
 	MpRequest **id_reqs;
+
+	/*
+	 * Objects already read by id, kept across rescans: a join that names
+	 * the same id again (a parameterized scan, rescanned per outer row)
+	 * costs no second GET.  Bounded by work_mem; max_lookups bounds the
+	 * GETs of the whole scan, rescans included.
+	 */
+	HTAB	   *id_cache;
+	MemoryContext cache_cxt;
+	Size		cache_bytes;
+	int			lookups_total;
+	int64		n_cache_hits;
+	bool		json_view;		/* a report table's row read as an API object */
+	cJSON	   *fixed;			/* the report's fixed filters, checked by id */
 
 	/* partitions (key column values) */
 	Part	   *parts;
@@ -110,50 +125,18 @@ join_escaped(List *vals)
 	return b.data;
 }
 
-static void expand_parts(MpListScan *s, MpEval *ev, int nkeys);
-static void start_part(MpListScan *s);
-
 /*
- * Evaluate the pushed expressions (Consts, Params, stable functions) and
- * build the request: once per scan and again after each rescan.
+ * The query string of a list request (filters, date bounds, Sort), without
+ * paging.  *filter_dropped: a value the API would refuse was left to the
+ * local check, so the API returns more rows than the WHERE clause keeps.
  */
-static void
-evaluate(MpListScan *s)
+char *
+mp_list_query(const MpResource *res, MpEval *ev, int sort_dir, bool *filter_dropped)
 {
-	const MpResource *res = s->b.res;
-	MpEval	   *ev;
 	StringInfoData q;
-	bool		filter_dropped = false;
-	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
 
-	ev = mp_plan_evaluate(s->b.plan, s->b.exprstates, s->b.node->ss.ps.ps_ExprContext);
-	s->no_rows = ev->no_rows;
-
-	/* single-object GETs */
-	s->by_id = ev->have_ids;
-	if (ev->have_ids)
-	{
-		s->nids = list_length(ev->ids);
-		if (s->nids > s->b.conn->max_lookups)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("query on \"%s\" would need %d single-object requests, more than max_lookups (%d)",
-							RelationGetRelationName(s->b.rel), s->nids, s->b.conn->max_lookups),
-					 errhint("Narrow the list of ids, or raise the server option max_lookups.")));
-		s->ids = palloc(sizeof(char *) * Max(1, s->nids));
-		s->id_reqs = palloc0(sizeof(MpRequest *) * Max(1, s->nids));
-		for (int i = 0; i < s->nids; i++)
-			s->ids[i] = list_nth(ev->ids, i);
-	}
-	else if (res->list_path == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("a query on \"%s\" must give the ids to fetch", RelationGetRelationName(s->b.rel)),
-				 errdetail("MangoPay has no endpoint that lists %ss; each is read by id.", res->object_name),
-				 errhint("Add WHERE id = '...', WHERE id IN (...), or, for the ids another table names, WHERE id = ANY (ARRAY(SELECT ... FROM ...)).")));
-
-	/* the list request: filters, date bounds, Sort */
 	initStringInfo(&q);
+	*filter_dropped = false;
 	for (int i = 0; i < res->ncols; i++)
 	{
 		if (!ev->vals_set[i] || ev->vals[i] == NIL)
@@ -162,7 +145,7 @@ evaluate(MpListScan *s)
 		if (mp_enum_documented(&res->cols[i], ev->vals[i]))
 			append_param(&q, res->cols[i].filter, join_escaped(ev->vals[i]));
 		else
-			filter_dropped = true;
+			*filter_dropped = true;
 	}
 	if (res->sort_field)
 	{
@@ -188,11 +171,77 @@ evaluate(MpListScan *s)
 		if (ev->have_hi)
 			append_param(&q, "BeforeDate",
 						 psprintf(INT64_FORMAT, mp_timestamptz_to_unix_ceil(ev->hi) + 1));
-		if (s->b.plan->sort_dir != 0)
+		if (sort_dir != 0)
 			append_param(&q, "Sort", psprintf("%s:%s", res->sort_field,
-											  s->b.plan->sort_dir > 0 ? "ASC" : "DESC"));
+											  sort_dir > 0 ? "ASC" : "DESC"));
 	}
-	s->query = q.data;
+	return q.data;
+}
+
+/*
+ * use_remote_estimate: how many rows the list request of these values
+ * returns, from X-Number-Of-Items of one per_page=1 request (the API
+ * counts for free what paging would fetch); -1 when it does not say.
+ */
+int64
+mp_list_remote_count(MpConn *conn, const MpResource *res, MpEval *ev, const char *relname)
+{
+	bool		dropped;
+	char	   *q = mp_list_query(res, ev, 0, &dropped);
+	char	   *pq = psprintf("%s?page=1&per_page=1%s%s", res->list_path, *q ? "&" : "", q);
+	MpRequest  *r = mp_request_new(conn, relname, "GET", mp_api_url(conn, pq, true));
+	int64		n;
+
+	r->log_path = pq;
+	mp_request_wait(r);
+	if (!mp_request_ok(r))
+		mp_report_request_failure(r);
+	n = r->hdr_items;
+	mp_request_release(r);
+	return n;
+}
+
+static void expand_parts(MpListScan *s, MpEval *ev, int nkeys);
+static int	cached_count(MpListScan *s, List *ids);
+static void lookups_exceeded(MpListScan *s, int more) pg_attribute_noreturn();
+static void start_part(MpListScan *s);
+
+/*
+ * Evaluate the pushed expressions (Consts, Params, stable functions) and
+ * build the request: once per scan and again after each rescan.
+ */
+static void
+evaluate(MpListScan *s)
+{
+	const MpResource *res = s->b.res;
+	MpEval	   *ev;
+	bool		filter_dropped = false;
+	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
+
+	ev = mp_plan_evaluate(s->b.plan, s->b.exprstates, s->b.node->ss.ps.ps_ExprContext);
+	s->no_rows = ev->no_rows;
+
+	/* single-object GETs */
+	s->by_id = ev->have_ids;
+	if (ev->have_ids)
+	{
+		s->nids = list_length(ev->ids);
+		if (s->nids - cached_count(s, ev->ids) > s->b.conn->max_lookups - s->lookups_total)
+			lookups_exceeded(s, s->nids - cached_count(s, ev->ids));
+		s->ids = palloc(sizeof(char *) * Max(1, s->nids));
+		s->id_reqs = palloc0(sizeof(MpRequest *) * Max(1, s->nids));
+		for (int i = 0; i < s->nids; i++)
+			s->ids[i] = list_nth(ev->ids, i);
+	}
+	else if (res->list_path == NULL && !s->no_rows)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("a query on \"%s\" must give the ids to fetch", RelationGetRelationName(s->b.rel)),
+				 errdetail("MangoPay has no endpoint that lists %ss; each is read by id.", res->object_name),
+				 errhint("Add WHERE id = '...' or id IN (...), or join the table that names the ids on id (for example disputes d JOIN repudiations r ON r.id = d.repudiation_id).")));
+
+	/* the list request: filters, date bounds, Sort */
+	s->query = mp_list_query(res, ev, s->b.plan->sort_dir, &filter_dropped);
 	s->per_page = s->b.conn->page_size;
 	s->pages_needed = -1;
 	/* a LIMIT helps only if the API filters as the WHERE clause does */
@@ -492,7 +541,146 @@ next_page(MpListScan *s)
 	}
 }
 
-/* the next object by id, keeping max_concurrency GETs in flight */
+#define MP_ID_KEYLEN 256
+
+typedef struct IdCacheEntry
+{
+	char		id[MP_ID_KEYLEN];
+	char	   *json;			/* NULL: the API answered 404 */
+} IdCacheEntry;
+
+static IdCacheEntry *
+cache_find(MpListScan *s, const char *id)
+{
+	if (s->id_cache == NULL || strlen(id) >= MP_ID_KEYLEN)
+		return NULL;
+	return hash_search(s->id_cache, id, HASH_FIND, NULL);
+}
+
+static int
+cached_count(MpListScan *s, List *ids)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, ids)
+		if (cache_find(s, lfirst(lc)))
+			n++;
+	return n;
+}
+
+/* remember an answer (the body, or NULL for 404) while work_mem allows */
+static void
+cache_store(MpListScan *s, const char *id, const char *body, size_t len)
+{
+	IdCacheEntry *e;
+	bool		found;
+
+	if (strlen(id) >= MP_ID_KEYLEN ||
+		s->cache_bytes + len + MP_ID_KEYLEN > (Size) work_mem * 1024)
+		return;
+	if (s->id_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = MP_ID_KEYLEN;
+		ctl.entrysize = sizeof(IdCacheEntry);
+		ctl.hcxt = s->cache_cxt;
+		s->id_cache = hash_create("mangopay_fdw objects by id", 64, &ctl,
+#if PG_VERSION_NUM >= 140000
+								  HASH_STRINGS |
+#endif
+								  HASH_ELEM | HASH_CONTEXT);
+	}
+	e = hash_search(s->id_cache, id, HASH_ENTER, &found);
+	if (!found)
+	{
+		e->json = body ? MemoryContextStrdup(s->cache_cxt, body) : NULL;
+		s->cache_bytes += len + MP_ID_KEYLEN;
+	}
+}
+
+/* a report table read by id: the object must be one its fixed filters keep */
+static bool
+fixed_filters_match(MpListScan *s, cJSON *obj)
+{
+	if (s->fixed == NULL)
+		return true;
+	for (cJSON *f = s->fixed->child; f; f = f->next)
+	{
+		cJSON	   *v = cJSON_GetObjectItemCaseSensitive(obj, f->string);
+		bool		ok = false;
+
+		if (!cJSON_IsString(v))
+			return false;
+		for (cJSON *a = f->child; a; a = a->next)
+			if (cJSON_IsString(a) && strcmp(a->valuestring, v->valuestring) == 0)
+				ok = true;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* more GETs by id than max_lookups allows, this one scan (rescans included) */
+static void
+lookups_exceeded(MpListScan *s, int more)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("query on \"%s\" needs more than max_lookups (%d) single-object requests",
+					RelationGetRelationName(s->b.rel), s->b.conn->max_lookups),
+			 errdetail("%d made, %d more needed; each id the WHERE clause or a join names costs one GET %s.",
+					   s->lookups_total, more, mp_resource_id_path(s->b.res)),
+			 errhint("Narrow the query, or raise the server option max_lookups.")));
+}
+
+static MpRequest *
+start_id_request(MpListScan *s, const char *id)
+{
+	char	   *path = mp_path_with_id(mp_resource_id_path(s->b.res), id);
+	MpRequest  *r;
+
+	if (s->lookups_total >= s->b.conn->max_lookups)
+		lookups_exceeded(s, 1);
+	s->lookups_total++;
+	r = mp_request_new(s->b.conn, RelationGetRelationName(s->b.rel), "GET",
+					   mp_api_url(s->b.conn, path, true));
+	r->log_path = path;
+	if (s->first_query == NULL)
+		s->first_query = path;
+	mp_request_start(r);
+	return r;
+}
+
+/* parse one object's body; false when it is one the table does not show */
+static bool
+take_object(MpListScan *s, MpRequest *r, const char *body, size_t len)
+{
+	s->cur = cJSON_ParseWithLength(body, len);
+	if (s->cur == NULL || !cJSON_IsObject(s->cur))
+	{
+		free_cur(s);
+		if (r)
+			mp_error_json_shape(r, "a single-object endpoint answered with something other than a JSON object");
+		elog(ERROR, "mangopay_fdw: cached object is not a JSON object");
+	}
+	if (!fixed_filters_match(s, s->cur))
+	{
+		free_cur(s);
+		return false;
+	}
+	s->cur_it = s->cur;
+	s->cur_n = 1;
+	s->cur_idx = 0;
+	return true;
+}
+
+/*
+ * The next object by id, keeping max_concurrency GETs in flight; ids read
+ * before (in this scan, across rescans) come from the cache.
+ */
 static bool
 next_by_id(MpListScan *s)
 {
@@ -501,43 +689,56 @@ next_by_id(MpListScan *s)
 	while (s->id_consumed < s->nids)
 	{
 		MpRequest  *r;
+		IdCacheEntry *e;
 		int			window = s->b.conn->max_concurrency;
+		const char *id;
 
 		while (s->id_started < s->nids && s->id_started < s->id_consumed + window)
 		{
-			char	   *path = mp_path_with_id(s->b.res->single_path, s->ids[s->id_started]);
-
-			r = mp_request_new(s->b.conn, RelationGetRelationName(s->b.rel), "GET",
-							   mp_api_url(s->b.conn, path, true));
-			r->log_path = path;
-			if (s->first_query == NULL)
-				s->first_query = path;
-			mp_request_start(r);
-			s->id_reqs[s->id_started++] = r;
+			id = s->ids[s->id_started];
+			s->id_reqs[s->id_started++] = cache_find(s, id) ? NULL : start_id_request(s, id);
 		}
+		id = s->ids[s->id_consumed];
 		r = s->id_reqs[s->id_consumed];
-		mp_request_wait(r);
 		s->id_reqs[s->id_consumed++] = NULL;
+		if (r == NULL && (e = cache_find(s, id)) != NULL)
+		{
+			s->n_cache_hits++;
+			if (e->json == NULL)
+				s->n_notfound++;
+			else if (take_object(s, NULL, e->json, strlen(e->json)))
+			{
+				MemoryContextSwitchTo(old);
+				return true;
+			}
+			continue;
+		}
+		if (r == NULL)
+			r = start_id_request(s, id);
+		mp_request_wait(r);
 		s->n_requests += r->attempts;
 		if (mp_request_not_found(r))
 		{
 			/* the id does not exist (or is past the API's retention): no row */
 			s->n_notfound++;
+			cache_store(s, id, NULL, 0);
 			mp_request_release(r);
 			continue;
 		}
 		if (!mp_request_ok(r))
 			mp_report_request_failure(r);
-		s->cur = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
-		if (s->cur == NULL || !cJSON_IsObject(s->cur))
+		if (r->buf && memchr(r->buf, '\0', r->len) == NULL)
 		{
-			free_cur(s);
-			mp_error_json_shape(r, "a single-object endpoint answered with something other than a JSON object");
+			char	   *copy = pnstrdup(r->buf, r->len);
+
+			cache_store(s, id, copy, r->len);
+		}
+		if (!take_object(s, r, r->buf ? r->buf : "", r->len))
+		{
+			mp_request_release(r);
+			continue;
 		}
 		mp_request_release(r);
-		s->cur_it = s->cur;
-		s->cur_n = 1;
-		s->cur_idx = 0;
 		MemoryContextSwitchTo(old);
 		return true;
 	}
@@ -545,12 +746,39 @@ next_by_id(MpListScan *s)
 	return false;
 }
 
+static void
+fixed_cb(void *arg)
+{
+	cJSON_Delete((cJSON *) arg);
+}
+
+/* the fixed filters as a cJSON tree, freed with the cache's context */
+static cJSON *
+parse_fixed(MpListScan *s, const char *text)
+{
+	cJSON	   *j = cJSON_Parse(text);
+	MemoryContextCallback *cb;
+
+	if (j == NULL)
+		elog(ERROR, "mangopay_fdw: bad fixed filters of \"%s\"", s->b.res->name);
+	cb = MemoryContextAlloc(s->cache_cxt, sizeof(MemoryContextCallback));
+	cb->func = fixed_cb;
+	cb->arg = j;
+	MemoryContextRegisterResetCallback(s->cache_cxt, cb);
+	return j;
+}
+
 MpListScan *
 mp_list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 {
 	MpListScan *s = palloc0(sizeof(MpListScan));
 
+	s->json_view = plan->res->source == MP_SRC_REPORT;	/* payouts by id */
 	mp_scan_base_init(&s->b, node, plan, conn, cur_cb, s);
+	s->cache_cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw objects by id",
+										 ALLOCSET_DEFAULT_SIZES);
+	if (s->json_view && plan->res->fixed_filters)
+		s->fixed = parse_fixed(s, plan->res->fixed_filters);
 	return s;
 }
 
@@ -605,6 +833,7 @@ mp_list_end(MpListScan *s)
 {
 	free_cur(s);
 	MemoryContextDelete(s->b.cxt);
+	MemoryContextDelete(s->cache_cxt);
 }
 
 /* ------------------------------------------------------------------------
@@ -699,7 +928,7 @@ mp_list_explain(MpListScan *s, MpPlan *plan, ForeignScanState *node, ExplainStat
 	ExplainPropertyText("MangoPay Resource", res->name, es);
 	initStringInfo(&q);
 	if (by_id)
-		appendStringInfo(&q, "GET %s for each id", res->single_path);
+		appendStringInfo(&q, "GET %s for each id", mp_resource_id_path(res));
 	else if (res->list_path)
 	{
 		appendStringInfo(&q, "GET %s", res->list_path);
@@ -721,7 +950,123 @@ mp_list_explain(MpListScan *s, MpPlan *plan, ForeignScanState *node, ExplainStat
 			if (!s->by_id)
 				ExplainPropertyInteger("MangoPay Pages", NULL, s->n_pages, es);
 			else
+			{
 				ExplainPropertyInteger("MangoPay Not Found", NULL, s->n_notfound, es);
+				ExplainPropertyInteger("MangoPay Ids From Cache", NULL, s->n_cache_hits, es);
+			}
 		}
 	}
+}
+
+/* ------------------------------------------------------------------------
+ * ANALYZE: a sample of a list endpoint
+ * ------------------------------------------------------------------------ */
+typedef struct SampleHolder
+{
+	cJSON	   *page;
+} SampleHolder;
+
+static void
+sample_cb(void *arg)
+{
+	SampleHolder *h = arg;
+
+	if (h->page)
+		cJSON_Delete(h->page);
+	h->page = NULL;
+}
+
+/*
+ * Up to targrows rows from at most MP_ANALYZE_MAX_PAGES pages spread evenly
+ * over the list (page 1, then pages across the whole history), and the
+ * row count the API reports in X-Number-Of-Items.  Only pages are read:
+ * no report is created and no per-row GET is made.
+ */
+int
+mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *rows,
+			   int targrows, double *totalrows)
+{
+	const char *relname = RelationGetRelationName(rel);
+	int			natts = RelationGetDescr(rel)->natts;
+	MpColMap   *maps = mp_build_colmaps(rel, res, NULL, true, false);
+	Datum	   *values = palloc(sizeof(Datum) * natts);
+	bool	   *nulls = palloc(sizeof(bool) * natts);
+	MpPlan		none = {0};
+	bool		dropped;
+	char	   *query;
+	int			per_page = conn->page_size;
+	int64		total_pages = -1;
+	int64		items = -1;
+	int			want;
+	int			numrows = 0;
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw sample",
+											  ALLOCSET_DEFAULT_SIZES);
+	SampleHolder *h = MemoryContextAllocZero(tmp, sizeof(SampleHolder));
+	MemoryContextCallback *cb = MemoryContextAlloc(tmp, sizeof(MemoryContextCallback));
+
+	cb->func = sample_cb;
+	cb->arg = h;
+	MemoryContextRegisterResetCallback(tmp, cb);
+	none.res = res;
+	query = mp_list_query(res, mp_plan_evaluate(&none, NIL, NULL), 0, &dropped);
+	want = Max(1, Min((targrows + per_page - 1) / per_page, MP_ANALYZE_MAX_PAGES));
+
+	for (int k = 0; k < want && numrows < targrows; k++)
+	{
+		int64		page = 1;
+		char	   *pq;
+		MpRequest  *r;
+		MemoryContext old;
+
+		if (k > 0)
+		{
+			/* spread over the pages page 1 announced */
+			if (total_pages <= 1)
+				break;
+			page = 1 + (int64) ((double) k * total_pages / want);
+			if (page > total_pages)
+				break;
+		}
+		pq = psprintf("%s?page=" INT64_FORMAT "&per_page=%d%s%s", res->list_path, page, per_page,
+					  *query ? "&" : "", query);
+		old = MemoryContextSwitchTo(tmp);
+		r = mp_request_new(conn, relname, "GET", mp_api_url(conn, pq, true));
+		r->log_path = pq;
+		mp_request_wait(r);
+		if (!mp_request_ok(r))
+			mp_report_request_failure(r);
+		if (page == 1)
+		{
+			total_pages = r->hdr_pages;
+			items = r->hdr_items;
+		}
+		h->page = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+		if (h->page == NULL || !cJSON_IsArray(h->page))
+			mp_error_json_shape(r, "a list endpoint answered with something other than a JSON array");
+		mp_request_release(r);
+		MemoryContextSwitchTo(old);
+		for (cJSON *it = h->page->child; it && numrows < targrows; it = it->next)
+		{
+			if (!cJSON_IsObject(it))
+				continue;
+			mp_json_to_values(it, maps, natts, values, nulls, NULL, relname);
+			rows[numrows++] = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+		}
+		cJSON_Delete(h->page);
+		h->page = NULL;
+		MemoryContextReset(tmp);
+		h = MemoryContextAllocZero(tmp, sizeof(SampleHolder));
+		cb = MemoryContextAlloc(tmp, sizeof(MemoryContextCallback));
+		cb->func = sample_cb;
+		cb->arg = h;
+		MemoryContextRegisterResetCallback(tmp, cb);
+	}
+	MemoryContextDelete(tmp);
+	if (items >= 0)
+		*totalrows = (double) items;
+	else if (total_pages >= 0)
+		*totalrows = (double) total_pages * per_page;
+	else
+		*totalrows = numrows;
+	return numrows;
 }

@@ -98,6 +98,8 @@ typedef struct MpColumnDef
 	uint32		flags;
 	const char *filter;			/* API filter name, when MP_COL_FILTER */
 	const char *const *enumvals;	/* documented values, NULL-terminated */
+	const char *json;			/* report column: its path in the API object
+								 * (read by id), when not the same as field */
 } MpColumnDef;
 
 typedef struct MpResource
@@ -133,6 +135,7 @@ extern const MpColumnDef *mp_resource_column(const MpResource *res, const char *
 extern const char *mp_coltype_sql(MpColKind kind);
 extern const MpColumnDef *mp_resource_date_column(const MpResource *res);
 extern const MpColumnDef *mp_resource_id_column(const MpResource *res);
+extern const char *mp_resource_id_path(const MpResource *res);
 extern int	mp_resource_key_count(const MpResource *res);
 
 /* ------------------------------------------------------------------------
@@ -284,7 +287,7 @@ typedef struct MpColMap
 
 struct cJSON;
 extern MpColMap *mp_build_colmaps(Relation rel, const MpResource *res, Bitmapset *needed,
-								  bool all);
+								  bool all, bool json_view);
 extern void mp_json_to_values(const struct cJSON *obj, MpColMap *maps, int natts,
 							  Datum *values, bool *nulls, const char *const *keyvals,
 							  const char *relname);
@@ -328,6 +331,8 @@ typedef struct MpPlan
 	bool		all_pushed;		/* every restriction clause went to the API */
 	int			prefilter_at;	/* fdw_exprs from here: local quals checked
 								 * before a row's lookups, or -1 */
+	bool		by_id;			/* read by id (single-object GETs), also for
+								 * a report table (payouts) */
 } MpPlan;
 
 /* the pushed values of one execution (after Params are known) */
@@ -355,6 +360,7 @@ struct RelOptInfo;
 struct ExprContext;
 extern MpEval *mp_plan_evaluate(MpPlan *plan, List *exprstates, struct ExprContext *econtext);
 extern bool mp_enum_documented(const MpColumnDef *col, List *vals);
+extern MpEval *mp_plan_evaluate_consts(struct PlannerInfo *root, MpPlan *plan);
 extern MpPlan *mp_plan_classify(struct PlannerInfo *root, struct RelOptInfo *baserel,
 								const MpResource *res, Oid relid, List *clauses);
 extern List *mp_plan_serialize(MpPlan *plan);
@@ -397,6 +403,13 @@ extern void mp_list_rescan(MpListScan *s);
 extern void mp_list_end(MpListScan *s);
 extern void mp_list_explain(MpListScan *s, MpPlan *plan, struct ForeignScanState *node,
 							struct ExplainState *es);
+extern char *mp_list_query(const MpResource *res, MpEval *ev, int sort_dir,
+						   bool *filter_dropped);
+extern int64 mp_list_remote_count(MpConn *conn, const MpResource *res, MpEval *ev,
+								  const char *relname);
+#define MP_ANALYZE_MAX_PAGES 10
+extern int	mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *rows,
+						   int targrows, double *totalrows);
 extern char *mp_explain_pushes(MpPlan *plan, struct ForeignScanState *node, struct ExplainState *es);
 
 /* ------------------------------------------------------------------------
@@ -407,6 +420,7 @@ extern MpReportScan *mp_report_begin(struct ForeignScanState *node, MpPlan *plan
 extern bool mp_report_next(MpReportScan *s, TupleTableSlot *slot);
 extern void mp_report_rescan(MpReportScan *s);
 extern void mp_report_end(MpReportScan *s);
+extern int	mp_report_estimate_windows(const MpResource *res, MpEval *ev);
 extern void mp_report_explain(MpReportScan *s, MpPlan *plan, struct ForeignScanState *node,
 							  struct ExplainState *es);
 

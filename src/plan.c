@@ -44,7 +44,8 @@ enum MpPrivateIndex
 	MpPrivLimit,
 	MpPrivPushes,
 	MpPrivNeeded,
-	MpPrivPrefilter
+	MpPrivPrefilter,
+	MpPrivById
 };
 
 const char *
@@ -157,7 +158,7 @@ add_push(MpPlan *plan, MpPushKind kind, int colidx, bool is_array, Node *val)
 static int
 equality_kind(const MpResource *res, const MpColumnDef *col)
 {
-	if ((col->flags & MP_COL_ID) && res->single_path)
+	if ((col->flags & MP_COL_ID) && mp_resource_id_path(res))
 		return MP_PUSH_ID;
 	if (col->flags & MP_COL_KEY)
 		return MP_PUSH_KEY;
@@ -325,18 +326,20 @@ mp_plan_serialize(MpPlan *plan)
 	}
 	while ((x = bms_next_member(plan->needed, x)) >= 0)
 		needed = lappend_int(needed, x);
-	return lappend(list_make5(makeString(pstrdup(plan->res->name)),
-							  makeInteger(plan->sort_dir),
-							  makeString(psprintf(INT64_FORMAT, plan->limit_hint)),
-							  pushes,
-							  needed),
-				   makeInteger(plan->prefilter_at));
+	return list_make2(list_make5(makeString(pstrdup(plan->res->name)),
+								 makeInteger(plan->sort_dir),
+								 makeString(psprintf(INT64_FORMAT, plan->limit_hint)),
+								 pushes,
+								 needed),
+					  list_make2(makeInteger(plan->prefilter_at),
+								 makeInteger(plan->by_id ? 1 : 0)));
 }
 
 MpPlan *
-mp_plan_deserialize(List *priv)
+mp_plan_deserialize(List *fdw_private)
 {
 	MpPlan	   *plan = palloc0(sizeof(MpPlan));
+	List	   *priv = list_concat_copy(linitial(fdw_private), lsecond(fdw_private));
 	ListCell   *lc;
 
 	plan->res = mp_resource_by_name(strVal(list_nth(priv, MpPrivResource)));
@@ -358,6 +361,7 @@ mp_plan_deserialize(List *priv)
 	foreach(lc, (List *) list_nth(priv, MpPrivNeeded))
 		plan->needed = bms_add_member(plan->needed, lfirst_int(lc));
 	plan->prefilter_at = intVal(list_nth(priv, MpPrivPrefilter));
+	plan->by_id = intVal(list_nth(priv, MpPrivById)) != 0;
 	return plan;
 }
 
@@ -595,5 +599,39 @@ mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
 	}
 	if (ev->have_lo && ev->have_hi && ev->lo > ev->hi)
 		ev->no_rows = true;
+	return ev;
+}
+
+/*
+ * At plan time: the values of the pushed expressions that are constants
+ * (after folding), for estimates.  Params and volatile parts are left out,
+ * which widens the request: an estimate errs on the high side.
+ */
+MpEval *
+mp_plan_evaluate_consts(PlannerInfo *root, MpPlan *plan)
+{
+	MpPlan		sub = *plan;
+	List	   *states = NIL;
+	ExprContext *econtext;
+	MpEval	   *ev;
+	ListCell   *lc;
+
+	sub.pushes = NIL;
+	foreach(lc, plan->exprs)
+	{
+		Node	   *e = estimate_expression_value(root, (Node *) lfirst(lc));
+
+		states = lappend(states, IsA(e, Const) ? ExecInitExpr((Expr *) e, NULL) : NULL);
+	}
+	foreach(lc, plan->pushes)
+	{
+		MpPush	   *p = lfirst(lc);
+
+		if (list_nth(states, p->expr_idx) != NULL)
+			sub.pushes = lappend(sub.pushes, p);
+	}
+	econtext = CreateStandaloneExprContext();
+	ev = mp_plan_evaluate(&sub, states, econtext);
+	FreeExprContext(econtext, true);
 	return ev;
 }

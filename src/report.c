@@ -1177,6 +1177,55 @@ row_passes(MpReportScan *s, QRow *r, TupleTableSlot *slot)
 /* ------------------------------------------------------------------------
  * planning the windows
  * ------------------------------------------------------------------------ */
+/* the oldest time a report of this type may start at */
+static int64
+retention_floor(const MpResource *res, int64 now)
+{
+	/* an hour inside the limit: the API checks against its own, later clock */
+	int64		floor_from = mp_clamp_retention(INT64_MIN, now, res->retention_months, 3600);
+
+	if (res->report_v2)
+	{
+		/* "the previous 2 years" or "from 1 January of the previous year" */
+		MpCivilTime c;
+		int64		jan1;
+
+		mp_split_time(now, &c);
+		if (mp_make_time(c.year - 1, 1, 1, 0, 0, 0, &jan1) && jan1 > floor_from)
+			floor_from = jan1;
+	}
+	return floor_from;
+}
+
+/* window size in months, as build_request() splits */
+static int
+window_months(const MpResource *res)
+{
+	return res->window_strict ? res->window_months - 1 : res->window_months;
+}
+
+/*
+ * At plan time: how many reports a scan with these (constant) bounds
+ * creates, per key value.  0 when the range is empty.
+ */
+int
+mp_report_estimate_windows(const MpResource *res, MpEval *ev)
+{
+	int64		now = (int64) time(NULL);
+	int64		from = retention_floor(res, now);
+	int64		to = now + 1;
+
+	if (ev->no_rows)
+		return 0;
+	if (ev->have_lo)
+		from = Max(from, mp_timestamptz_to_unix_floor(ev->lo));
+	if (ev->have_hi)
+		to = Min(to, mp_timestamptz_to_unix_floor(ev->hi) + 1);
+	if (from >= to)
+		return 0;
+	return Max(1, mp_split_windows(from, to, window_months(res), true, NULL, 0));
+}
+
 static void
 build_request(MpReportScan *s)
 {
@@ -1264,18 +1313,7 @@ build_request(MpReportScan *s)
 	s->sort = (s->b.plan->sort_dir < 0) ? "CreationDate:DESC" : "CreationDate:ASC";
 
 	/* the range: the query's, within the API's retention */
-	/* an hour inside the limit: the API checks against its own, later clock */
-	floor_from = mp_clamp_retention(INT64_MIN, now, res->retention_months, 3600);
-	if (res->report_v2)
-	{
-		/* "the previous 2 years" or "from 1 January of the previous year" */
-		MpCivilTime c;
-		int64		jan1;
-
-		mp_split_time(now, &c);
-		if (mp_make_time(c.year - 1, 1, 1, 0, 0, 0, &jan1) && jan1 > floor_from)
-			floor_from = jan1;
-	}
+	floor_from = retention_floor(res, now);
 	from = floor_from;
 	if (ev->have_lo)
 	{
@@ -1315,9 +1353,7 @@ build_request(MpReportScan *s)
 	 * Windows end one second short of the limit and are asked one second
 	 * wider at the start: "up to 6 months" gets 6 months, "under 12" gets 11.
 	 */
-	nwins = mp_split_windows_alloc(&s->alloc, from, to,
-								   res->window_strict ? res->window_months - 1 : res->window_months,
-								   true, &wins);
+	nwins = mp_split_windows_alloc(&s->alloc, from, to, window_months(res), true, &wins);
 	if (nwins <= 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 

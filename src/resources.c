@@ -187,21 +187,21 @@ static const MpColumnDef settlement_transfers_cols[] = {
 #define OPT MP_COL_OPTIONAL
 #define RF (MP_COL_FILTER | MP_COL_SCALAR)
 
-#define LEGACY_TX_COLS(txf) \
-	{"id", "Id", T, 0, NULL, NULL}, \
+#define LEGACY_TX_COLS(idf, txf) \
+	{"id", "Id", T, idf, NULL, NULL}, \
 	{"tag", "Tag", T, 0, NULL, NULL}, \
 	{"creation_date", "CreationDate", TS, MP_COL_DATE, NULL, NULL}, \
-	{"creation_date_iso", "CreationDate:ISO", TS, OPT, NULL, NULL}, \
+	{"creation_date_iso", "CreationDate:ISO", TS, OPT, NULL, NULL, "CreationDate"}, \
 	{"execution_date", "ExecutionDate", TS, 0, NULL, NULL}, \
-	{"execution_date_iso", "ExecutionDate:ISO", TS, OPT, NULL, NULL}, \
+	{"execution_date_iso", "ExecutionDate:ISO", TS, OPT, NULL, NULL, "ExecutionDate"}, \
 	{"author_id", "AuthorId", T, RF, "AuthorId", NULL}, \
 	{"credited_user_id", "CreditedUserId", T, 0, NULL, NULL}, \
-	{"debited_funds_amount", "DebitedFundsAmount", I8, MP_COL_RANGE, "DebitedFundsAmount", NULL}, \
-	{"debited_funds_currency", "DebitedFundsCurrency", T, 0, NULL, NULL}, \
-	{"credited_funds_amount", "CreditedFundsAmount", I8, 0, NULL, NULL}, \
-	{"credited_funds_currency", "CreditedFundsCurrency", T, 0, NULL, NULL}, \
-	{"fees_amount", "FeesAmount", I8, MP_COL_RANGE, "FeesAmount", NULL}, \
-	{"fees_currency", "FeesCurrency", T, 0, NULL, NULL}, \
+	{"debited_funds_amount", "DebitedFundsAmount", I8, MP_COL_RANGE, "DebitedFundsAmount", NULL, "DebitedFunds.Amount"}, \
+	{"debited_funds_currency", "DebitedFundsCurrency", T, 0, NULL, NULL, "DebitedFunds.Currency"}, \
+	{"credited_funds_amount", "CreditedFundsAmount", I8, 0, NULL, NULL, "CreditedFunds.Amount"}, \
+	{"credited_funds_currency", "CreditedFundsCurrency", T, 0, NULL, NULL, "CreditedFunds.Currency"}, \
+	{"fees_amount", "FeesAmount", I8, MP_COL_RANGE, "FeesAmount", NULL, "Fees.Amount"}, \
+	{"fees_currency", "FeesCurrency", T, 0, NULL, NULL, "Fees.Currency"}, \
 	{"status", "Status", T, MP_COL_FILTER, "Status", tx_status}, \
 	{"result_code", "ResultCode", T, MP_COL_FILTER, "ResultCode", NULL}, \
 	{"result_message", "ResultMessage", T, 0, NULL, NULL}, \
@@ -217,24 +217,25 @@ static const MpColumnDef settlement_transfers_cols[] = {
 	{"card_type", "CardType", T, OPT, NULL, NULL}, \
 	{"country", "Country", T, OPT, NULL, NULL}, \
 	{"culture", "Culture", T, OPT, NULL, NULL}, \
-	{"declared_debited_funds_amount", "DeclaredDebitedFundsAmount", I8, OPT, NULL, NULL}, \
-	{"declared_debited_funds_currency", "DeclaredDebitedFundsCurrency", T, OPT, NULL, NULL}, \
-	{"declared_fees_amount", "DeclaredFeesAmount", I8, OPT, NULL, NULL}, \
-	{"declared_fees_currency", "DeclaredFeesCurrency", T, OPT, NULL, NULL}, \
+	{"declared_debited_funds_amount", "DeclaredDebitedFundsAmount", I8, OPT, NULL, NULL, "DeclaredDebitedFunds.Amount"}, \
+	{"declared_debited_funds_currency", "DeclaredDebitedFundsCurrency", T, OPT, NULL, NULL, "DeclaredDebitedFunds.Currency"}, \
+	{"declared_fees_amount", "DeclaredFeesAmount", I8, OPT, NULL, NULL, "DeclaredFees.Amount"}, \
+	{"declared_fees_currency", "DeclaredFeesCurrency", T, OPT, NULL, NULL, "DeclaredFees.Currency"}, \
 	{"execution_type", "ExecutionType", T, OPT, NULL, NULL}, \
 	{"expiration_date", "ExpirationDate", T, OPT, NULL, NULL}, \
 	{"preauthorization_id", "PreauthorizationId", T, OPT, NULL, NULL}, \
 	{"wire_reference", "WireReference", T, OPT, NULL, NULL}
 
 static const MpColumnDef transactions_cols[] = {
-	LEGACY_TX_COLS(MP_COL_FILTER),
+	LEGACY_TX_COLS(0, MP_COL_FILTER),
 	ATTRS_COL
 };
 
 /* payouts: Type=PAYOUT and Nature=REGULAR are fixed; lookup columns come
- * from GET /payouts/bankwire/{Id} */
+ * from GET /payouts/bankwire/{Id}, which also serves id = ... and joins on
+ * id without a report */
 static const MpColumnDef payouts_cols[] = {
-	LEGACY_TX_COLS(0),
+	LEGACY_TX_COLS(MP_COL_ID, 0),
 	{"mode_requested", "ModeRequested", T, MP_COL_LOOKUP, NULL, NULL},
 	{"mode_applied", "ModeApplied", T, MP_COL_LOOKUP, NULL, NULL},
 	{"fallback_reason_code", "FallbackReason.Code", T, MP_COL_LOOKUP, NULL, NULL},
@@ -518,10 +519,27 @@ mp_resource_date_column(const MpResource *res)
 	return NULL;
 }
 
+/*
+ * The single-object endpoint that reads one row by id: a list resource's
+ * own, a by-id resource's, or a report table's lookup endpoint (payouts)
+ * when its id column is marked as the key of it.  NULL when none.
+ */
+const char *
+mp_resource_id_path(const MpResource *res)
+{
+	if (res->single_path)
+		return res->single_path;
+	if (res->source == MP_SRC_REPORT && res->lookup_path)
+		for (int i = 0; i < res->ncols; i++)
+			if (res->cols[i].flags & MP_COL_ID)
+				return res->lookup_path;
+	return NULL;
+}
+
 const MpColumnDef *
 mp_resource_id_column(const MpResource *res)
 {
-	if (res->single_path == NULL)
+	if (mp_resource_id_path(res) == NULL)
 		return NULL;
 	for (int i = 0; i < res->ncols; i++)
 		if (res->cols[i].flags & MP_COL_ID)

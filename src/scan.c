@@ -40,8 +40,10 @@ mp_scan_base_init(MpScanBase *b, ForeignScanState *node, MpPlan *plan, MpConn *c
 	b->res = plan->res;
 	b->rel = node->ss.ss_currentRelation;
 	b->natts = RelationGetDescr(b->rel)->natts;
+	/* a report table read by id (payouts) reads API objects, not CSV rows */
 	b->maps = mp_build_colmaps(b->rel, b->res, plan->needed,
-							   bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, plan->needed));
+							   bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, plan->needed),
+							   plan->by_id && b->res->source == MP_SRC_REPORT);
 	b->exprstates = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	b->cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw scan", ALLOCSET_DEFAULT_SIZES);
 	b->cleanup = cleanup;

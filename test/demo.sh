@@ -41,7 +41,8 @@ GROUP BY ROLLUP (status)
 ORDER BY status IS NULL, status;
 
 \echo
-\echo '-- 2. The 10 most recently closed lost disputes, with the repudiation that debited the funds (one GET per id)'
+\echo '-- 2. The 10 most recently closed lost disputes, with the repudiation that debited the funds'
+\echo '--    (a join on id: a nested loop that GETs only the repudiations these disputes name)'
 WITH lost AS MATERIALIZED (
   SELECT id, closed_date, disputed_funds_currency, disputed_funds_amount, repudiation_id
   FROM mangopay.disputes
@@ -53,9 +54,7 @@ SELECT l.id AS dispute, l.closed_date::date AS closed, l.disputed_funds_currency
        l.disputed_funds_amount AS disputed, r.id AS repudiation,
        r.debited_funds_amount AS repudiated, r.status AS repudiation_status
 FROM lost l
-LEFT JOIN mangopay.repudiations r
-       ON r.id = l.repudiation_id
-      AND r.id = ANY (ARRAY(SELECT repudiation_id FROM lost))
+LEFT JOIN mangopay.repudiations r ON r.id = l.repudiation_id
 ORDER BY l.closed_date DESC, l.id;
 
 \echo
