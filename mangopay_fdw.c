@@ -787,6 +787,7 @@ mangopay_fdw_stats(PG_FUNCTION_ARGS)
 		{"reports_created", mp_stats.reports_created},
 		{"reports_reused", mp_stats.reports_reused},
 		{"rows_returned", mp_stats.rows_returned},
+		{"requests_live", mp_http_in_flight()},
 	};
 
 	ts = begin_srf(fcinfo, &tupdesc);

@@ -249,6 +249,18 @@ header_cb(char *line, size_t size, size_t nmemb, void *userp)
 /* ------------------------------------------------------------------------
  * request lifecycle
  * ------------------------------------------------------------------------ */
+
+/* requests started and not yet released (0 between queries: nothing leaks) */
+int
+mp_http_in_flight(void)
+{
+	int			n = 0;
+
+	for (MpRequest *r = mp_live; r; r = r->next_active)
+		n++;
+	return n;
+}
+
 static void
 unlink_live(MpRequest *req)
 {

@@ -79,6 +79,7 @@ mp_start_mock() {
 		--tls-key "$MP_TESTDIR/certs/server.key" --download-port "$MP_MOCK_DL_PORT" \
 		--tls-extra "18444:$MP_TESTDIR/certs/expired.crt:$MP_TESTDIR/certs/expired.key" \
 		--tls-extra "18445:$MP_TESTDIR/certs/wronghost.crt:$MP_TESTDIR/certs/wronghost.key" \
+		--blackhole-port 18446 \
 		--client-id "$MP_CLIENT_ID" --api-key "$MP_API_KEY" --seed 42 \
 		--log "$MP_TESTDIR/mock.log" --pid-file "$MP_TESTDIR/mock.pid" ${MP_MOCK_ARGS:-} \
 		>"$MP_TESTDIR/mock.out" 2>&1 &

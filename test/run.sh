@@ -47,20 +47,30 @@ if [ $rc -ne 0 ]; then
 	[ -f regression.diffs ] && head -300 regression.diffs
 fi
 
-# no secret in the server log: the api_key, and no token the mock issued
+# no secret in the server log, nor in any query output of the suites
+# (EXPLAIN, error texts, NOTICEs): the api_key, and no token the mock issued.
+# The suites' own CREATE USER MAPPING statements, echoed in their output,
+# are the only lines allowed to carry the api_key.
 secrets_absent() {
 	local log=$MP_TESTDIR/postgres.log
+	local outs=(results/*.out)
 	if grep -q -- "$MP_API_KEY" "$log"; then echo "api_key found in the server log"; return 1; fi
+	if grep -h -- "$MP_API_KEY" "${outs[@]}" | grep -v -x -F -f <(grep -h -- "$MP_API_KEY" sql/*.sql) | grep -q .; then
+		echo "api_key found in a query's output:"
+		grep -n -- "$MP_API_KEY" "${outs[@]}" | grep -v -F -f <(grep -h -- "$MP_API_KEY" sql/*.sql) | head -5
+		return 1
+	fi
 	local tokens
 	tokens=$(curl -sf "http://127.0.0.1:$MP_MOCK_PORT/__mock/tokens" | python3 -c 'import sys,json; print("\n".join(json.load(sys.stdin).get("tokens", [])))' 2>/dev/null)
 	if [ -z "$tokens" ]; then echo "could not read the issued tokens from the mock"; return 1; fi
 	while read -r tok; do
 		[ -n "$tok" ] || continue
 		if grep -q -- "$tok" "$log"; then echo "an access token found in the server log"; return 1; fi
+		if grep -q -- "$tok" "${outs[@]}"; then echo "an access token found in a query's output"; return 1; fi
 	done <<<"$tokens"
-	echo "$(echo "$tokens" | wc -l) tokens and the api_key checked against $(wc -l <"$log") log lines"
+	echo "$(echo "$tokens" | wc -l) tokens and the api_key checked against $(wc -l <"$log") log lines and $(cat "${outs[@]}" | wc -l) lines of query output"
 }
-step "no api_key or token in the server log" secrets_absent
+step "no api_key or token in the server log or any query output" secrets_absent
 
 echo
 if [ $failed -gt 0 ]; then printf 'FAILED: %s\n' "${failures[@]}"; fi

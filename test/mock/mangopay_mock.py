@@ -567,7 +567,9 @@ class Handler(BaseHTTPRequestHandler):
         elif kind == "status":
             status = int(rule.get("status", 500))
             b = rule.get("body")
-            if b is None:
+            if fault_raw_body(rule) is not None:
+                raw, ct = fault_raw_body(rule), rule.get("content_type", JSON_CT)
+            elif b is None:
                 raw, ct = default_error_body(status)
             elif isinstance(b, str):
                 raw, ct = b.encode("utf-8"), rule.get("content_type", JSON_CT)
@@ -890,7 +892,10 @@ class Handler(BaseHTTPRequestHandler):
             b = rule.get("body")
             raw = (b.encode() if isinstance(b, str) else jdump(b)) if b is not None else \
                 s3_error("InternalError", "We encountered an internal error. Please try again.")
-            self.send_resp(Resp(status, raw=raw, content_type="application/xml"), [], head_only)
+            if fault_raw_body(rule) is not None:
+                raw = fault_raw_body(rule)
+            self.send_resp(Resp(status, raw=raw, content_type=rule.get("content_type", "application/xml")),
+                           [], head_only)
             return status
         resp = st.reports.download(method, path, Query(raw_query), self.headers)
         cut = None
@@ -1041,6 +1046,20 @@ REPORTING_SPEC = {"date": "CreationDate", "sort": ["CreationDate"], "default_dir
 WALLET_SPEC = {"date": "CreationDate", "sort": ["CreationDate"]}
 EVENT_SPEC = {"date": "Date", "sort": ["Date"],
               "enums": {"EventType": (_get("EventType"), md.EVENT_TYPES)}}
+
+
+def fault_raw_body(rule):
+    """A "status" fault's body given as bytes: "body_b64" (any bytes: invalid
+    UTF-8, NUL), or "body" with "{FILL}" replaced by fill_count times
+    fill_char (a 10 MB field without a 10 MB control request).  "{NOW}" in
+    either becomes the Unix time of a minute ago."""
+    now = str(int(time.time()) - 60).encode()
+    if rule.get("body_b64") is not None:
+        return base64.b64decode(rule["body_b64"]).replace(b"{NOW}", now)
+    if rule.get("fill_count") is not None and isinstance(rule.get("body"), str):
+        fill = str(rule.get("fill_char", "x")) * int(rule["fill_count"])
+        return rule["body"].replace("{FILL}", fill).encode("utf-8").replace(b"{NOW}", now)
+    return None
 
 
 def wrong_types(o, key=None):
@@ -1224,6 +1243,8 @@ def build_parser():
     ap.add_argument("--log", default=None)
     ap.add_argument("--token-ttl", type=int, default=1200)   # sandbox default (§1)
     ap.add_argument("--disputes", type=int, default=3000)
+    ap.add_argument("--blackhole-port", type=int, default=None,
+                    help="a port whose listen queue is kept full: connecting times out")
     ap.add_argument("--pid-file", default=None,
                     help="write this process id here (python3 may be a wrapper script)")
     ap.add_argument("--ready-file", default=None,
@@ -1261,7 +1282,30 @@ def start_servers(args):
     dl = MockServer((args.host, args.download_port), Handler, st, "download", "http")
     st.ports["download"] = dl.server_address[1]
     serve(dl)
+    if args.blackhole_port is not None:
+        st.ports["blackhole"] = start_blackhole(args.host, args.blackhole_port)
     return st, servers
+
+
+_blackhole_socks = []
+
+
+def start_blackhole(host, port):
+    """A listener with a backlog of 0 that never accepts, its queue filled by
+    a few connections of our own: a client's SYN then goes unanswered, so
+    connecting times out (a "connect timeout" fault, without a network)."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    s.listen(0)
+    _blackhole_socks.append(s)
+    for _ in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex((host, s.getsockname()[1]))
+        _blackhole_socks.append(c)
+        time.sleep(0.05)
+    return s.getsockname()[1]
 
 
 def main(argv=None):
