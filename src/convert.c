@@ -8,13 +8,18 @@
  * timestamps.  Text from the network is verified (and converted) to the
  * server encoding before any input function sees it.  A failure names the
  * column, the field and the row in the error's CONTEXT.
+ *
+ * Field paths and how a JSON value becomes text or Unix seconds are in the
+ * pure C src/jsonrow.c (unit-tested and fuzzed); this file turns its
+ * statuses into ERRORs and its results into Datums.
  *-------------------------------------------------------------------------
  */
 #include "mpfdw.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <math.h>
+
+#include "jsonrow.h"
 
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
@@ -23,6 +28,21 @@
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+
+/* jsonrow.c's allocations: palloc in the current context (an ERROR on OOM) */
+static void *
+jr_palloc(void *ctx, size_t size)
+{
+	return palloc(size);
+}
+
+static void
+jr_pfree(void *ctx, void *ptr)
+{
+	pfree(ptr);
+}
+
+static const MpAlloc jr_alloc = {jr_palloc, NULL, jr_pfree, NULL};
 
 /* "debited_funds_amount" → "DebitedFundsAmount" */
 static char *
@@ -46,21 +66,33 @@ snake_to_pascal(const char *s)
 	return out;
 }
 
+/* "DebitedFunds.Amount" → {"DebitedFunds", "Amount"}; empty segments skipped */
 static void
 split_path(MpColMap *m, const char *field)
 {
-	char	   *copy = pstrdup(field);
-	int			n = 1;
-	char	   *tok;
-	char	   *save = NULL;
+	/* palloc never returns NULL, so neither does this */
+	m->pathlen = mp_jsonrow_split_path(&jr_alloc, field, &m->path);
+}
 
-	for (const char *c = field; *c; c++)
-		if (*c == '.')
-			n++;
-	m->path = palloc(sizeof(char *) * n);
-	m->pathlen = 0;
-	for (tok = strtok_r(copy, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
-		m->path[m->pathlen++] = tok;
+static MpJrKind
+jr_kind(MpColKind kind)
+{
+	switch (kind)
+	{
+		case MP_CK_TEXT:
+			return MP_JR_KIND_TEXT;
+		case MP_CK_TIME:
+			return MP_JR_KIND_TIME;
+		case MP_CK_INT8:
+			return MP_JR_KIND_INT8;
+		case MP_CK_INT4:
+			return MP_JR_KIND_INT4;
+		case MP_CK_BOOL:
+			return MP_JR_KIND_BOOL;
+		case MP_CK_JSON:
+			return MP_JR_KIND_JSON;
+	}
+	return MP_JR_KIND_TEXT;
 }
 
 static MpColKind
@@ -159,18 +191,27 @@ mp_timestamptz_to_unix_ceil(TimestampTz t)
 	return back == t ? f : f + 1;
 }
 
+static void unix_out_of_range(double secs) pg_attribute_noreturn();
+
+static void
+unix_out_of_range(double secs)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+			 errmsg("Unix time %g is out of range for a timestamp", secs)));
+}
+
 Datum
 mp_unix_to_timestamptz(double secs)
 {
-	TimestampTz t;
+	int64_t		t;
 
-	if (!isfinite(secs) || secs < -210866803200.0 || secs > 9224318016000.0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("Unix time %g is out of range for a timestamp", secs)));
-	t = (TimestampTz) llround(secs * USECS_PER_SEC) -
-		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-	return TimestampTzGetDatum(t);
+	StaticAssertStmt(MP_JR_PG_EPOCH_USEC ==
+					 (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY,
+					 "jsonrow.h's epoch is PostgreSQL's");
+	if (!mp_jsonrow_unix_to_pg(secs, &t))
+		unix_out_of_range(secs);
+	return TimestampTzGetDatum((TimestampTz) t);
 }
 
 /* network text → server encoding (verifies UTF-8 on the way) */
@@ -186,81 +227,55 @@ mp_text_to_datum(MpColMap *m, const char *s)
 	return InputFunctionCall(&m->infunc, (char *) s, m->ioparam, m->typmod);
 }
 
-/* a Unix-seconds value into a date/time column of any declared type */
-Datum
-mp_unix_to_datum(MpColMap *m, double secs)
+/* a timestamp into a date/time column of any declared type */
+static Datum
+timestamptz_to_datum(MpColMap *m, Datum ts)
 {
-	Datum		ts = mp_unix_to_timestamptz(secs);
-
 	if (m->typid == TIMESTAMPTZOID)
 		return ts;
 	return mp_text_to_datum(m, DatumGetCString(DirectFunctionCall1(timestamptz_out, ts)));
 }
 
-static bool
-all_digits(const char *s)
+/* a Unix-seconds value into a date/time column of any declared type */
+Datum
+mp_unix_to_datum(MpColMap *m, double secs)
 {
-	if (*s == '-')
-		s++;
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char) *s))
-			return false;
-	return true;
+	return timestamptz_to_datum(m, mp_unix_to_timestamptz(secs));
 }
 
-static char *
-number_text(double v)
-{
-	if (v == floor(v) && fabs(v) < 9.0e15)
-		return psprintf("%lld", (long long) v);
-	return psprintf("%.17g", v);
-}
-
+/*
+ * One JSON value (not null) → the column's Datum.  jsonrow.c decides what
+ * the value means (see jsonrow.h); the encoding check and the input
+ * function are here.
+ */
 static Datum
 json_value_to_datum(MpColMap *m, const cJSON *v)
 {
-	if (m->typid == JSONBOID || m->typid == JSONOID)
-	{
-		char	   *t = cJSON_PrintUnformatted(v);
-		char	   *copy;
+	MpJrValue	jv;
 
-		if (t == NULL)
+	switch (mp_jsonrow_value(&jr_alloc, v, jr_kind(m->kind),
+							 m->typid == JSONBOID || m->typid == JSONOID, &jv))
+	{
+		case MP_JR_OK:
+			break;
+		case MP_JR_ETIME_RANGE:
+			unix_out_of_range(jv.secs);
+			break;
+		case MP_JR_ENOMEM:
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		/* into palloc'ed memory first, so an ERROR below leaks nothing */
-		copy = pstrdup(t);
-		cJSON_free(t);
-		return mp_text_to_datum(m, to_server(copy));
+			break;
+		case MP_JR_ABSENT:
+			elog(ERROR, "null JSON value reached the conversion");
+			break;
 	}
-	if (cJSON_IsNumber(v))
-	{
-		if (m->kind == MP_CK_TIME)
-			return mp_unix_to_datum(m, v->valuedouble);
-		return mp_text_to_datum(m, number_text(v->valuedouble));
-	}
-	if (cJSON_IsString(v))
-	{
-		char	   *s = to_server(v->valuestring);
-
-		/* a date sent as a string of digits is still Unix seconds */
-		if (m->kind == MP_CK_TIME && all_digits(s))
-			return mp_unix_to_datum(m, strtod(s, NULL));
-		return mp_text_to_datum(m, s);
-	}
-	if (cJSON_IsBool(v))
-		return mp_text_to_datum(m, cJSON_IsTrue(v) ? "true" : "false");
-	/* object or array into a scalar column: its JSON text */
-	{
-		char	   *t = cJSON_PrintUnformatted(v);
-		char	   *s;
-
-		if (t == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		s = pstrdup(t);
-		cJSON_free(t);
-		return mp_text_to_datum(m, to_server(s));
-	}
+	if (jv.form == MP_JR_FORM_UNIX)
+		return timestamptz_to_datum(m, TimestampTzGetDatum((TimestampTz) jv.usec));
+	/*
+	 * Text from the network is verified (and converted) to the server
+	 * encoding.  Like the Datum, the text stays in the current (per-row)
+	 * context.
+	 */
+	return mp_text_to_datum(m, jv.network ? to_server(jv.text) : jv.text);
 }
 
 typedef struct ConvCtx
@@ -298,7 +313,7 @@ mp_json_to_values(const cJSON *obj, MpColMap *maps, int natts, Datum *values, bo
 	for (int i = 0; i < natts; i++)
 	{
 		MpColMap   *m = &maps[i];
-		const cJSON *v = obj;
+		const cJSON *v;
 
 		values[i] = (Datum) 0;
 		nulls[i] = true;
@@ -314,12 +329,9 @@ mp_json_to_values(const cJSON *obj, MpColMap *maps, int natts, Datum *values, bo
 			}
 			continue;
 		}
-		if (!m->is_attrs)
-		{
-			for (int p = 0; p < m->pathlen && v; p++)
-				v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, m->path[p]) : NULL;
-		}
-		if (v == NULL || cJSON_IsNull(v))
+		/* the attrs column is the whole object */
+		v = mp_jsonrow_walk(obj, m->path, m->is_attrs ? 0 : m->pathlen);
+		if (v == NULL)
 			continue;
 		values[i] = json_value_to_datum(m, v);
 		nulls[i] = false;

@@ -4,7 +4,7 @@
 #
 # Usage: test/fuzz/run.sh [seconds-per-target] [target...]
 #
-# Builds each target (fuzz_csv, fuzz_headers, fuzz_windows) with
+# Builds each target (fuzz_csv, fuzz_headers, fuzz_windows, fuzz_json) with
 # clang -fsanitize=fuzzer,address,undefined, runs it for the given number of
 # seconds (default 10) starting from the seed corpus in corpus/<target>/, and
 # prints the executions and crashes of each target, taken from libFuzzer's
@@ -13,7 +13,8 @@
 # Needs clang with libFuzzer.  On Debian 12 clang 14's libFuzzer runtime
 # (libclang_rt.fuzzer-x86_64.a) comes with the package libclang-rt-14-dev,
 # which "apt-get install clang" pulls in; if linking with -fsanitize=fuzzer
-# fails, "apt-get install -y libclang-rt-14-dev".
+# fails, "apt-get install -y libclang-rt-14-dev".  fuzz_json links the system
+# cJSON (libcjson-dev).
 #
 # Environment: CLANG (default clang), FUZZ_BUILD_DIR (default
 # test/fuzz/build), FUZZ_JOBS (parallel targets, default 1).  New corpus
@@ -30,7 +31,7 @@ build=${FUZZ_BUILD_DIR:-$here/build}
 clang=${CLANG:-clang}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-	targets=(fuzz_csv fuzz_headers fuzz_windows)
+	targets=(fuzz_csv fuzz_headers fuzz_windows fuzz_json)
 fi
 
 case "$secs" in
@@ -68,7 +69,8 @@ for t in "${targets[@]}"; do
 		"$artifacts"/oom-* "$artifacts"/slow-unit-*
 
 	if ! "$clang" "${cflags[@]}" -o "$bin" "$here/$t.c" \
-		"$src/csv.c" "$src/apiparse.c" "$src/windows.c" 2> "$build/$t.build.log"; then
+		"$src/csv.c" "$src/apiparse.c" "$src/windows.c" "$src/jsonrow.c" \
+		-lcjson -lm 2> "$build/$t.build.log"; then
 		cat "$build/$t.build.log" >&2
 		printf '%-14s %12s %8s  %s\n' "$t" - - "BUILD FAILED"
 		status=1

@@ -78,5 +78,6 @@ extern void ut_alloc_init(MpAlloc *a, UtAllocStats *st);
 extern const UtTest csv_tests[];
 extern const UtTest apiparse_tests[];
 extern const UtTest windows_tests[];
+extern const UtTest jsonrow_tests[];
 
 #endif							/* MP_UNIT_H */

@@ -117,7 +117,7 @@ ut_alloc_init(MpAlloc *a, UtAllocStats *st)
 int
 main(int argc, char **argv)
 {
-	const UtTest *tables[] = {csv_tests, apiparse_tests, windows_tests};
+	const UtTest *tables[] = {csv_tests, apiparse_tests, windows_tests, jsonrow_tests};
 	bool		verbose = false;
 	const char *filter = NULL;
 	int			passed = 0;

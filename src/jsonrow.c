@@ -1,0 +1,254 @@
+/*-------------------------------------------------------------------------
+ *
+ * jsonrow.c
+ *	  API object (cJSON) → column values (see jsonrow.h).
+ *
+ * No PostgreSQL header: src/convert.c raises the errors and runs the input
+ * functions; the unit tests and test/fuzz/fuzz_json.c run this file alone.
+ *
+ * src/jsonrow.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "jsonrow.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+
+/* 2^63 as a double: the first value llround() cannot return */
+#define TWO_POW_63	9223372036854775808.0
+
+int
+mp_jsonrow_split_path(const MpAlloc *a, const char *field, char ***path)
+{
+	size_t		flen = strlen(field);
+	size_t		nseg = 1;
+	size_t		i;
+	char	  **segs;
+	char	   *copy;
+	int			n = 0;
+	char	   *p;
+
+	for (i = 0; i < flen; i++)
+		if (field[i] == '.')
+			nseg++;
+	/* the segment pointers, then a copy of the field cut at the dots */
+	segs = a->alloc(a->ctx, nseg * sizeof(char *) + flen + 1);
+	if (segs == NULL)
+	{
+		*path = NULL;
+		return -1;
+	}
+	copy = (char *) (segs + nseg);
+	memcpy(copy, field, flen + 1);
+	p = copy;
+	while (*p)
+	{
+		char	   *dot;
+
+		if (*p == '.')
+		{
+			p++;
+			continue;
+		}
+		segs[n++] = p;
+		dot = strchr(p, '.');
+		if (dot == NULL)
+			break;
+		*dot = '\0';
+		p = dot + 1;
+	}
+	*path = segs;
+	return n;
+}
+
+const cJSON *
+mp_jsonrow_walk(const cJSON *obj, char *const *path, int pathlen)
+{
+	const cJSON *v = obj;
+	int			p;
+
+	for (p = 0; p < pathlen && v; p++)
+		v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, path[p]) : NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return NULL;
+	return v;
+}
+
+bool
+mp_jsonrow_unix_to_pg(double secs, int64_t *usec)
+{
+	double		us;
+
+	if (!isfinite(secs) || secs < MP_JR_UNIX_MIN || secs >= MP_JR_UNIX_END)
+		return false;
+	us = secs * 1e6;
+	if (us < TWO_POW_63)
+		*usec = (int64_t) llround(us) - MP_JR_PG_EPOCH_USEC;
+	else
+	{
+		/*
+		 * From Unix second 9223372036854.775807 (year 294247) on, Unix
+		 * microseconds no longer fit in int64 while the timestamp (epoch
+		 * 2000) still does up to 294277: shift the epoch in integers.  There
+		 * secs < 2^44, so its whole part and its fraction are exact.
+		 */
+		int64_t		whole = (int64_t) secs;
+		double		frac = secs - (double) whole;
+
+		*usec = (whole - MP_JR_PG_EPOCH_USEC / 1000000) * 1000000 +
+			(int64_t) llround(frac * 1e6);
+	}
+	return true;
+}
+
+size_t
+mp_jsonrow_number_text(double v, char *buf)
+{
+	int			n;
+
+	if (isnan(v))
+		n = snprintf(buf, MP_JR_NUMBER_BUFSZ, "NaN");
+	else if (isinf(v))
+		n = snprintf(buf, MP_JR_NUMBER_BUFSZ, "%s", v < 0 ? "-Infinity" : "Infinity");
+	else if (v == floor(v) && fabs(v) < 9.0e15)
+		n = snprintf(buf, MP_JR_NUMBER_BUFSZ, "%lld", (long long) v);
+	else
+		n = snprintf(buf, MP_JR_NUMBER_BUFSZ, "%.17g", v);
+	return n < 0 ? 0 : (size_t) n;
+}
+
+/* a string convert.c has always read as Unix seconds: [-]digits */
+static bool
+all_digits(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!IS_DIGIT(*s))
+			return false;
+	return true;
+}
+
+/* copy len bytes and a NUL into the allocator's memory */
+static char *
+copy_text(const MpAlloc *a, const char *s, size_t len)
+{
+	char	   *t = a->alloc(a->ctx, len + 1);
+
+	if (t != NULL)
+	{
+		memcpy(t, s, len);
+		t[len] = '\0';
+	}
+	return t;
+}
+
+static MpJrStatus
+set_json_text(const MpAlloc *a, const cJSON *v, MpJrValue *out)
+{
+	char	   *t = cJSON_PrintUnformatted(v);
+	size_t		len;
+	char	   *copy;
+
+	if (t == NULL)
+		return MP_JR_ENOMEM;
+	len = strlen(t);
+	copy = copy_text(a, t, len);
+	cJSON_free(t);
+	if (copy == NULL)
+		return MP_JR_ENOMEM;
+	out->text = copy;
+	out->len = len;
+	out->owned = true;
+	out->network = true;
+	return MP_JR_OK;
+}
+
+static MpJrStatus
+set_unix(double secs, MpJrValue *out)
+{
+	out->secs = secs;
+	if (!mp_jsonrow_unix_to_pg(secs, &out->usec))
+		return MP_JR_ETIME_RANGE;
+	out->form = MP_JR_FORM_UNIX;
+	return MP_JR_OK;
+}
+
+MpJrStatus
+mp_jsonrow_value(const MpAlloc *a, const cJSON *v, MpJrKind kind, bool json_type,
+				 MpJrValue *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->form = MP_JR_FORM_TEXT;
+	out->text = "";
+	if (v == NULL || cJSON_IsNull(v))
+		return MP_JR_ABSENT;
+
+	if (json_type)
+		return set_json_text(a, v, out);
+
+	if (cJSON_IsNumber(v))
+	{
+		double		d = v->valuedouble;
+		char		buf[MP_JR_NUMBER_BUFSZ];
+		size_t		len;
+		char	   *copy;
+
+		if (kind == MP_JR_KIND_TIME)
+			return set_unix(d, out);
+		len = mp_jsonrow_number_text(d, buf);
+		copy = copy_text(a, buf, len);
+		if (copy == NULL)
+			return MP_JR_ENOMEM;
+		out->text = copy;
+		out->len = len;
+		out->owned = true;
+		if (d == floor(d) && fabs(d) < 9.0e15)
+		{
+			out->integral = true;
+			out->ival = (int64_t) d;
+		}
+		return MP_JR_OK;
+	}
+
+	if (cJSON_IsString(v))
+	{
+		/* a string cJSON did not fill in only comes from a hand-made tree */
+		const char *s = v->valuestring ? v->valuestring : "";
+
+		/* a date sent as a string of digits is still Unix seconds */
+		if (kind == MP_JR_KIND_TIME && all_digits(s))
+			return set_unix(strtod(s, NULL), out);
+		out->text = s;
+		out->len = strlen(s);
+		out->network = true;
+		return MP_JR_OK;
+	}
+
+	if (cJSON_IsBool(v))
+	{
+		out->text = cJSON_IsTrue(v) ? "true" : "false";
+		out->len = strlen(out->text);
+		return MP_JR_OK;
+	}
+
+	/* object or array into a scalar column: its JSON text */
+	return set_json_text(a, v, out);
+}
+
+void
+mp_jsonrow_free(const MpAlloc *a, MpJrValue *val)
+{
+	if (val->owned && val->text != NULL)
+		a->free(a->ctx, (void *) val->text);
+	val->owned = false;
+	val->text = "";
+	val->len = 0;
+}

@@ -1,0 +1,162 @@
+/*-------------------------------------------------------------------------
+ *
+ * jsonrow.h
+ *	  API object (cJSON) → column values: field paths and value rendering.
+ *
+ * The PostgreSQL-independent half of src/convert.c.  For each column of a
+ * foreign table convert.c
+ *	1. splits the column's MangoPay field ("DebitedFunds.Amount") into a
+ *	   path once per scan (mp_jsonrow_split_path),
+ *	2. walks that path in every API object (mp_jsonrow_walk), and
+ *	3. turns the value found into what the column's input function gets
+ *	   (mp_jsonrow_value): a text, or Unix seconds already converted to a
+ *	   PostgreSQL timestamp.
+ * Raising errors, encoding conversion and the input functions stay in
+ * convert.c; this file only says what happened (MpJrStatus).
+ *
+ * Rules (they are what convert.c has always done):
+ *	- Path: split at '.', empty segments ignored ("a..b" = "a.b"; "" and
+ *	  "..." are the empty path, which is the object itself).  Each step
+ *	  looks the key up case-sensitively in an object (first of duplicate
+ *	  keys); a missing key, a step into a non-object (array, string,
+ *	  null...) or a JSON null at the end means "absent" (SQL NULL).
+ *	- Declared type json/jsonb (json_type): any value is its unformatted JSON
+ *	  text (cJSON_PrintUnformatted; a string keeps its quotes, a number too
+ *	  large for a double prints as null), whatever the kind.
+ *	- Kind TIME: a number, or a string of ASCII digits with an optional
+ *	  leading '-' ("1735000000"), is Unix seconds; it must lie in
+ *	  PostgreSQL's timestamp range [4714-11-24 BC, 294277-01-01) or the
+ *	  status is MP_JR_ETIME_RANGE.  Any other value is rendered as below
+ *	  (an ISO string goes to the input function as it is).
+ *	- Everything else, for every kind (TEXT, INT8, INT4, BOOL, JSON):
+ *	  a string is its contents; a number is "%lld" when it is integral
+ *	  and |v| < 9e15, else "%.17g" ("12.5", "1.0000000000000001e+300",
+ *	  and "Infinity"/"-Infinity" as PostgreSQL's snprintf writes them);
+ *	  true/false are "true"/"false"; an object or array is its JSON text.
+ *	  Nothing is rejected here: an amount of 12.5 or "abc" reaches the
+ *	  column type's input function, which rejects it for bigint and
+ *	  accepts it for numeric or text.  For a number, integral/ival say
+ *	  whether it is an exact integer, so that callers and tests need not
+ *	  reparse the text.
+ *
+ * Memory: texts that are not borrowed from the cJSON tree (or static) are
+ * allocated with the MpAlloc; mp_jsonrow_free() releases them.  The cJSON
+ * printer itself allocates through cJSON's hooks (malloc), and its result is
+ * copied and freed before mp_jsonrow_value returns.
+ *
+ * src/jsonrow.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MP_JSONROW_H
+#define MP_JSONROW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "mpalloc.h"
+
+/*
+ * PostgreSQL's timestamp range in Unix seconds: the first valid instant
+ * (4714-11-24 00:00:00 BC) and the first invalid one after the range
+ * (294277-01-01 00:00:00).  MP_JR_PG_EPOCH_USEC is 2000-01-01 in Unix
+ * microseconds, PostgreSQL's epoch.
+ */
+#define MP_JR_UNIX_MIN		(-210866803200.0)
+#define MP_JR_UNIX_END		9224318016000.0
+#define MP_JR_PG_EPOCH_USEC	INT64_C(946684800000000)
+
+/* How the API value is read; the same values as MpColKind in mpfdw.h */
+typedef enum MpJrKind
+{
+	MP_JR_KIND_TEXT,
+	MP_JR_KIND_TIME,			/* Unix seconds → timestamp */
+	MP_JR_KIND_INT8,
+	MP_JR_KIND_INT4,
+	MP_JR_KIND_BOOL,
+	MP_JR_KIND_JSON
+} MpJrKind;
+
+typedef enum MpJrStatus
+{
+	MP_JR_OK = 0,				/* the value is in *out */
+	MP_JR_ABSENT,				/* no value (NULL or JSON null): SQL NULL */
+	MP_JR_ETIME_RANGE,			/* Unix seconds out of the timestamp range;
+								 * out->secs holds them */
+	MP_JR_ENOMEM				/* the allocator or cJSON's printer failed */
+} MpJrStatus;
+
+typedef enum MpJrForm
+{
+	MP_JR_FORM_TEXT,			/* text for the column type's input function */
+	MP_JR_FORM_UNIX				/* Unix seconds: secs, and usec = timestamp */
+} MpJrForm;
+
+typedef struct MpJrValue
+{
+	MpJrForm	form;
+
+	/* MP_JR_FORM_TEXT */
+	const char *text;			/* NUL-terminated, never NULL */
+	size_t		len;			/* strlen(text) */
+	bool		owned;			/* allocated with the MpAlloc */
+	bool		network;		/* holds bytes from the API (a string's
+								 * contents, JSON text): the caller verifies
+								 * or converts its encoding; otherwise the
+								 * text is plain ASCII made here */
+	bool		integral;		/* a number with an integral value, |v| < 9e15 */
+	int64_t		ival;			/* ... that value; text is its "%lld" */
+
+	/* MP_JR_FORM_UNIX, and MP_JR_ETIME_RANGE */
+	double		secs;			/* Unix seconds */
+	int64_t		usec;			/* microseconds since 2000-01-01 00:00:00 UTC
+								 * (a PostgreSQL timestamp), in range */
+} MpJrValue;
+
+/*
+ * Split a field name at '.' into *path: one allocation holding the array of
+ * segment pointers and the segments, to be freed with a->free(a->ctx, *path).
+ * Empty segments are skipped.  Returns the number of segments (0 for "" or
+ * "..."), or -1 if the allocator failed (*path = NULL).
+ */
+extern int	mp_jsonrow_split_path(const MpAlloc *a, const char *field, char ***path);
+
+/*
+ * The value at path in obj, or NULL when absent: obj NULL, a key missing, a
+ * step into something that is not an object, or a JSON null at the end.
+ * pathlen 0 gives obj itself (NULL if it is a JSON null).
+ */
+extern const cJSON *mp_jsonrow_walk(const cJSON *obj, char *const *path, int pathlen);
+
+/*
+ * Render the value v (as found by mp_jsonrow_walk; NULL or a JSON null give
+ * MP_JR_ABSENT) for a column of the given kind; json_type says that the
+ * column's declared type is json or jsonb.  On MP_JR_OK *out is filled (call
+ * mp_jsonrow_free when done); on any other status nothing needs freeing.
+ */
+extern MpJrStatus mp_jsonrow_value(const MpAlloc *a, const cJSON *v, MpJrKind kind,
+								   bool json_type, MpJrValue *out);
+
+/* Free what mp_jsonrow_value allocated in *val (safe to call twice) */
+extern void mp_jsonrow_free(const MpAlloc *a, MpJrValue *val);
+
+/*
+ * Unix seconds → PostgreSQL timestamp (microseconds since 2000-01-01 UTC,
+ * rounded to the nearest).  False if secs is not finite or outside
+ * [MP_JR_UNIX_MIN, MP_JR_UNIX_END).
+ */
+extern bool mp_jsonrow_unix_to_pg(double secs, int64_t *usec);
+
+/*
+ * The text of a JSON number in a non-time column: "%lld" if integral and
+ * |v| < 9e15, else "%.17g", with "Infinity", "-Infinity" and "NaN" for the
+ * non-finite values (what PostgreSQL's snprintf writes).  buf must hold
+ * MP_JR_NUMBER_BUFSZ bytes; returns the length.
+ */
+#define MP_JR_NUMBER_BUFSZ 32
+extern size_t mp_jsonrow_number_text(double v, char *buf);
+
+#endif							/* MP_JSONROW_H */

@@ -1,0 +1,625 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_jsonrow.c
+ *	  Unit tests for field paths and JSON value rendering (src/jsonrow.c).
+ *
+ * test/unit/test_jsonrow.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "unit.h"
+#include "jsonrow.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* one conversion's outcome, the text copied out */
+typedef struct Conv
+{
+	MpJrStatus	st;
+	MpJrValue	v;
+	char		text[512];
+	long		leaked;
+	long		violations;
+} Conv;
+
+/*
+ * conv
+ *		Parse json, take its "v" member (or the whole document when json does
+ *		not start with '{'), render it, free everything.
+ */
+static Conv
+conv_ex(const char *json, MpJrKind kind, bool json_type, long fail_at)
+{
+	Conv		c;
+	MpAlloc		a;
+	UtAllocStats st;
+	cJSON	   *doc = cJSON_Parse(json);
+	const cJSON *v;
+
+	memset(&c, 0, sizeof(c));
+	ut_alloc_init(&a, &st);
+	st.fail_at = fail_at;
+	if (doc == NULL)
+	{
+		ut_fail(__FILE__, __LINE__, "test JSON does not parse: %s", json);
+		c.st = MP_JR_ENOMEM;
+		return c;
+	}
+	v = json[0] == '{' ? cJSON_GetObjectItemCaseSensitive(doc, "v") : doc;
+	c.st = mp_jsonrow_value(&a, v, kind, json_type, &c.v);
+	if (c.st == MP_JR_OK)
+	{
+		MpJrValue	saved = c.v;
+
+		if (c.v.text == NULL || strlen(c.v.text) != c.v.len)
+			ut_fail(__FILE__, __LINE__, "bad text/len for %s", json);
+		else
+			snprintf(c.text, sizeof(c.text), "%s", c.v.text);
+		mp_jsonrow_free(&a, &c.v);
+		mp_jsonrow_free(&a, &c.v);	/* twice is harmless */
+		if (c.v.owned || c.v.len != 0)
+			ut_fail(__FILE__, __LINE__, "mp_jsonrow_free left text behind");
+		c.v = saved;			/* the flags, for the checks */
+		c.v.text = c.text;
+	}
+	else if (st.live != 0)
+		ut_fail(__FILE__, __LINE__, "memory left after status %d", (int) c.st);
+	c.leaked = st.live;
+	c.violations = st.violations;
+	cJSON_Delete(doc);
+	return c;
+}
+
+static Conv
+conv(const char *json, MpJrKind kind, bool json_type)
+{
+	return conv_ex(json, kind, json_type, 0);
+}
+
+/* text of a value rendered for a kind; "" on any other outcome */
+#define TEXT_OF(json, kind)		(conv((json), (kind), false).text)
+
+#define CHECK_TEXT(json, kind, expect) \
+	do { \
+		Conv		c_ = conv((json), (kind), false); \
+		CHECK_INT(c_.st, MP_JR_OK); \
+		CHECK_INT(c_.v.form, MP_JR_FORM_TEXT); \
+		CHECK_STR(c_.text, (expect)); \
+		CHECK_INT(c_.leaked, 0); \
+		CHECK_INT(c_.violations, 0); \
+	} while (0)
+
+#define CHECK_UNIX(json, expect_usec) \
+	do { \
+		Conv		c_ = conv((json), MP_JR_KIND_TIME, false); \
+		CHECK_INT(c_.st, MP_JR_OK); \
+		CHECK_INT(c_.v.form, MP_JR_FORM_UNIX); \
+		CHECK_INT(c_.v.usec, (expect_usec)); \
+		CHECK_INT(c_.leaked, 0); \
+	} while (0)
+
+#define CHECK_RANGE(json) \
+	do { \
+		Conv		c_ = conv((json), MP_JR_KIND_TIME, false); \
+		CHECK_INT(c_.st, MP_JR_ETIME_RANGE); \
+		CHECK_INT(c_.leaked, 0); \
+	} while (0)
+
+/* Unix seconds → PostgreSQL microseconds, for integral seconds */
+#define PGUS(secs)	((int64_t) (secs) * 1000000 - MP_JR_PG_EPOCH_USEC)
+
+static const MpJrKind scalar_kinds[] = {
+	MP_JR_KIND_TEXT, MP_JR_KIND_INT8, MP_JR_KIND_INT4, MP_JR_KIND_BOOL, MP_JR_KIND_JSON
+};
+
+#define NSCALAR ((int) (sizeof(scalar_kinds) / sizeof(scalar_kinds[0])))
+
+/* ---------------------------------------------------------------------- */
+/* Paths */
+
+static int
+split(const char *field, char ***path, MpAlloc *a, UtAllocStats *st)
+{
+	ut_alloc_init(a, st);
+	return mp_jsonrow_split_path(a, field, path);
+}
+
+static void
+test_split_path(void)
+{
+	MpAlloc		a;
+	UtAllocStats st;
+	char	  **p;
+
+	CHECK_INT(split("DebitedFunds.Amount", &p, &a, &st), 2);
+	CHECK_STR(p[0], "DebitedFunds");
+	CHECK_STR(p[1], "Amount");
+	CHECK_INT(st.calls, 1);		/* one block */
+	a.free(a.ctx, p);
+	CHECK_INT(st.live, 0);
+
+	CHECK_INT(split("Id", &p, &a, &st), 1);
+	CHECK_STR(p[0], "Id");
+	a.free(a.ctx, p);
+
+	CHECK_INT(split("A.B.C.D", &p, &a, &st), 4);
+	CHECK_STR(p[3], "D");
+	a.free(a.ctx, p);
+	CHECK_INT(st.live, 0);
+	CHECK_INT(st.violations, 0);
+}
+
+static void
+test_split_path_empty_segments(void)
+{
+	MpAlloc		a;
+	UtAllocStats st;
+	char	  **p;
+
+	/* what strtok_r(field, ".") gives, as convert.c always did */
+	CHECK_INT(split("", &p, &a, &st), 0);
+	CHECK(p != NULL);
+	a.free(a.ctx, p);
+	CHECK_INT(split("...", &p, &a, &st), 0);
+	a.free(a.ctx, p);
+	CHECK_INT(split("a..b", &p, &a, &st), 2);
+	CHECK_STR(p[0], "a");
+	CHECK_STR(p[1], "b");
+	a.free(a.ctx, p);
+	CHECK_INT(split(".a.", &p, &a, &st), 1);
+	CHECK_STR(p[0], "a");
+	a.free(a.ctx, p);
+	CHECK_INT(split("x.", &p, &a, &st), 1);
+	CHECK_STR(p[0], "x");
+	a.free(a.ctx, p);
+	CHECK_INT(st.live, 0);
+}
+
+static void
+test_split_path_nomem(void)
+{
+	MpAlloc		a;
+	UtAllocStats st;
+	char	  **p = (char **) &a;
+
+	ut_alloc_init(&a, &st);
+	st.fail_at = 1;
+	CHECK_INT(mp_jsonrow_split_path(&a, "A.B", &p), -1);
+	CHECK(p == NULL);
+	CHECK_INT(st.live, 0);
+}
+
+static void
+test_walk(void)
+{
+	cJSON	   *o = cJSON_Parse("{\"DebitedFunds\":{\"Currency\":\"EUR\",\"Amount\":12500},"
+								"\"Tag\":null,\"Arr\":[{\"x\":1}],\"S\":\"str\","
+								"\"N\":{\"Inner\":null},\"a.b\":7,\"k\":1,\"k\":2}");
+	char	   *p_amount[] = {"DebitedFunds", "Amount"};
+	char	   *p_funds[] = {"DebitedFunds"};
+	char	   *p_missing[] = {"DebitedFunds", "Nope"};
+	char	   *p_case[] = {"debitedfunds", "Amount"};
+	char	   *p_tag[] = {"Tag"};
+	char	   *p_tagx[] = {"Tag", "X"};
+	char	   *p_arr[] = {"Arr", "x"};
+	char	   *p_arr0[] = {"Arr", "0"};
+	char	   *p_str[] = {"S", "x"};
+	char	   *p_inner[] = {"N", "Inner"};
+	char	   *p_dotkey[] = {"a.b"};
+	char	   *p_dup[] = {"k"};
+	const cJSON *v;
+
+	v = mp_jsonrow_walk(o, p_amount, 2);
+	CHECK(cJSON_IsNumber(v) && v->valuedouble == 12500);
+	CHECK(cJSON_IsObject(mp_jsonrow_walk(o, p_funds, 1)));
+	CHECK(mp_jsonrow_walk(o, p_missing, 2) == NULL);
+	CHECK(mp_jsonrow_walk(o, p_case, 2) == NULL);	/* case-sensitive */
+	CHECK(mp_jsonrow_walk(o, p_tag, 1) == NULL);	/* null leaf */
+	CHECK(mp_jsonrow_walk(o, p_tagx, 2) == NULL);	/* through a null */
+	CHECK(mp_jsonrow_walk(o, p_arr, 2) == NULL);	/* through an array */
+	CHECK(mp_jsonrow_walk(o, p_arr0, 2) == NULL);	/* no array indexing */
+	CHECK(mp_jsonrow_walk(o, p_str, 2) == NULL);	/* through a string */
+	CHECK(mp_jsonrow_walk(o, p_inner, 2) == NULL);
+	/* a key with a dot is reachable only through an explicit path */
+	v = mp_jsonrow_walk(o, p_dotkey, 1);
+	CHECK(cJSON_IsNumber(v) && v->valuedouble == 7);
+	/* duplicate keys: the first one */
+	v = mp_jsonrow_walk(o, p_dup, 1);
+	CHECK(cJSON_IsNumber(v) && v->valuedouble == 1);
+	/* the empty path is the object itself (the attrs column) */
+	CHECK(mp_jsonrow_walk(o, NULL, 0) == o);
+	CHECK(mp_jsonrow_walk(NULL, p_tag, 1) == NULL);
+	CHECK(mp_jsonrow_walk(NULL, NULL, 0) == NULL);
+	cJSON_Delete(o);
+
+	/* a non-object root: nothing but the empty path */
+	o = cJSON_Parse("[1,2]");
+	CHECK(mp_jsonrow_walk(o, p_tag, 1) == NULL);
+	CHECK(mp_jsonrow_walk(o, NULL, 0) == o);
+	cJSON_Delete(o);
+	o = cJSON_Parse("null");
+	CHECK(mp_jsonrow_walk(o, NULL, 0) == NULL);
+	cJSON_Delete(o);
+}
+
+static void
+test_split_then_walk(void)
+{
+	MpAlloc		a;
+	UtAllocStats st;
+	char	  **p;
+	int			n;
+	cJSON	   *o = cJSON_Parse("{\"DisputeReason\":{\"DisputeReasonType\":\"FRAUD\"}}");
+	const cJSON *v;
+
+	n = split("DisputeReason..DisputeReasonType.", &p, &a, &st);
+	v = mp_jsonrow_walk(o, p, n);
+	CHECK(cJSON_IsString(v) && strcmp(v->valuestring, "FRAUD") == 0);
+	a.free(a.ctx, p);
+	CHECK_INT(st.live, 0);
+	cJSON_Delete(o);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Absent values */
+
+static void
+test_absent(void)
+{
+	int			k;
+
+	for (k = MP_JR_KIND_TEXT; k <= MP_JR_KIND_JSON; k++)
+	{
+		CHECK_INT(conv("{\"v\":null}", (MpJrKind) k, false).st, MP_JR_ABSENT);
+		CHECK_INT(conv("{\"v\":null}", (MpJrKind) k, true).st, MP_JR_ABSENT);
+		CHECK_INT(conv("{\"w\":1}", (MpJrKind) k, false).st, MP_JR_ABSENT);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Text, and the kinds that are read like text (INT8, INT4, BOOL, JSON) */
+
+static void
+test_text_string(void)
+{
+	Conv		c = conv("{\"v\":\"po_m_01JQ81\"}", MP_JR_KIND_TEXT, false);
+
+	CHECK_INT(c.st, MP_JR_OK);
+	CHECK_STR(c.text, "po_m_01JQ81");
+	CHECK(c.v.network);
+	CHECK(!c.v.owned);			/* borrowed from the tree */
+	CHECK(!c.v.integral);
+	CHECK_INT(c.leaked, 0);
+	CHECK_TEXT("{\"v\":\"\"}", MP_JR_KIND_TEXT, "");
+	/* unicode escapes arrive as UTF-8 */
+	CHECK_TEXT("{\"v\":\"caf\\u00e9 \\ud83d\\ude00\"}", MP_JR_KIND_TEXT,
+			   "caf\xc3\xa9 \xf0\x9f\x98\x80");
+	/* a \u0000 ends the C string, as it always did */
+	CHECK_TEXT("{\"v\":\"ab\\u0000cd\"}", MP_JR_KIND_TEXT, "ab");
+}
+
+static void
+test_text_number_integral(void)
+{
+	Conv		c = conv("{\"v\":12500}", MP_JR_KIND_INT8, false);
+
+	CHECK_INT(c.st, MP_JR_OK);
+	CHECK_STR(c.text, "12500");
+	CHECK(c.v.integral);
+	CHECK_INT(c.v.ival, 12500);
+	CHECK(c.v.owned);
+	CHECK(!c.v.network);
+	CHECK_INT(c.leaked, 0);
+	CHECK_TEXT("{\"v\":-4999}", MP_JR_KIND_INT8, "-4999");
+	CHECK_TEXT("{\"v\":0}", MP_JR_KIND_INT8, "0");
+	CHECK_TEXT("{\"v\":-0}", MP_JR_KIND_INT8, "0");
+	CHECK_TEXT("{\"v\":-0.0}", MP_JR_KIND_INT8, "0");
+	CHECK_TEXT("{\"v\":1.25e2}", MP_JR_KIND_INT8, "125");
+	CHECK_TEXT("{\"v\":12500.0}", MP_JR_KIND_INT8, "12500");
+	/* the largest integers written with %lld: |v| < 9e15 */
+	CHECK_TEXT("{\"v\":8999999999999999}", MP_JR_KIND_INT8, "8999999999999999");
+	CHECK_TEXT("{\"v\":-8999999999999999}", MP_JR_KIND_INT8, "-8999999999999999");
+	c = conv("{\"v\":8999999999999999}", MP_JR_KIND_INT8, false);
+	CHECK(c.v.integral);
+	CHECK_INT(c.v.ival, INT64_C(8999999999999999));
+}
+
+static void
+test_text_number_not_integral(void)
+{
+	Conv		c = conv("{\"v\":12.5}", MP_JR_KIND_INT8, false);
+
+	/* not rejected here: bigint's input function rejects "12.5" */
+	CHECK_INT(c.st, MP_JR_OK);
+	CHECK_STR(c.text, "12.5");
+	CHECK(!c.v.integral);
+	CHECK_TEXT("{\"v\":0.1}", MP_JR_KIND_INT8, "0.10000000000000001");
+	CHECK_TEXT("{\"v\":-1.5}", MP_JR_KIND_TEXT, "-1.5");
+	/* from 9e15 on, %.17g even for integers */
+	CHECK_TEXT("{\"v\":9000000000000000}", MP_JR_KIND_INT8, "9000000000000000");
+	c = conv("{\"v\":9000000000000000}", MP_JR_KIND_INT8, false);
+	CHECK(!c.v.integral);
+	CHECK_TEXT("{\"v\":9007199254740993}", MP_JR_KIND_INT8, "9007199254740992");
+	CHECK_TEXT("{\"v\":9223372036854775807}", MP_JR_KIND_INT8, "9.2233720368547758e+18");
+	CHECK_TEXT("{\"v\":1e300}", MP_JR_KIND_INT8, "1.0000000000000001e+300");
+	CHECK_TEXT("{\"v\":-1e-300}", MP_JR_KIND_INT8, "-1e-300");
+	CHECK_TEXT("{\"v\":5e-324}", MP_JR_KIND_INT8, "4.9406564584124654e-324");
+	/* beyond a double: strtod's infinity, in PostgreSQL's spelling */
+	CHECK_TEXT("{\"v\":1e999}", MP_JR_KIND_INT8, "Infinity");
+	CHECK_TEXT("{\"v\":-1e999}", MP_JR_KIND_INT4, "-Infinity");
+}
+
+static void
+test_number_text_direct(void)
+{
+	char		buf[MP_JR_NUMBER_BUFSZ];
+
+	CHECK_INT(mp_jsonrow_number_text(NAN, buf), 3);
+	CHECK_STR(buf, "NaN");
+	CHECK_INT(mp_jsonrow_number_text(-INFINITY, buf), 9);
+	CHECK_STR(buf, "-Infinity");
+	mp_jsonrow_number_text(-1.7976931348623157e308, buf);
+	CHECK_STR(buf, "-1.7976931348623157e+308");
+	mp_jsonrow_number_text(-2.2250738585072014e-308, buf);
+	CHECK_STR(buf, "-2.2250738585072014e-308");
+	mp_jsonrow_number_text(-8999999999999999.0, buf);
+	CHECK_STR(buf, "-8999999999999999");
+}
+
+static void
+test_text_bool(void)
+{
+	int			k;
+
+	for (k = 0; k < NSCALAR; k++)
+	{
+		Conv		c = conv("{\"v\":true}", scalar_kinds[k], false);
+
+		CHECK_INT(c.st, MP_JR_OK);
+		CHECK_STR(c.text, "true");
+		CHECK(!c.v.owned);
+		CHECK(!c.v.network);
+		CHECK_STR(TEXT_OF("{\"v\":false}", scalar_kinds[k]), "false");
+	}
+	/* the BOOL kind takes what boolean's input function takes */
+	CHECK_TEXT("{\"v\":\"yes\"}", MP_JR_KIND_BOOL, "yes");
+	CHECK_TEXT("{\"v\":1}", MP_JR_KIND_BOOL, "1");
+	CHECK_TEXT("{\"v\":\"maybe\"}", MP_JR_KIND_BOOL, "maybe");
+}
+
+static void
+test_text_object_array(void)
+{
+	int			k;
+
+	for (k = 0; k < NSCALAR; k++)
+	{
+		Conv		c = conv("{\"v\":{\"Code\": \"001999\", \"Message\": \"Generic\"}}",
+							 scalar_kinds[k], false);
+
+		CHECK_INT(c.st, MP_JR_OK);
+		CHECK_STR(c.text, "{\"Code\":\"001999\",\"Message\":\"Generic\"}");
+		CHECK(c.v.owned);
+		CHECK(c.v.network);
+		CHECK_INT(c.leaked, 0);
+		CHECK_STR(TEXT_OF("{\"v\":[1, \"a\", null, [], {}]}", scalar_kinds[k]),
+				  "[1,\"a\",null,[],{}]");
+	}
+	/* raw UTF-8 stays raw, control characters are escaped */
+	CHECK_TEXT("{\"v\":{\"m\":\"\\u00e9\\n\"}}", MP_JR_KIND_TEXT, "{\"m\":\"\xc3\xa9\\n\"}");
+	CHECK_TEXT("{\"v\":[1e999]}", MP_JR_KIND_TEXT, "[null]");
+}
+
+/* ---------------------------------------------------------------------- */
+/* json / jsonb columns */
+
+static void
+test_json_type(void)
+{
+	int			k;
+
+	for (k = MP_JR_KIND_TEXT; k <= MP_JR_KIND_JSON; k++)
+	{
+		Conv		c = conv("{\"v\":\"abc\"}", (MpJrKind) k, true);
+
+		CHECK_INT(c.st, MP_JR_OK);
+		CHECK_INT(c.v.form, MP_JR_FORM_TEXT);
+		CHECK_STR(c.text, "\"abc\"");
+		CHECK(c.v.owned);
+		CHECK(c.v.network);
+		CHECK_INT(c.leaked, 0);
+		/* even for the TIME kind a number is JSON, not a timestamp */
+		CHECK_STR(conv("{\"v\":1735000000}", (MpJrKind) k, true).text, "1735000000");
+		CHECK_STR(conv("{\"v\":12.5}", (MpJrKind) k, true).text, "12.5");
+		CHECK_STR(conv("{\"v\":1e999}", (MpJrKind) k, true).text, "null");
+		CHECK_STR(conv("{\"v\":false}", (MpJrKind) k, true).text, "false");
+		CHECK_STR(conv("{\"v\":{\"a\" : [ 1 , 2 ] }}", (MpJrKind) k, true).text,
+				  "{\"a\":[1,2]}");
+		CHECK(!conv("{\"v\":3}", (MpJrKind) k, true).v.integral);
+	}
+	/* the whole document, as the attrs column sees it */
+	CHECK_STR(conv("[{\"Id\":\"1\"}]", MP_JR_KIND_JSON, true).text, "[{\"Id\":\"1\"}]");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Time */
+
+static void
+test_time_number(void)
+{
+	Conv		c;
+
+	CHECK_UNIX("{\"v\":1735000000}", PGUS(1735000000));
+	CHECK_UNIX("{\"v\":0}", -MP_JR_PG_EPOCH_USEC);
+	CHECK_UNIX("{\"v\":946684800}", 0);
+	CHECK_UNIX("{\"v\":-1}", PGUS(-1));
+	CHECK_UNIX("{\"v\":1735000000.5}", PGUS(1735000000) + 500000);
+	CHECK_UNIX("{\"v\":0.0000004}", -MP_JR_PG_EPOCH_USEC);
+	CHECK_UNIX("{\"v\":0.0000006}", -MP_JR_PG_EPOCH_USEC + 1);
+	CHECK_UNIX("{\"v\":1.7e9}", PGUS(1700000000));
+	c = conv("{\"v\":1735000000}", MP_JR_KIND_TIME, false);
+	CHECK(c.v.secs == 1735000000.0);
+	CHECK(!c.v.integral);
+}
+
+static void
+test_time_string(void)
+{
+	/* digits, with an optional '-', are Unix seconds */
+	CHECK_UNIX("{\"v\":\"1735000000\"}", PGUS(1735000000));
+	CHECK_UNIX("{\"v\":\"-86400\"}", PGUS(-86400));
+	CHECK_UNIX("{\"v\":\"000042\"}", PGUS(42));
+	CHECK_UNIX("{\"v\":\"-0\"}", -MP_JR_PG_EPOCH_USEC);
+	/* anything else goes to the input function as it is */
+	CHECK_TEXT("{\"v\":\"2024-12-24T10:00:00Z\"}", MP_JR_KIND_TIME, "2024-12-24T10:00:00Z");
+	CHECK_TEXT("{\"v\":\"+1735000000\"}", MP_JR_KIND_TIME, "+1735000000");
+	CHECK_TEXT("{\"v\":\" 1735000000\"}", MP_JR_KIND_TIME, " 1735000000");
+	CHECK_TEXT("{\"v\":\"1735000000.5\"}", MP_JR_KIND_TIME, "1735000000.5");
+	CHECK_TEXT("{\"v\":\"1e9\"}", MP_JR_KIND_TIME, "1e9");
+	CHECK_TEXT("{\"v\":\"-\"}", MP_JR_KIND_TIME, "-");
+	CHECK_TEXT("{\"v\":\"\"}", MP_JR_KIND_TIME, "");
+	CHECK_TEXT("{\"v\":\"\\u0661\\u0662\"}", MP_JR_KIND_TIME, "\xd9\xa1\xd9\xa2");
+	/* other kinds never read digits as time */
+	CHECK_TEXT("{\"v\":\"1735000000\"}", MP_JR_KIND_TEXT, "1735000000");
+}
+
+static void
+test_time_other_types(void)
+{
+	CHECK_TEXT("{\"v\":true}", MP_JR_KIND_TIME, "true");
+	CHECK_TEXT("{\"v\":{\"a\":1}}", MP_JR_KIND_TIME, "{\"a\":1}");
+	CHECK_TEXT("{\"v\":[]}", MP_JR_KIND_TIME, "[]");
+}
+
+static void
+test_time_range(void)
+{
+	Conv		c;
+
+	/* PostgreSQL's first timestamp, 4714-11-24 00:00:00 BC */
+	CHECK_UNIX("{\"v\":-210866803200}", INT64_C(-211813488000000000));
+	CHECK_RANGE("{\"v\":-210866803200.5}");
+	CHECK_RANGE("{\"v\":-210866803201}");
+	CHECK_RANGE("{\"v\":\"-210866803201\"}");
+	/* its last second, 294276-12-31 23:59:59 */
+	CHECK_UNIX("{\"v\":9224318015999}", INT64_C(9223371331199000000));
+	CHECK_UNIX("{\"v\":\"9224318015999\"}", INT64_C(9223371331199000000));
+	CHECK_RANGE("{\"v\":9224318016000}");
+	CHECK_RANGE("{\"v\":9224318016001}");
+	/* where Unix microseconds overflow int64 but the timestamp does not */
+	CHECK_UNIX("{\"v\":9223372036855}", INT64_C(9222425352055000000));
+	CHECK_UNIX("{\"v\":9224000000000.25}", INT64_C(9223053315200250000));
+	CHECK_RANGE("{\"v\":1e300}");
+	CHECK_RANGE("{\"v\":-1e300}");
+	CHECK_RANGE("{\"v\":1e999}");
+	/* a digit string too long for a double */
+	c = conv("{\"v\":\"99999999999999999999999999999999999999999999999999999999999999999999"
+			 "99999999999999999999999999999999999999999999999999999999999999999999999999"
+			 "99999999999999999999999999999999999999999999999999999999999999999999999999"
+			 "99999999999999999999999999999999999999999999999999999999999999999999999999"
+			 "99999999999999999999999999999999999999999999999999999999999999999999999999\"}",
+			 MP_JR_KIND_TIME, false);
+	CHECK_INT(c.st, MP_JR_ETIME_RANGE);
+	CHECK(isinf(c.v.secs) && c.v.secs > 0);
+	/* the seconds come back for the message */
+	c = conv("{\"v\":1e300}", MP_JR_KIND_TIME, false);
+	CHECK(c.v.secs == 1e300);
+	c = conv("{\"v\":\"-99999999999999\"}", MP_JR_KIND_TIME, false);
+	CHECK_INT(c.st, MP_JR_ETIME_RANGE);
+	CHECK(c.v.secs == -99999999999999.0);
+}
+
+static void
+test_unix_to_pg_direct(void)
+{
+	int64_t		us = 7;
+
+	CHECK(!mp_jsonrow_unix_to_pg(NAN, &us));
+	CHECK(!mp_jsonrow_unix_to_pg(INFINITY, &us));
+	CHECK(!mp_jsonrow_unix_to_pg(-INFINITY, &us));
+	CHECK_INT(us, 7);			/* untouched on failure */
+	CHECK(mp_jsonrow_unix_to_pg(MP_JR_UNIX_MIN, &us));
+	CHECK_INT(us, INT64_C(-211813488000000000));
+	CHECK(!mp_jsonrow_unix_to_pg(nextafter(MP_JR_UNIX_MIN, -INFINITY), &us));
+	CHECK(!mp_jsonrow_unix_to_pg(MP_JR_UNIX_END, &us));
+	CHECK(mp_jsonrow_unix_to_pg(nextafter(MP_JR_UNIX_END, 0), &us));
+	/* 2^-9 s below the end of the range: still below PostgreSQL's END_TIMESTAMP */
+	CHECK(us < INT64_C(9223371331200000000));
+	CHECK(us > INT64_C(9223371331199990000));
+	/* the first seconds whose microseconds do not fit in int64 */
+	CHECK(mp_jsonrow_unix_to_pg(9223372036854.775807, &us));
+	CHECK(us > INT64_C(9222425352054770000) && us < INT64_C(9222425352054780000));
+	CHECK(mp_jsonrow_unix_to_pg(-0.0, &us));
+	CHECK_INT(us, -MP_JR_PG_EPOCH_USEC);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Memory */
+
+static void
+test_nomem(void)
+{
+	Conv		c;
+
+	/* the copy of a number's text */
+	c = conv_ex("{\"v\":12500}", MP_JR_KIND_INT8, false, 1);
+	CHECK_INT(c.st, MP_JR_ENOMEM);
+	CHECK_INT(c.leaked, 0);
+	/* the copy of JSON text (cJSON's own buffer is freed) */
+	c = conv_ex("{\"v\":{\"a\":1}}", MP_JR_KIND_TEXT, false, 1);
+	CHECK_INT(c.st, MP_JR_ENOMEM);
+	CHECK_INT(c.leaked, 0);
+	c = conv_ex("{\"v\":\"x\"}", MP_JR_KIND_JSON, true, 1);
+	CHECK_INT(c.st, MP_JR_ENOMEM);
+	CHECK_INT(c.leaked, 0);
+	/* nothing is allocated for strings, booleans and times */
+	CHECK_INT(conv_ex("{\"v\":\"x\"}", MP_JR_KIND_TEXT, false, 1).st, MP_JR_OK);
+	CHECK_INT(conv_ex("{\"v\":true}", MP_JR_KIND_BOOL, false, 1).st, MP_JR_OK);
+	CHECK_INT(conv_ex("{\"v\":1735000000}", MP_JR_KIND_TIME, false, 1).st, MP_JR_OK);
+}
+
+static void
+test_hand_made_tree(void)
+{
+	/* a string node without a string: only a hand-made tree has one */
+	cJSON	   *s = cJSON_CreateString("x");
+	MpAlloc		a;
+	UtAllocStats st;
+	MpJrValue	v;
+	char	   *save = s->valuestring;
+
+	ut_alloc_init(&a, &st);
+	s->valuestring = NULL;
+	CHECK_INT(mp_jsonrow_value(&a, s, MP_JR_KIND_TIME, false, &v), MP_JR_OK);
+	CHECK_STR(v.text, "");
+	mp_jsonrow_free(&a, &v);
+	s->valuestring = save;
+	cJSON_Delete(s);
+	CHECK_INT(st.live, 0);
+}
+
+const UtTest jsonrow_tests[] = {
+	{"jsonrow_split_path", test_split_path},
+	{"jsonrow_split_path_empty_segments", test_split_path_empty_segments},
+	{"jsonrow_split_path_nomem", test_split_path_nomem},
+	{"jsonrow_walk", test_walk},
+	{"jsonrow_split_then_walk", test_split_then_walk},
+	{"jsonrow_absent", test_absent},
+	{"jsonrow_text_string", test_text_string},
+	{"jsonrow_text_number_integral", test_text_number_integral},
+	{"jsonrow_text_number_not_integral", test_text_number_not_integral},
+	{"jsonrow_number_text_direct", test_number_text_direct},
+	{"jsonrow_text_bool", test_text_bool},
+	{"jsonrow_text_object_array", test_text_object_array},
+	{"jsonrow_json_type", test_json_type},
+	{"jsonrow_time_number", test_time_number},
+	{"jsonrow_time_string", test_time_string},
+	{"jsonrow_time_other_types", test_time_other_types},
+	{"jsonrow_time_range", test_time_range},
+	{"jsonrow_unix_to_pg_direct", test_unix_to_pg_direct},
+	{"jsonrow_nomem", test_nomem},
+	{"jsonrow_hand_made_tree", test_hand_made_tree},
+	{NULL, NULL}
+};
