@@ -55,7 +55,7 @@ DROP FOREIGN TABLE public.my_disputes;
 
 -- by-id tables: the ids from another table, fetched one GET each
 SELECT t.mock('reset') ->> 'ok' AS reset;
-SELECT 'repudiations' AS t, count(*) AS rows,
+SELECT 'repudiations' AS t, count(*) > 50 AS enough_rows,
   count(*) = (SELECT count(DISTINCT repudiation_id) FROM mangopay.disputes
               WHERE repudiation_id IS NOT NULL AND creation_date > now() - interval '2 months') AS all_found
 FROM mangopay.repudiations

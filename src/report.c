@@ -288,9 +288,10 @@ on_record(void *arg, const MpCsvRecord *rec)
 	r->size = need;
 	r->nfields = rec->nfields;
 	r->line = rec->line;
-	r->len = (int32 *) (r + 1);
-	r->data = (char **) (r->len + rec->nfields);
-	p = (char *) (r->data + rec->nfields);
+	/* the pointers first: after the int32s they would be misaligned */
+	r->data = (char **) (r + 1);
+	r->len = (int32 *) (r->data + rec->nfields);
+	p = (char *) (r->len + rec->nfields);
 	for (int i = 0; i < rec->nfields; i++)
 	{
 		const MpCsvField *f = &rec->fields[i];
