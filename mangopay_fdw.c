@@ -328,7 +328,6 @@ add_parameterized_paths(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri)
 		if (dup)
 			continue;
 		seen = lappend(seen, outer);
-		(void) get_baserel_parampathinfo(root, baserel, outer);
 		/* one object per outer row (per id it names) */
 		rows = ri->has_ids ? Min(nids, ri->nids) : nids;
 		cost_by_id(ri, rows, rows, &startup, &total);

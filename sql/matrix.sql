@@ -116,36 +116,28 @@ END $$;
 -- behind (a socket, a handle) shows as growth between the rounds
 CREATE FUNCTION t.cancel_round() RETURNS TABLE (wait_state text, outcome text, leftovers text)
 LANGUAGE plpgsql AS $$
+DECLARE c record;
 BEGIN
-  PERFORM t.mock('reset');
-  wait_state := 'connecting';
-  outcome := t.cancel('SELECT count(*)::text FROM bh_disputes');
-  leftovers := t.bg_leftovers(); RETURN NEXT;
-  PERFORM t.mock('reset');
-  PERFORM t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"latency","ms":20000}]}');
-  wait_state := 'slow response';
-  outcome := t.cancel('SELECT count(*)::text FROM mangopay.disputes');
-  leftovers := t.bg_leftovers(); RETURN NEXT;
-  PERFORM t.mock('reset');
-  PERFORM t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"hang"}]}');
-  wait_state := 'accepted, never answers';
-  outcome := t.cancel('SELECT count(*)::text FROM mangopay.disputes');
-  leftovers := t.bg_leftovers(); RETURN NEXT;
-  PERFORM t.mock('reset');
-  PERFORM t.mock('faults', '{"faults":[{"kind":"report_stays_pending"}]}');
-  wait_state := 'report poll';
-  outcome := t.cancel($q$SELECT count(*)::text FROM mangopay.transactions WHERE creation_date >= now() - interval '5 days'$q$, 1.0);
-  leftovers := t.bg_leftovers(); RETURN NEXT;
-  PERFORM t.mock('reset');
-  PERFORM t.mock('faults', '{"faults":[{"path":"\\.csv$","kind":"hang"}]}');
-  wait_state := 'download stalled';
-  outcome := t.cancel($q$SELECT count(*)::text FROM mangopay.transactions WHERE creation_date >= now() - interval '5 days'$q$, 1.0);
-  leftovers := t.bg_leftovers(); RETURN NEXT;
-  PERFORM t.mock('reset');
-  PERFORM t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"rate_limit","reset_in":20}]}');
-  wait_state := 'rate-limit wait';
-  outcome := t.cancel('SELECT count(*)::text FROM mangopay.disputes');
-  leftovers := t.bg_leftovers(); RETURN NEXT;
+  FOR c IN SELECT * FROM (VALUES
+    (1, 'connecting', NULL, 'SELECT count(*)::text FROM bh_disputes', 0.5),
+    (2, 'slow response', '{"faults":[{"path":"/disputes$","kind":"latency","ms":20000}]}',
+     'SELECT count(*)::text FROM mangopay.disputes', 0.5),
+    (3, 'accepted, never answers', '{"faults":[{"path":"/disputes$","kind":"hang"}]}',
+     'SELECT count(*)::text FROM mangopay.disputes', 0.5),
+    (4, 'report poll', '{"faults":[{"kind":"report_stays_pending"}]}',
+     $q$SELECT count(*)::text FROM mangopay.transactions WHERE creation_date >= now() - interval '5 days'$q$, 1.0),
+    (5, 'download stalled', '{"faults":[{"path":"\\.csv$","kind":"hang"}]}',
+     $q$SELECT count(*)::text FROM mangopay.transactions WHERE creation_date >= now() - interval '5 days'$q$, 1.0),
+    (6, 'rate-limit wait', '{"faults":[{"path":"/disputes$","kind":"rate_limit","reset_in":20}]}',
+     'SELECT count(*)::text FROM mangopay.disputes', 0.5)
+  ) AS v(n, state, fault, q, settle) ORDER BY n LOOP
+    PERFORM t.mock('reset');
+    IF c.fault IS NOT NULL THEN PERFORM t.mock('faults', c.fault::jsonb); END IF;
+    wait_state := c.state;
+    outcome := t.cancel(c.q, c.settle::float8);
+    leftovers := t.bg_leftovers();
+    RETURN NEXT;
+  END LOOP;
   PERFORM t.mock('reset');
 END $$;
 ALTER SERVER mp_bh OPTIONS (SET connect_timeout_ms '20000');

@@ -225,9 +225,12 @@ evaluate(MpListScan *s)
 	s->by_id = ev->have_ids;
 	if (ev->have_ids)
 	{
+		int			to_fetch;
+
 		s->nids = list_length(ev->ids);
-		if (s->nids - cached_count(s, ev->ids) > s->b.conn->max_lookups - s->lookups_total)
-			lookups_exceeded(s, s->nids - cached_count(s, ev->ids));
+		to_fetch = s->nids - cached_count(s, ev->ids);
+		if (to_fetch > s->b.conn->max_lookups - s->lookups_total)
+			lookups_exceeded(s, to_fetch);
 		s->ids = palloc(sizeof(char *) * Max(1, s->nids));
 		s->id_reqs = palloc0(sizeof(MpRequest *) * Max(1, s->nids));
 		for (int i = 0; i < s->nids; i++)
@@ -569,7 +572,7 @@ cached_count(MpListScan *s, List *ids)
 	return n;
 }
 
-/* remember an answer (the body, or NULL for 404) while work_mem allows */
+/* remember an answer (len bytes of body, or NULL for 404) while work_mem allows */
 static void
 cache_store(MpListScan *s, const char *id, const char *body, size_t len)
 {
@@ -596,7 +599,14 @@ cache_store(MpListScan *s, const char *id, const char *body, size_t len)
 	e = hash_search(s->id_cache, id, HASH_ENTER, &found);
 	if (!found)
 	{
-		e->json = body ? MemoryContextStrdup(s->cache_cxt, body) : NULL;
+		e->json = NULL;
+		if (body)
+		{
+			/* body need not be NUL-terminated: len bytes, then one */
+			e->json = MemoryContextAlloc(s->cache_cxt, len + 1);
+			memcpy(e->json, body, len);
+			e->json[len] = '\0';
+		}
 		s->cache_bytes += len + MP_ID_KEYLEN;
 	}
 }
@@ -728,11 +738,7 @@ next_by_id(MpListScan *s)
 		if (!mp_request_ok(r))
 			mp_report_request_failure(r);
 		if (r->buf && memchr(r->buf, '\0', r->len) == NULL)
-		{
-			char	   *copy = pnstrdup(r->buf, r->len);
-
-			cache_store(s, id, copy, r->len);
-		}
+			cache_store(s, id, r->buf, r->len);
 		if (!take_object(s, r, r->buf ? r->buf : "", r->len))
 		{
 			mp_request_release(r);
@@ -1001,6 +1007,8 @@ mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *row
 	int			numrows = 0;
 	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw sample",
 											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext page_cxt = AllocSetContextCreate(tmp, "mangopay_fdw sample page",
+												   ALLOCSET_DEFAULT_SIZES);
 	SampleHolder *h = MemoryContextAllocZero(tmp, sizeof(SampleHolder));
 	MemoryContextCallback *cb = MemoryContextAlloc(tmp, sizeof(MemoryContextCallback));
 
@@ -1029,7 +1037,7 @@ mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *row
 		}
 		pq = psprintf("%s?page=" INT64_FORMAT "&per_page=%d%s%s", res->list_path, page, per_page,
 					  *query ? "&" : "", query);
-		old = MemoryContextSwitchTo(tmp);
+		old = MemoryContextSwitchTo(page_cxt);	/* the request: freed per page */
 		r = mp_request_new(conn, relname, "GET", mp_api_url(conn, pq, true));
 		r->log_path = pq;
 		mp_request_wait(r);
@@ -1054,12 +1062,7 @@ mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *row
 		}
 		cJSON_Delete(h->page);
 		h->page = NULL;
-		MemoryContextReset(tmp);
-		h = MemoryContextAllocZero(tmp, sizeof(SampleHolder));
-		cb = MemoryContextAlloc(tmp, sizeof(MemoryContextCallback));
-		cb->func = sample_cb;
-		cb->arg = h;
-		MemoryContextRegisterResetCallback(tmp, cb);
+		MemoryContextReset(page_cxt);
 	}
 	MemoryContextDelete(tmp);
 	if (items >= 0)
