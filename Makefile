@@ -1,7 +1,7 @@
 # mangopay_fdw — PGXS build
 MODULE_big = mangopay_fdw
 EXTENSION  = mangopay_fdw
-DATA       = mangopay_fdw--0.1.sql
+DATA       = $(wildcard mangopay_fdw--*.sql)
 PGFILEDESC = "mangopay_fdw - foreign data wrapper for the MangoPay API"
 
 SRCS = mangopay_fdw.c src/options.c src/resources.c src/http.c src/auth.c \

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# test/isolate.sh — run a command in private network, mount and PID namespaces.
+#
+#   bash test/isolate.sh bash test/run.sh
+#   bash test/isolate.sh bash test/bench/run.sh
+#
+# test/run.sh, the demo, the benchmarks and CI use fixed ports, the same
+# $MP_TESTDIR (/tmp/mangopay_fdw_test) and the installed mangopay_fdw files.
+# Inside this wrapper the command has its own loopback (the fixed ports are
+# free), a private tmpfs on /tmp, and private copies of PostgreSQL's lib/ and
+# share/extension/ directories, so `make install` there touches nothing
+# outside.  When the command ends, every process it started ends with it.
+# So two runs (a developer's and a helper's, say) can go on at once.
+#
+# Install packages (apt-get, npm) before: the private network has no way out.
+# The work tree, and the paths in MP_ISOLATE_KEEP (space-separated), stay
+# visible and writable even when they are under /tmp.  As root; where
+# `unshare` is not permitted, the command runs in the open (a warning says so).
+set -uo pipefail
+[ $# -gt 0 ] || { echo "usage: test/isolate.sh COMMAND [ARG...]" >&2; exit 2; }
+root=$(cd "$(dirname "$0")/.." && pwd)
+pgver=${MP_PGVER:-15}
+pgconfig=/usr/lib/postgresql/$pgver/bin/pg_config
+
+if [ "${MP_ISOLATE_INSIDE:-0}" != 1 ]; then
+	if ! unshare --net --mount --pid --fork --mount-proc true 2>/dev/null; then
+		echo "== test/isolate.sh: unshare is not permitted here; running in the open" >&2
+		exec "$@"
+	fi
+	MP_ISOLATE_INSIDE=1 exec unshare --net --mount --pid --fork --mount-proc \
+		bash "$0" "$@"
+fi
+
+# ---------------------------------------------------------------- inside
+ip link set lo up || exit 1
+mount --make-rprivate / || exit 1
+# a private /tmp; what must stay shared is bound back through /mnt
+mount --rbind /tmp /mnt || exit 1
+mount -t tmpfs -o mode=1777 mp_isolate_tmp /tmp || exit 1
+for d in "$root" ${MP_ISOLATE_KEEP:-}; do
+	case $d in
+	/tmp/*) mkdir -p "$d"; mount --bind "/mnt/${d#/tmp/}" "$d" || exit 1 ;;
+	esac
+done
+umount -l /mnt
+# private copies of the directories `make install` and `dpkg -i` write to
+for d in "$("$pgconfig" --pkglibdir)" "$("$pgconfig" --sharedir)/extension"; do
+	priv=/tmp/mp_isolate_private$d
+	mkdir -p "$priv"; cp -a "$d/." "$priv/" || exit 1
+	mount --bind "$priv" "$d" || exit 1
+done
+"$@"
