@@ -5,7 +5,8 @@
 # needs, builds and installs mangopay_fdw, runs the C unit tests and a short
 # fuzz run, starts a throwaway PostgreSQL cluster and the mock MangoPay API,
 # runs the pg_regress suites, then checks that no secret reached the server
-# log.  Ends with "N passed, N failed"; exits non-zero on any failure.
+# log, and last builds, installs and loads the Debian package (test/deb.sh).
+# Ends with "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . test/lib.sh
@@ -71,6 +72,9 @@ secrets_absent() {
 	echo "$(echo "$tokens" | wc -l) tokens and the api_key checked against $(wc -l <"$log") log lines and $(cat "${outs[@]}" | wc -l) lines of query output"
 }
 step "no api_key or token in the server log or any query output" secrets_absent
+
+# last: dpkg -i replaces the files `make install` put in place (an equivalent build)
+step "Debian package builds, installs and loads" bash test/deb.sh
 
 echo
 if [ $failed -gt 0 ]; then printf 'FAILED: %s\n' "${failures[@]}"; fi
