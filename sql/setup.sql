@@ -34,7 +34,7 @@ CREATE FUNCTION t.mock(path text, body jsonb DEFAULT '{}') RETURNS jsonb LANGUAG
     || ' http://127.0.0.1:18089/__mock/' || path) l $$;
 -- ground truth of a collection, one API object per row
 CREATE FUNCTION t.truth(coll text) RETURNS SETOF jsonb LANGUAGE sql AS $$
-  SELECT l::jsonb FROM t.run('curl -sf http://127.0.0.1:18089/__mock/truth/' || coll) l
+  SELECT l::jsonb FROM t.run('curl -sf ' || t.sh('http://127.0.0.1:18089/__mock/truth/' || coll)) l
   WHERE l <> '' $$;
 -- the API requests the mock received since the last t.mock('reset')
 CREATE FUNCTION t.requests() RETURNS SETOF jsonb LANGUAGE sql AS $$

@@ -21,7 +21,7 @@
 #include "executor/tuptable.h"
 #include "utils/relcache.h"
 
-#define MPFDW_VERSION "0.1.0"
+#define MPFDW_VERSION "0.2.0"
 
 /* caps that protect the backend from a hostile or broken server */
 #define MP_MAX_JSON_BYTES		(16 * 1024 * 1024)	/* one buffered JSON response */

@@ -1124,6 +1124,8 @@ def mutate(st, data):
     are built from the ledger and do not change)."""
     s = st.store
     cname = data.get("collection")
+    if cname == "transactions":
+        return mutate_ledger(s, data)
     if cname not in MUTABLE:
         raise ValueError("unknown collection %r (mutable: %s)" % (cname, ", ".join(MUTABLE)))
     coll = getattr(s, MUTABLE[cname])
@@ -1159,6 +1161,42 @@ def mutate(st, data):
     if not isinstance(coll, dict):
         coll.sort(key=lambda o: (o.get("CreationDate", o.get("Date", 0)) or 0, o[idk]))
     return {"ok": True, "object": obj}
+
+
+def mutate_ledger(s, data):
+    """The ledger behind the TRANSACTIONS/payout reports: {"collection":
+    "transactions", "id", "set": {report column: value}} changes a row (a
+    payout going CREATED -> SUCCEEDED), {"collection": "transactions", "add":
+    {report columns}} adds one (CreationDate in Unix seconds).  Reports created
+    afterwards see the change."""
+    LF = md.LF
+    if "add" in data:
+        row = [None] * len(md.LEDGER_FIELDS)
+        for k, v in data["add"].items():
+            if k not in LF:
+                raise ValueError("unknown ledger field %r" % k)
+            row[LF[k]] = v
+        if not row[LF["Id"]] or not isinstance(row[LF["CreationDate"]], int):
+            raise ValueError("add needs Id and an integer CreationDate")
+        if row[LF["Id"]] in s.ledger_by_id:
+            raise ValueError("transaction %r exists" % row[LF["Id"]])
+        rows = list(s.ledger) + [tuple(row)]
+    else:
+        i = s.ledger_by_id.get(data.get("id"))
+        if i is None:
+            raise KeyError("no transaction with id %r" % data.get("id"))
+        row = list(s.ledger[i])
+        for k, v in data.get("set", {}).items():
+            if k not in LF or k in ("Id", "CreationDate"):
+                raise ValueError("cannot set ledger field %r" % k)
+            row[LF[k]] = v
+        rows = list(s.ledger)
+        rows[i] = tuple(row)
+    rows.sort(key=lambda r: (r[LF["CreationDate"]], r[LF["Id"]]))
+    s.ledger = rows
+    s.ledger_times = [r[LF["CreationDate"]] for r in rows]
+    s.ledger_by_id = {r[LF["Id"]]: i for i, r in enumerate(rows)}
+    return {"ok": True, "object": dict(zip(md.LEDGER_FIELDS, row))}
 
 
 def truth(st, name, q):

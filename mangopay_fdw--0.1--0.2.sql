@@ -1,0 +1,192 @@
+/* mangopay_fdw--0.1--0.2.sql: incremental sync (mangopay_fdw_sync and its watermark table) */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION mangopay_fdw UPDATE TO '0.2'" to load this file. \quit
+
+-- One row per (source foreign table, local target table) that
+-- mangopay_fdw_sync() keeps in step: how far it got and what its last run did.
+CREATE TABLE mangopay_fdw_sync_state (
+  source        text NOT NULL,          -- schema-qualified name of the foreign table
+  target        text NOT NULL,          -- schema-qualified name of the local table
+  time_column   text NOT NULL,          -- the column the windows are cut on
+  watermark     timestamptz NOT NULL,   -- upper bound of the last window synced
+  runs          bigint NOT NULL DEFAULT 0,
+  last_from     timestamptz,            -- the last run's window: [last_from, last_to)
+  last_to       timestamptz,
+  last_rows     bigint,                 -- rows the source returned in it
+  last_inserted bigint,                 -- rows new in the target
+  last_updated  bigint,                 -- rows already there that had changed
+  last_started  timestamptz,
+  last_finished timestamptz,
+  PRIMARY KEY (source, target)
+);
+COMMENT ON TABLE mangopay_fdw_sync_state IS
+  'mangopay_fdw_sync(): per (foreign table, local table), the watermark and what the last run did';
+-- pg_dump keeps its rows (the watermarks) with the extension
+SELECT pg_catalog.pg_extension_config_dump('mangopay_fdw_sync_state', '');
+
+-- Copy new and changed rows of a foreign table into a local table, by id.
+--
+-- The first run reads [since, now() - settle); each later run reads
+-- [watermark - overlap, now() - settle), so rows whose status changed within the
+-- overlap window after they were created (a payout CREATED -> SUCCEEDED, a
+-- dispute moving on) are read again.  Rows are upserted on key_column:
+-- new ids are inserted, rows whose values differ are updated, identical rows
+-- are left alone.  settle keeps the newest rows for the next run: the
+-- legacy reports silently hold no row of their last 5 minutes, so a window
+-- ending at now() would never see them.  The columns copied are those the two tables have in
+-- common, by name.  With chunk, the range is cut into windows of that length
+-- and each is committed with its watermark as it completes (a backfill that
+-- fails at month 20 keeps months 1-19); chunk needs CALL outside an explicit
+-- transaction block.  A second call for the same pair while one runs does
+-- nothing but say so (transaction-scoped advisory lock).
+CREATE PROCEDURE mangopay_fdw_sync(
+  source      regclass,
+  target      regclass,
+  since       timestamptz DEFAULT NULL,
+  overlap     interval DEFAULT '3 days',
+  chunk       interval DEFAULT NULL,
+  settle      interval DEFAULT '10 minutes',
+  time_column name DEFAULT 'creation_date',
+  key_column  name DEFAULT 'id')
+LANGUAGE plpgsql
+-- no SET search_path clause: a procedure that has one cannot COMMIT; every
+-- name built below is schema-qualified instead
+AS $proc$
+DECLARE
+  state   text;                 -- the state table, schema-qualified
+  src     text := (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source);
+  tgt     text := (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target);
+  lockkey int := pg_catalog.hashtext(src || ' -> ' || tgt);
+  cols    text[];
+  upd_cols text[];
+  st      record;
+  t_from  timestamptz;
+  t_start timestamptz := clock_timestamp();
+  t_to    timestamptz := t_start - settle;
+  w_from  timestamptz;
+  w_to    timestamptz;
+  sql     text;
+  n_rows  bigint;
+  n_ins   bigint;
+  n_upd   bigint;
+BEGIN
+  IF source IS NULL OR target IS NULL THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: source and target must not be NULL'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF overlap IS NULL OR overlap < interval '0' THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: overlap must be an interval >= 0'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF settle IS NULL OR settle < interval '0' THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: settle must be an interval >= 0'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF chunk IS NOT NULL AND chunk <= interval '0' THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: chunk must be a positive interval'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT format('%I.mangopay_fdw_sync_state', n.nspname) INTO state
+    FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+   WHERE e.extname = 'mangopay_fdw';
+
+  -- the columns both tables have (the target's generated columns excepted)
+  SELECT array_agg(quote_ident(a.attname::text) ORDER BY a.attnum) INTO cols
+    FROM pg_catalog.pg_attribute a
+   WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+     AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute b WHERE b.attrelid = source AND b.attname = a.attname
+                    AND b.attnum > 0 AND NOT b.attisdropped);
+  IF cols IS NULL OR NOT (quote_ident(key_column::text) = ANY (cols)) THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: % and % have no column "%" in common', src, tgt, key_column
+      USING ERRCODE = 'undefined_column',
+            HINT = 'key_column names the id column both tables have.';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = source AND attname = time_column
+                    AND attnum > 0 AND NOT attisdropped) THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: % has no column "%"', src, time_column
+      USING ERRCODE = 'undefined_column',
+            HINT = 'time_column names the creation-time column the windows are cut on.';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                  WHERE i.indrelid = target AND i.indisunique AND i.indpred IS NULL
+                    AND i.indexprs IS NULL AND i.indnkeyatts = 1
+                    AND i.indkey[0] = (SELECT attnum FROM pg_catalog.pg_attribute
+                                        WHERE attrelid = target AND attname = key_column)) THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: % has no unique index on "%" alone', tgt, key_column
+      USING ERRCODE = 'invalid_table_definition',
+            HINT = format('CREATE UNIQUE INDEX ON %s (%I), or make it the primary key.', tgt, key_column);
+  END IF;
+  SELECT array_agg(c) INTO upd_cols FROM unnest(cols) c WHERE c <> quote_ident(key_column::text);
+
+  -- one sync per pair at a time; a second caller leaves at once
+  IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('mangopay_fdw_sync'), lockkey) THEN
+    RAISE NOTICE 'mangopay_fdw_sync: % -> % is already running in another session; nothing done', src, tgt;
+    RETURN;
+  END IF;
+
+  EXECUTE format('SELECT * FROM %s WHERE source = $1 AND target = $2', state)
+    INTO st USING src, tgt;
+  IF st IS NULL OR st.watermark IS NULL THEN
+    IF since IS NULL THEN
+      RAISE EXCEPTION 'mangopay_fdw_sync: no watermark yet for % -> %', src, tgt
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'The first run needs since => the start of the history to import.';
+    END IF;
+    t_from := since;
+  ELSE
+    t_from := st.watermark - overlap;
+  END IF;
+  IF t_from >= t_to THEN
+    RAISE NOTICE 'mangopay_fdw_sync: % -> %: nothing to read before %', src, tgt, t_to;
+    RETURN;
+  END IF;
+
+  -- rows of one window, the last version of each id, upserted
+  sql := format(
+    'WITH src AS (SELECT DISTINCT ON (%2$I) %3$s FROM %1$s WHERE %4$I >= $1 AND %4$I < $2 ORDER BY %2$I, %4$I DESC), '
+    'up AS (INSERT INTO %5$s AS t (%3$s) SELECT %3$s FROM src ON CONFLICT (%2$I) %6$s RETURNING (t.xmax = 0) AS ins) '
+    'SELECT (SELECT count(*) FROM src), count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM up',
+    src, key_column, array_to_string(cols, ', '), time_column, tgt,
+    CASE WHEN upd_cols IS NULL THEN 'DO NOTHING'
+         ELSE format('DO UPDATE SET (%1$s) = ROW(%2$s) WHERE (%3$s) IS DISTINCT FROM (%2$s)',
+                     array_to_string(upd_cols, ', '),
+                     (SELECT string_agg('EXCLUDED.' || c, ', ') FROM unnest(upd_cols) c),
+                     (SELECT string_agg('t.' || c, ', ') FROM unnest(upd_cols) c)) END);
+
+  w_from := t_from;
+  LOOP
+    w_to := CASE WHEN chunk IS NULL THEN t_to ELSE least(w_from + chunk, t_to) END;
+    EXECUTE sql INTO n_rows, n_ins, n_upd USING w_from, w_to;
+    EXECUTE format(
+      'INSERT INTO %s AS s (source, target, time_column, watermark, runs, last_from, last_to, last_rows, '
+      '  last_inserted, last_updated, last_started, last_finished) '
+      'VALUES ($1, $2, $3, $5, 1, $4, $5, $6, $7, $8, $9, clock_timestamp()) '
+      'ON CONFLICT (source, target) DO UPDATE SET time_column = EXCLUDED.time_column, '
+      '  watermark = EXCLUDED.watermark, '
+      '  runs = s.runs + CASE WHEN s.last_started = EXCLUDED.last_started THEN 0 ELSE 1 END, '
+      '  last_from = CASE WHEN s.last_started = EXCLUDED.last_started THEN s.last_from ELSE EXCLUDED.last_from END, '
+      '  last_to = EXCLUDED.last_to, '
+      '  last_rows = EXCLUDED.last_rows + CASE WHEN s.last_started = EXCLUDED.last_started THEN s.last_rows ELSE 0 END, '
+      '  last_inserted = EXCLUDED.last_inserted + CASE WHEN s.last_started = EXCLUDED.last_started THEN s.last_inserted ELSE 0 END, '
+      '  last_updated = EXCLUDED.last_updated + CASE WHEN s.last_started = EXCLUDED.last_started THEN s.last_updated ELSE 0 END, '
+      '  last_started = EXCLUDED.last_started, last_finished = EXCLUDED.last_finished', state)
+      USING src, tgt, time_column::text, t_from, w_to, n_rows, n_ins, n_upd, t_start;
+    RAISE NOTICE 'mangopay_fdw_sync: % -> %: [%, %): % rows read, % inserted, % updated',
+      src, tgt, w_from, w_to, n_rows, n_ins, n_upd;
+    EXIT WHEN w_to >= t_to;
+    w_from := w_to;
+    -- a chunk: keep it, then take the lock again for the next one
+    COMMIT;
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('mangopay_fdw_sync'), lockkey) THEN
+      RAISE NOTICE 'mangopay_fdw_sync: % -> %: another session took over at %', src, tgt, w_from;
+      RETURN;
+    END IF;
+  END LOOP;
+END
+$proc$;
+
+COMMENT ON PROCEDURE mangopay_fdw_sync(regclass, regclass, timestamptz, interval, interval, interval, name, name) IS
+  'upsert new and changed rows of a foreign table into a local table by id, from a watermark less an overlap window';

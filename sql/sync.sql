@@ -1,0 +1,152 @@
+--
+-- sync: mangopay_fdw_sync() keeps local tables in step with foreign ones by
+-- id, from a watermark less an overlap window; checked against the mock's
+-- ground truth while the mock's data changes between runs.
+--
+SET client_min_messages = warning;   -- the per-window NOTICEs carry times
+CREATE SCHEMA books;
+CREATE TABLE books.disputes (id text PRIMARY KEY, creation_date timestamptz NOT NULL,
+  status text, result_code text, disputed_funds_amount bigint, dispute_type text,
+  synced_note text);                 -- not in the source: left alone
+CREATE TABLE books.transactions (id text PRIMARY KEY, creation_date timestamptz NOT NULL,
+  status text, type text, nature text, debited_funds_amount bigint, fees_amount bigint);
+-- the mock's disputes and ledger rows created in [lo, hi), as the local
+-- tables should hold them
+CREATE FUNCTION t.truth_in(coll text, lo timestamptz, hi timestamptz) RETURNS TABLE (id text, status text)
+LANGUAGE sql AS $$
+  SELECT j->>'Id', j->>'Status'
+    FROM t.truth(format('%s?AfterDate=%s&BeforeDate=%s', coll,
+                        floor(extract(epoch FROM lo))::bigint - 1, ceil(extract(epoch FROM hi))::bigint + 1)) j
+   WHERE t.ts(j->'CreationDate') >= lo AND t.ts(j->'CreationDate') < hi $$;
+-- rows missing from / extra in / different in a local table, against the truth
+CREATE FUNCTION t.diff(local regclass, lo text, hi text, coll text)
+RETURNS TABLE (missing bigint, extra bigint, changed bigint) LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format(
+    'WITH x AS MATERIALIZED (SELECT * FROM t.truth_in(%2$L, %3$L::timestamptz, %4$L::timestamptz))
+     SELECT (SELECT count(*) FROM x WHERE NOT EXISTS (SELECT 1 FROM %1$s l WHERE l.id = x.id)),
+            (SELECT count(*) FROM %1$s l WHERE NOT EXISTS (SELECT 1 FROM x WHERE l.id = x.id)),
+            (SELECT count(*) FROM %1$s l JOIN x USING (id) WHERE l.status IS DISTINCT FROM x.status)',
+    local, coll, lo, hi);
+END $$;
+CREATE VIEW t.sync_state AS
+  SELECT source, target, runs, last_rows, last_inserted, last_updated,
+         last_to = watermark AS watermark_is_last_to
+    FROM mangopay_fdw_sync_state;
+
+-- ---------------------------------------------------------------- bad calls
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes')$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'mangopay.refunds', since => now())$$);
+CREATE TABLE books.no_key (id text, creation_date timestamptz, status text);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.no_key', since => now())$$);
+CREATE TABLE books.no_id (dispute_id text PRIMARY KEY, status text);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.no_id', since => now())$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes', since => now(), time_column => 'closed')$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes', since => now(), overlap => '-1 day')$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes', since => now(), chunk => '0')$$);
+SELECT count(*) AS state_rows_after_bad_calls FROM mangopay_fdw_sync_state;
+
+-- ---------------------------------------------------------------- disputes
+SELECT now() - interval '60 days' AS since \gset
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes', since => :'since');
+SELECT watermark AS wm1 FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
+SELECT * FROM t.sync_state;
+SELECT last_inserted = (SELECT count(*) FROM t.truth_in('disputes', :'since', :'wm1')) AS all_inserted,
+       last_inserted > 100 AS many FROM mangopay_fdw_sync_state;
+SELECT * FROM t.diff('books.disputes', :'since', :'wm1', 'disputes');
+-- a second run: the overlap window read again, nothing new or changed
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes');
+SELECT runs, last_inserted, last_updated, last_from = :'wm1'::timestamptz - interval '3 days' AS from_overlap
+  FROM mangopay_fdw_sync_state;
+SELECT watermark AS wm2 FROM mangopay_fdw_sync_state \gset
+-- the mock changes: a dispute of yesterday is closed, one of 30 days ago is
+-- lost (outside the 3-day overlap: not read again), and a new one arrives
+SELECT j->>'Id' AS recent_id, j->>'Status' AS recent_status FROM t.truth('disputes') j
+ WHERE t.ts(j->'CreationDate') BETWEEN now() - interval '2 days' AND now() - interval '2 hours'
+   AND j->>'Status' <> 'CLOSED' ORDER BY j->>'Id' LIMIT 1 \gset
+SELECT j->>'Id' AS old_id FROM t.truth('disputes') j
+ WHERE t.ts(j->'CreationDate') BETWEEN now() - interval '31 days' AND now() - interval '29 days'
+   AND j->>'Status' <> 'CLOSED' ORDER BY j->>'Id' LIMIT 1 \gset
+SELECT t.mock('mutate', jsonb_build_object('collection', 'disputes', 'id', :'recent_id',
+  'set', jsonb_build_object('Status', 'CLOSED', 'ResultCode', '000000'))) ->> 'ok' AS closed_recent;
+SELECT t.mock('mutate', jsonb_build_object('collection', 'disputes', 'id', :'old_id',
+  'set', jsonb_build_object('Status', 'CLOSED'))) ->> 'ok' AS closed_old;
+SELECT t.mock('mutate', jsonb_build_object('collection', 'disputes', 'add', jsonb_build_object(
+  'Id', 'dispute_sync_new', 'CreationDate', extract(epoch FROM now() - interval '1 hour')::bigint,
+  'Status', 'SUBMITTED', 'DisputeType', 'CONTESTABLE',
+  'DisputedFunds', jsonb_build_object('Currency', 'EUR', 'Amount', 4200)))) ->> 'ok' AS added;
+UPDATE books.disputes SET synced_note = 'checked by finance' WHERE id = :'recent_id';
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes');
+SELECT runs, last_inserted, last_updated FROM mangopay_fdw_sync_state;
+SELECT status, result_code, synced_note FROM books.disputes WHERE id = :'recent_id';
+SELECT status, disputed_funds_amount FROM books.disputes WHERE id = 'dispute_sync_new';
+SELECT status <> 'CLOSED' AS old_change_outside_overlap_not_seen FROM books.disputes WHERE id = :'old_id';
+SELECT watermark AS wm3 FROM mangopay_fdw_sync_state \gset
+SELECT * FROM t.diff('books.disputes', :'since', :'wm3', 'disputes');
+-- a wider overlap for one run picks up the older change
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes', overlap => '45 days');
+SELECT last_updated, (SELECT status FROM books.disputes WHERE id = :'old_id') FROM mangopay_fdw_sync_state;
+SELECT watermark AS wm4 FROM mangopay_fdw_sync_state \gset
+SELECT * FROM t.diff('books.disputes', :'since', :'wm4', 'disputes');
+
+-- ---------------------------------------------------------------- transactions (a report)
+-- a 100-day backfill in 30-day chunks, each committed with its watermark;
+-- the third report creation fails: the first two chunks are kept
+SELECT now() - interval '100 days' AS tsince \gset
+SELECT t.mock('faults', '{"faults":[{"path":"/reports/transactions$","method":"POST","kind":"status","status":400,"skip":2}]}') ->> 'ok' AS armed;
+\set VERBOSITY terse
+CALL mangopay_fdw_sync('mangopay.transactions', 'books.transactions', since => :'tsince', chunk => '30 days');
+\set VERBOSITY default
+SELECT t.mock('reset') ->> 'ok' AS disarmed;
+SELECT runs, watermark = :'tsince'::timestamptz + interval '60 days' AS two_chunks_kept,
+       last_inserted = (SELECT count(*) FROM books.transactions) AS counts_add_up
+  FROM mangopay_fdw_sync_state WHERE target = 'books.transactions';
+SELECT * FROM t.diff('books.transactions', :'tsince', (:'tsince'::timestamptz + interval '60 days')::text, 'transactions');
+-- the next run goes on from the watermark (less the overlap)
+CALL mangopay_fdw_sync('mangopay.transactions', 'books.transactions', chunk => '30 days');
+SELECT watermark AS twm FROM mangopay_fdw_sync_state WHERE target = 'books.transactions' \gset
+SELECT runs, last_updated FROM mangopay_fdw_sync_state WHERE target = 'books.transactions';
+SELECT * FROM t.diff('books.transactions', :'tsince', :'twm', 'transactions');
+-- a payout of yesterday goes CREATED -> SUCCEEDED and a new transfer is made
+SELECT j->>'Id' AS payout_id
+  FROM t.truth('transactions?AfterDate=' || extract(epoch FROM now() - interval '3 days')::bigint) j
+ WHERE t.ts(j->'CreationDate') BETWEEN now() - interval '2 days' AND now() - interval '2 hours'
+   AND j->>'Status' <> 'SUCCEEDED' ORDER BY j->>'Id' LIMIT 1 \gset
+SELECT t.mock('mutate', jsonb_build_object('collection', 'transactions', 'id', :'payout_id',
+  'set', jsonb_build_object('Status', 'SUCCEEDED', 'ResultCode', '000000'))) ->> 'ok' AS succeeded;
+SELECT t.mock('mutate', jsonb_build_object('collection', 'transactions', 'add', jsonb_build_object(
+  'Id', 'tx_sync_new', 'CreationDate', extract(epoch FROM now() - interval '1 hour')::bigint,
+  'Status', 'SUCCEEDED', 'Type', 'TRANSFER', 'Nature', 'REGULAR',
+  'DebitedFundsAmount', 1234, 'DebitedFundsCurrency', 'EUR', 'FeesAmount', 0, 'FeesCurrency', 'EUR'))) ->> 'ok' AS added;
+CALL mangopay_fdw_sync('mangopay.transactions', 'books.transactions');
+SELECT runs, last_inserted, last_updated FROM mangopay_fdw_sync_state WHERE target = 'books.transactions';
+SELECT status FROM books.transactions WHERE id = :'payout_id';
+SELECT status, type, debited_funds_amount FROM books.transactions WHERE id = 'tx_sync_new';
+SELECT watermark AS twm FROM mangopay_fdw_sync_state WHERE target = 'books.transactions' \gset
+SELECT * FROM t.diff('books.transactions', :'tsince', :'twm', 'transactions');
+
+-- ---------------------------------------------------------------- two at once
+-- while one session runs a sync (the mock answers slowly), a second call for
+-- the same pair does nothing and says so; the state counts one run
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT dblink_connect('sync_bg', format('host=%s port=%s dbname=%s user=%s',
+  current_setting('unix_socket_directories'), current_setting('port'), current_database(), current_user)) AS bg;
+SELECT runs AS runs_before FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
+SELECT t.mock('config', '{"latency_ms": 400}') ->> 'ok' AS slow;
+SELECT dblink_send_query('sync_bg', $$CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes')$$) AS sent;
+SELECT pg_sleep(0.3);
+SET client_min_messages = notice;
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes');
+SET client_min_messages = warning;
+SELECT * FROM dblink_get_result('sync_bg') AS r(status text);
+SELECT t.mock('config', '{"latency_ms": 0}') ->> 'ok' AS fast;
+SELECT runs - :runs_before AS runs_added FROM mangopay_fdw_sync_state WHERE target = 'books.disputes';
+SELECT count(*) = count(DISTINCT id) AS no_duplicates FROM books.disputes;
+SELECT dblink_disconnect('sync_bg');
+
+-- the state table is dumped with the extension (its watermarks survive a restore)
+SELECT extcondition IS NOT NULL AND 'mangopay_fdw_sync_state'::regclass = ANY (extconfig) AS dumped
+  FROM pg_extension WHERE extname = 'mangopay_fdw';
+RESET client_min_messages;
+-- the suites after this one see the mock's data unchanged
+SELECT t.mock('reset', '{"data": true}') ->> 'ok' AS reseeded;
