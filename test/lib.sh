@@ -14,6 +14,8 @@ MP_CLIENT_ID=${MP_CLIENT_ID:-acme-test}
 # the mock's credential; the suite checks it never reaches the server log
 MP_API_KEY=${MP_API_KEY:-sk-test-6f1e0c2a9b8d47e3a5c4}
 MP_PGVER=${MP_PGVER:-15}
+# pg_cron runs the scheduled-import suite's jobs (set MP_PRELOAD= for none)
+MP_PRELOAD=${MP_PRELOAD-pg_cron}
 MP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 export PGHOST=$MP_TESTDIR/sock PGPORT=$MP_PGPORT PGUSER=postgres
@@ -24,7 +26,7 @@ mp_log() { printf '== %s\n' "$*" >&2; }
 mp_install_deps() {
 	local pkgs="make gcc libc6-dev postgresql-$MP_PGVER postgresql-server-dev-$MP_PGVER
 		libcurl4-openssl-dev libcjson-dev libssl-dev openssl python3 curl ca-certificates procps
-		clang libclang-rt-14-dev"
+		clang libclang-rt-14-dev postgresql-$MP_PGVER-cron"
 	local missing=""
 	for p in $pkgs; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -67,7 +69,20 @@ log_min_messages = ${MP_LOG_LEVEL:-debug1}
 log_line_prefix = '%m [%p] '
 shared_preload_libraries = '${MP_PRELOAD:-}'
 CONF
+	case ",$MP_PRELOAD," in
+	*,pg_cron,*)
+		# pg_cron's metadata in the postgres database; its jobs connect
+		# through the socket (the cluster listens on no TCP address)
+		cat >> "$MP_TESTDIR/pgdata/postgresql.conf" <<CONF
+cron.database_name = 'postgres'
+cron.host = '$MP_TESTDIR/sock'
+CONF
+		;;
+	esac
 	mp_as_postgres "$bin/pg_ctl" -D "$MP_TESTDIR/pgdata" -l "$MP_TESTDIR/postgres.log" -w start >/dev/null
+	case ",$MP_PRELOAD," in
+	*,pg_cron,*) "$bin/psql" -X -q -d postgres -c 'CREATE EXTENSION IF NOT EXISTS pg_cron' >/dev/null ;;
+	esac
 }
 
 mp_start_mock() {
