@@ -114,27 +114,28 @@ END $$;
 
 -- every wait state, canceled: run twice, so that anything a cancel leaves
 -- behind (a socket, a handle) shows as growth between the rounds
+CREATE TABLE t.wait_states (n int, state text, fault text, q text, settle float8, timeout text);
+INSERT INTO t.wait_states VALUES
+    (1, 'connecting', NULL, 'SELECT count(*)::text FROM bh_disputes', 0.5, '1s'),
+    (2, 'slow response', '{"faults":[{"path":"/disputes$","kind":"latency","ms":20000}]}',
+     'SELECT count(*)::text FROM mangopay.disputes', 0.5, '1s'),
+    (3, 'accepted, never answers', '{"faults":[{"path":"/disputes$","kind":"hang"}]}',
+     'SELECT count(*)::text FROM mangopay.disputes', 0.5, '1s'),
+    (4, 'report poll', '{"faults":[{"kind":"report_stays_pending"}]}',
+     $q$SELECT count(*)::text FROM mangopay.transactions WHERE creation_date >= now() - interval '5 days'$q$, 1.0, '1s'),
+    (5, 'download stalled', '{"faults":[{"path":"\\.csv$","kind":"hang"}]}',
+     $q$SELECT count(*)::text FROM mangopay.transactions WHERE creation_date >= now() - interval '5 days'$q$, 1.0, '2500ms'),
+    (6, 'rate-limit wait', '{"faults":[{"path":"/disputes$","kind":"rate_limit","reset_in":20}]}',
+     'SELECT count(*)::text FROM mangopay.disputes', 0.5, '1s');
 CREATE FUNCTION t.cancel_round() RETURNS TABLE (wait_state text, outcome text, leftovers text)
 LANGUAGE plpgsql AS $$
 DECLARE c record;
 BEGIN
-  FOR c IN SELECT * FROM (VALUES
-    (1, 'connecting', NULL, 'SELECT count(*)::text FROM bh_disputes', 0.5),
-    (2, 'slow response', '{"faults":[{"path":"/disputes$","kind":"latency","ms":20000}]}',
-     'SELECT count(*)::text FROM mangopay.disputes', 0.5),
-    (3, 'accepted, never answers', '{"faults":[{"path":"/disputes$","kind":"hang"}]}',
-     'SELECT count(*)::text FROM mangopay.disputes', 0.5),
-    (4, 'report poll', '{"faults":[{"kind":"report_stays_pending"}]}',
-     $q$SELECT count(*)::text FROM mangopay.transactions WHERE creation_date >= now() - interval '5 days'$q$, 1.0),
-    (5, 'download stalled', '{"faults":[{"path":"\\.csv$","kind":"hang"}]}',
-     $q$SELECT count(*)::text FROM mangopay.transactions WHERE creation_date >= now() - interval '5 days'$q$, 1.0),
-    (6, 'rate-limit wait', '{"faults":[{"path":"/disputes$","kind":"rate_limit","reset_in":20}]}',
-     'SELECT count(*)::text FROM mangopay.disputes', 0.5)
-  ) AS v(n, state, fault, q, settle) ORDER BY n LOOP
+  FOR c IN SELECT * FROM t.wait_states ORDER BY n LOOP
     PERFORM t.mock('reset');
     IF c.fault IS NOT NULL THEN PERFORM t.mock('faults', c.fault::jsonb); END IF;
     wait_state := c.state;
-    outcome := t.cancel(c.q, c.settle::float8);
+    outcome := t.cancel(c.q, c.settle);
     leftovers := t.bg_leftovers();
     RETURN NEXT;
   END LOOP;
@@ -147,6 +148,37 @@ SELECT count(*) FILTER (WHERE outcome LIKE '57014:%ended within 1 s'
                         AND leftovers = 'live requests 0, contexts 0') AS clean_cancels_again
   FROM t.cancel_round();
 SELECT t.fds(:bg_pid) <= :fds_after_one_round AS no_fd_growth;
+
+-- statement_timeout in every wait state: the query in the dblink session
+-- ends at the timeout, within a second, and leaves nothing behind (the
+-- download stalls after the report's first poll: a 2.5 s timeout there).
+-- A rate-limit reset beyond the timeout is not waited for: 53400 at once
+CREATE FUNCTION t.timeout_round() RETURNS TABLE (wait_state text, outcome text, leftovers text)
+LANGUAGE plpgsql AS $$
+DECLARE c record; t0 timestamptz;
+BEGIN
+  FOR c IN SELECT * FROM t.wait_states ORDER BY n LOOP
+    PERFORM dblink_exec('bg', format('SET statement_timeout = %L', c.timeout));
+    PERFORM t.mock('reset');
+    IF c.fault IS NOT NULL THEN PERFORM t.mock('faults', c.fault::jsonb); END IF;
+    wait_state := c.state;
+    t0 := clock_timestamp();
+    BEGIN
+      PERFORM * FROM dblink('bg', c.q) AS r(v text);
+      outcome := 'not canceled';
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
+      outcome := SQLSTATE || ': ' || CASE
+        WHEN clock_timestamp() - t0 < c.timeout::interval THEN 'ended before the timeout'
+        WHEN clock_timestamp() - t0 < c.timeout::interval + interval '1 s' THEN 'ended within 1 s of the timeout'
+        ELSE 'ended after ' || (clock_timestamp() - t0) END;
+    END;
+    leftovers := t.bg_leftovers();
+    RETURN NEXT;
+  END LOOP;
+  PERFORM dblink_exec('bg', 'RESET statement_timeout');
+  PERFORM t.mock('reset');
+END $$;
+SELECT * FROM t.timeout_round();
 
 -- afterwards: the backend answers
 SELECT t.mock('reset') ->> 'ok' AS reset;
