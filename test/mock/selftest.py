@@ -554,6 +554,21 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
         "Id": "9999999999", "CreationDate": t0 - 100, "Status": "CREATED"}})
     st, h, d3 = c.json("GET", B + "/disputes/9999999999", headers=auth)
     check("mutate add", st == 200 and d3["Tag"] is None and "DisputeReason" in d3, d3)
+    # the ledger behind the reports: a status change and a new transaction
+    some = truth(ctl, "transactions", AfterDate=t0 - 3 * 86400)[0]
+    st, h, m = ctl.json("POST", "/__mock/mutate", {"collection": "transactions", "id": some["Id"],
+                                                   "set": {"Status": "FAILED", "ResultCode": "001999"}})
+    got = [t for t in truth(ctl, "transactions", AfterDate=t0 - 3 * 86400) if t["Id"] == some["Id"]]
+    check("mutate ledger set", st == 200 and got and got[0]["Status"] == "FAILED"
+          and got[0]["ResultCode"] == "001999", (st, m, got))
+    st, h, m = ctl.json("POST", "/__mock/mutate", {"collection": "transactions", "add": {
+        "Id": "tx_selftest", "CreationDate": t0 - 7200, "Status": "CREATED", "Type": "PAYOUT"}})
+    got = [t for t in truth(ctl, "transactions", AfterDate=t0 - 7300, BeforeDate=t0 - 7100)
+           if t["Id"] == "tx_selftest"]
+    check("mutate ledger add", st == 200 and len(got) == 1 and got[0]["Type"] == "PAYOUT", (st, m, got))
+    st, h, m = ctl.json("POST", "/__mock/mutate", {"collection": "transactions", "id": some["Id"],
+                                                   "set": {"CreationDate": 1}})
+    check("mutate ledger refuses CreationDate", st == 400, (st, m))
     # concurrency: parallel keep-alive clients
     import threading
     errs = []
