@@ -134,6 +134,21 @@ ORDER BY 1, 2;
 \endif
 
 \echo
-\echo '-- 9. What this session cost: mangopay_fdw_stats() (per backend; ratelimit_* are the API''s X-RateLimit-Remaining)'
+\echo '-- 9. Incremental sync (what a pg_cron job runs nightly): 60 days of disputes upserted into a local'
+\echo '--    table by id; the second run re-reads only the 3-day overlap window and changes nothing'
+CREATE SCHEMA IF NOT EXISTS books;
+CREATE TABLE IF NOT EXISTS books.disputes (id text PRIMARY KEY, creation_date timestamptz NOT NULL,
+  status text, result_code text, disputed_funds_amount bigint, disputed_funds_currency text);
+SET client_min_messages = warning;
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes', since => now() - interval '60 days');
+SELECT 'first run' AS run, last_from::date AS "from", watermark AS "to", last_rows AS rows_read,
+       last_inserted AS inserted, last_updated AS updated FROM mangopay_fdw_sync_state;
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes');
+SELECT 'second run' AS run, last_from::date AS "from", watermark AS "to", last_rows AS rows_read,
+       last_inserted AS inserted, last_updated AS updated FROM mangopay_fdw_sync_state;
+RESET client_min_messages;
+
+\echo
+\echo '-- 10. What this session cost: mangopay_fdw_stats() (per backend; ratelimit_* are the API''s X-RateLimit-Remaining)'
 SELECT * FROM mangopay_fdw_stats();
 SQL
