@@ -2,7 +2,8 @@
 -- cron: pg_cron (preloaded by test/lib.sh, its metadata in the postgres
 -- database) runs two jobs in this database on its every-minute schedule:
 -- an import of the last day's transactions and disputes into local tables,
--- and mangopay_fdw_sync() of disputes.  The suite waits for the runs,
+-- and mangopay_fdw_sync() of disputes (in 10-day chunks: it COMMITs inside
+-- pg_cron's session).  The suite waits for the runs,
 -- checks cron.job_run_details and the rows against the mock's ground truth,
 -- changes the mock's data between two runs and checks the second run picked
 -- the changes up without duplicating rows.  Takes one to two minutes.
@@ -66,7 +67,8 @@ SELECT t.cron(format($$SELECT cron.schedule_in_database('mangopay_fdw_test_impor
     ON CONFLICT (id) DO NOTHING
   $job$, current_database())) IS NOT NULL AS import_scheduled;
 SELECT t.cron(format($$SELECT cron.schedule_in_database('mangopay_fdw_test_sync', '* * * * *', %L, %L)$$,
-  $job$CALL mangopay_fdw_sync('mangopay.disputes', 'books.synced_disputes', since => now() - interval '20 days')$job$,
+  $job$CALL mangopay_fdw_sync('mangopay.disputes', 'books.synced_disputes', since => now() - interval '20 days',
+                            chunk => '10 days')$job$,
   current_database())) IS NOT NULL AS sync_scheduled;
 
 -- the first runs (at the start of the next minute)
