@@ -274,12 +274,15 @@ if want report; then
 	n=${R[rep_fdw_n]}
 	fdw=$(calc "${R[rep_fdw_n]} / ${R[rep_fdw_s]}")
 	cpy=$(calc "${R[rep_copy_n]} / ${R[rep_copy_s]}")
-	nod=$(calc "${R[rep_node_n]} / ${R[rep_node_s]}")
+	# the script's own clock (from after its modules loaded: token, pg connect, report, COPY);
+	# the stricter comparison for the FDW, whose time leaves out connecting and its token
+	R[rep_node_s_in]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["s_total"])' "${R[rep_node_json]}")
+	nod=$(calc "${R[rep_node_n]} / ${R[rep_node_s_in]}")
 	row "report, $(rows "$n") rows: FDW INSERT ... SELECT vs COPY FROM PROGRAM curl" \
 		"FDW $(printf %.2f "${R[rep_fdw_s]}") s ($(printf %.0f "$fdw") rows/s; $(cpu rep_fdw)); COPY $(printf %.2f "${R[rep_copy_s]}") s ($(printf %.0f "$cpy") rows/s)" \
 		"$(calc "round($fdw / $cpy, 2)")" ">= 0.8" "$(pass "$fdw / $cpy >= 0.8")"
 	row "report, $(rows "$n") rows: FDW vs Node.js SDK + pg COPY" \
-		"SDK script $(printf %.2f "${R[rep_node_s]}") s ($(printf %.0f "$nod") rows/s)" \
+		"SDK script $(printf %.2f "${R[rep_node_s_in]}") s ($(printf %.0f "$nod") rows/s; $(printf %.2f "${R[rep_node_s]}") s with node's start-up)" \
 		"$(calc "round($fdw / $nod, 2)")" ">= 1" "$(pass "$fdw >= $nod")"
 	row "report: the mock serving the CSV alone (curl to a file); COPY of that local file" \
 		"$(printf %.2f "${R[rep_curl_s]}") s; $(printf %.2f "${R[rep_file_s]}") s" "-" "-" "-"
