@@ -30,6 +30,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
 ROWS=${ROWS:-1000000}
+REPEAT=${REPEAT:-3}		# the report benchmark's three ways, each this many times
 LIST_DISPUTES=${LIST_DISPUTES:-20000}
 BENCHES=${*:-report backfill listing}
 export MP_MOCK_PORT MP_MOCK_DL_PORT
@@ -96,7 +97,7 @@ C
 
 # ---------------------------------------------------------------- report
 if want report; then
-	mp_log "report: $ROWS rows — FDW INSERT ... SELECT, COPY FROM PROGRAM curl, Node.js SDK + pg COPY"
+	mp_log "report: $ROWS rows, $REPEAT times — FDW INSERT ... SELECT, COPY FROM PROGRAM curl, Node.js SDK + pg COPY"
 	mock reset
 	mock config "{\"bench_rows\": $ROWS, \"report_delay_ms\": 100}"
 	# the first status read 100 ms after the create, as the SDK script polls
@@ -111,24 +112,30 @@ if want report; then
 	  status text, result_code text, result_message text, type text, nature text,
 	  credited_wallet_id text, debited_wallet_id text, payment_type text)"
 	psql_r <<SQL
-$WARM
 CREATE UNLOGGED TABLE bench_fdw AS SELECT $cols FROM mangopay.transactions WHERE false;
 CREATE UNLOGGED TABLE bench_copy $csvtable;
 CREATE UNLOGGED TABLE bench_node $csvtable;
+SQL
+	# the three ways in turn, $REPEAT times: the machine's load varies over a run
+	for r in $(seq 1 "$REPEAT"); do
+		psql_r <<SQL
+$WARM
+TRUNCATE bench_fdw;
 $CPU0
 SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
 INSERT INTO bench_fdw SELECT $cols FROM mangopay.transactions WHERE creation_date >= now() - interval '3 days';
 SELECT extract(epoch FROM clock_timestamp()) - :t0 AS s \gset
-$(cpu1 rep_fdw)
+$(cpu1 rep_fdw$r)
 \set calls \`python3 test/bench/reqlog.py count :seq0\`
 SELECT count(*) AS n FROM bench_fdw \gset
-\echo R rep_fdw_s :s
+\echo R rep_fdw_s$r :s
 \echo R rep_fdw_n :n
-\echo R rep_fdw_calls :calls
+\echo R rep_fdw_calls$r :calls
 \echo R rep_seq0 :seq0
 SQL
-	# COPY of the CSV of the FDW's report: same columns, same rows
-	psql_r <<'SQL'
+		# COPY of the CSV of the FDW's report: same columns, same rows
+		psql_r <<SQL
+TRUNCATE bench_copy;
 SELECT download_url AS url, (filters ->> 'AfterDate')::bigint AS after
   FROM mangopay.reports WHERE report_type = 'TRANSACTIONS'
   ORDER BY jsonb_array_length(columns) DESC, creation_date DESC LIMIT 1 \gset
@@ -143,11 +150,37 @@ SELECT count(*) AS n FROM bench_copy \gset
 SELECT (SELECT count(*) FROM (SELECT id FROM bench_fdw EXCEPT ALL SELECT id FROM bench_copy) x) = 0
    AND (SELECT count(*) FROM bench_copy c WHERE NOT EXISTS (SELECT 1 FROM bench_fdw f WHERE f.id = c.id)
           AND c.creation_date > :after + 1) = 0 AS same \gset
-\echo R rep_copy_s :s
+\echo R rep_copy_s$r :s
 \echo R rep_copy_n :n
-\echo R rep_fdw_same :same
+\echo R rep_fdw_same$r :same
 \echo R rep_url :url
 SQL
+		# the SDK script: the same Filters and Columns as the FDW's POST
+		mp_psql -d postgres -c "TRUNCATE bench_node"
+		body=$(reqlog body "${R[rep_seq0]}" '/reports/transactions/?$')
+		seq0=$(reqlog last)
+		t0=$(now)
+		REPORT_FILTERS=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["Filters"]))' "$body") \
+		REPORT_COLUMNS=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["Columns"]))' "$body") \
+		MP_BASE_URL="http://127.0.0.1:$MP_MOCK_PORT" MP_CLIENT_ID=$MP_CLIENT_ID MP_API_KEY=$MP_API_KEY \
+		TARGET_TABLE=bench_node POLL_MS=100 PGDATABASE=postgres \
+			node test/bench/node/report_copy.js >"$RES/node.json"
+		t1=$(now)
+		R[rep_node_wall$r]=$(calc "$t1 - $t0")
+		R[rep_node_json$r]=$(cat "$RES/node.json")
+		# the script's own clock (from after its modules loaded: token, pg connect, report,
+		# COPY): the stricter comparison for the FDW, whose time leaves out connecting and its token
+		R[rep_node_s$r]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["s_total"])' "${R[rep_node_json$r]}")
+		R[rep_node_polls$r]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["polls"])' "${R[rep_node_json$r]}")
+		R[rep_node_calls$r]=$(reqlog count "$seq0")
+		R[rep_node_reqs]=$(reqlog show "$seq0")
+		psql_r <<SQL
+SELECT count(*) AS n FROM bench_node \gset
+SELECT (SELECT count(*) FROM bench_node) = (SELECT count(*) FROM bench_copy) AS same \gset
+\echo R rep_node_n :n
+\echo R rep_node_same$r :same
+SQL
+	done
 	# for reading the figures: the mock serving the CSV alone (curl to a file),
 	# and COPY of that file (no network, no mock)
 	t0=$(now); curl -sf "${R[rep_url]}" -o "$MP_TESTDIR/report.csv"; t1=$(now)
@@ -159,30 +192,9 @@ SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
 COPY bench_copy FROM :'file' WITH (FORMAT csv, HEADER true);
 SELECT extract(epoch FROM clock_timestamp()) - :t0 AS s \gset
 \echo R rep_file_s :s
-SQL
-	rm -f "$MP_TESTDIR/report.csv"
-	# the SDK script: the same Filters and Columns as the FDW's POST
-	body=$(reqlog body "${R[rep_seq0]}" '/reports/transactions/?$')
-	seq0=$(reqlog last)
-	t0=$(now)
-	REPORT_FILTERS=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["Filters"]))' "$body") \
-	REPORT_COLUMNS=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["Columns"]))' "$body") \
-	MP_BASE_URL="http://127.0.0.1:$MP_MOCK_PORT" MP_CLIENT_ID=$MP_CLIENT_ID MP_API_KEY=$MP_API_KEY \
-	TARGET_TABLE=bench_node POLL_MS=100 PGDATABASE=postgres \
-		node test/bench/node/report_copy.js >"$RES/node.json"
-	t1=$(now)
-	R[rep_node_s]=$(calc "$t1 - $t0")
-	R[rep_node_calls]=$(reqlog count "$seq0")
-	R[rep_node_reqs]=$(reqlog show "$seq0")
-	R[rep_node_polls]=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["polls"])' "$RES/node.json")
-	psql_r <<'SQL'
-SELECT count(*) AS n FROM bench_node \gset
-SELECT (SELECT count(*) FROM bench_node) = (SELECT count(*) FROM bench_copy) AS same \gset
-\echo R rep_node_n :n
-\echo R rep_node_same :same
 DROP TABLE bench_fdw, bench_copy, bench_node;
 SQL
-	R[rep_node_json]=$(cat "$RES/node.json")
+	rm -f "$MP_TESTDIR/report.csv"
 	unset 'R[rep_url]'	# signed; not printed
 	R[rep_load]=$(load)
 fi
@@ -272,22 +284,24 @@ row benchmark measured ratio target result
 row --- --- --- --- ---
 if want report; then
 	n=${R[rep_fdw_n]}
-	fdw=$(calc "${R[rep_fdw_n]} / ${R[rep_fdw_s]}")
-	cpy=$(calc "${R[rep_copy_n]} / ${R[rep_copy_s]}")
-	# the script's own clock (from after its modules loaded: token, pg connect, report, COPY);
-	# the stricter comparison for the FDW, whose time leaves out connecting and its token
-	R[rep_node_s_in]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["s_total"])' "${R[rep_node_json]}")
-	nod=$(calc "${R[rep_node_n]} / ${R[rep_node_s_in]}")
-	row "report, $(rows "$n") rows: FDW INSERT ... SELECT vs COPY FROM PROGRAM curl" \
-		"FDW $(printf %.2f "${R[rep_fdw_s]}") s ($(printf %.0f "$fdw") rows/s; $(cpu rep_fdw)); COPY $(printf %.2f "${R[rep_copy_s]}") s ($(printf %.0f "$cpy") rows/s)" \
+	# each way's times in run order, and their median
+	tlist() { local k out=""; for r in $(seq 1 "$REPEAT"); do out="$out${out:+ / }$(printf %.2f "${R[$1$r]}")"; done; echo "$out"; }
+	med() { local k xs=""; for r in $(seq 1 "$REPEAT"); do xs="$xs${xs:+,}${R[$1$r]}"; done
+		python3 -c "import statistics; print(statistics.median([$xs]))"; }
+	allt() { local r; for r in $(seq 1 "$REPEAT"); do [ "${R[$1$r]}" = t ] || { echo NO; return; }; done; echo yes; }
+	f=$(med rep_fdw_s); c=$(med rep_copy_s); s=$(med rep_node_s); w=$(med rep_node_wall)
+	fdw=$(calc "${R[rep_fdw_n]} / $f"); cpy=$(calc "${R[rep_copy_n]} / $c"); nod=$(calc "${R[rep_node_n]} / $s")
+	row "report, $(rows "$n") rows ($REPEAT runs, in turn): FDW INSERT ... SELECT vs COPY FROM PROGRAM curl" \
+		"FDW $(tlist rep_fdw_s) s, median $(printf %.2f "$f") s ($(printf %.0f "$fdw") rows/s); COPY $(tlist rep_copy_s) s, median $(printf %.2f "$c") s ($(printf %.0f "$cpy") rows/s)" \
 		"$(calc "round($fdw / $cpy, 2)")" ">= 0.8" "$(pass "$fdw / $cpy >= 0.8")"
 	row "report, $(rows "$n") rows: FDW vs Node.js SDK + pg COPY" \
-		"SDK script $(printf %.2f "${R[rep_node_s_in]}") s ($(printf %.0f "$nod") rows/s; $(printf %.2f "${R[rep_node_s]}") s with node's start-up)" \
+		"SDK script (its own clock) $(tlist rep_node_s) s, median $(printf %.2f "$s") s ($(printf %.0f "$nod") rows/s); with node's start-up, median $(printf %.2f "$w") s" \
 		"$(calc "round($fdw / $nod, 2)")" ">= 1" "$(pass "$fdw >= $nod")"
 	row "report: the mock serving the CSV alone (curl to a file); COPY of that local file" \
 		"$(printf %.2f "${R[rep_curl_s]}") s; $(printf %.2f "${R[rep_file_s]}") s" "-" "-" "-"
-	row "report: rows loaded FDW / COPY / SDK script; FDW rows = CSV rows in range" \
-		"${R[rep_fdw_n]} / ${R[rep_copy_n]} / ${R[rep_node_n]}; $([ "${R[rep_fdw_same]}" = t ] && echo yes || echo NO)" "-" "-" "-"
+	row "report: CPU of the FDW's INSERT (run 1)" "$(cpu rep_fdw1)" "-" "-" "-"
+	row "report: rows loaded FDW / COPY / SDK script; FDW rows = CSV rows in range (every run)" \
+		"${R[rep_fdw_n]} / ${R[rep_copy_n]} / ${R[rep_node_n]}; $(allt rep_fdw_same); SDK rows = COPY rows: $(allt rep_node_same)" "-" "-" "-"
 fi
 if want backfill; then
 	row "backfill 36 months (report generation 5 s), max_concurrency 1 vs 6" \
@@ -330,8 +344,10 @@ if want listing; then
 	calls_row "disputes, max_concurrency 8" "${R[ls8_calls]}" "$pages" list
 fi
 if want report; then
-	calls_row "transactions, $(rows "${R[rep_fdw_n]}") rows (1 window)" "${R[rep_fdw_calls]}" 1 report
-	echo "| (the SDK script, for comparison) | $(sed 's/ total=.*//' <<<"${R[rep_node_calls]}") | | ${R[rep_node_polls]} | |"
+	for r in $(seq 1 "$REPEAT"); do
+		calls_row "transactions, $(rows "${R[rep_fdw_n]}") rows (1 window), run $r" "${R[rep_fdw_calls$r]}" 1 report
+		echo "| (the SDK script, run $r, for comparison) | $(sed 's/ total=.*//' <<<"${R[rep_node_calls$r]}") | | ${R[rep_node_polls$r]} | |"
+	done
 fi
 if want backfill; then
 	calls_row "transactions, 36 months, max_concurrency 1" "${R[bf1_calls]}" 6 report
@@ -340,5 +356,5 @@ if want backfill; then
 fi
 echo
 echo "load average (1, 5, 15 min) after: report ${R[rep_load]:--}; backfill ${R[bf_load]:--}; listing ${R[ls_load]:--}"
-echo "SDK script: ${R[rep_node_json]:--}"
+for r in $(seq 1 "$REPEAT"); do [ -z "${R[rep_node_json$r]:-}" ] || echo "SDK script, run $r: ${R[rep_node_json$r]}"; done
 [ -z "${R[rep_node_reqs]:-}" ] || { echo "SDK script's requests:"; sed 's/^/  /' <<<"${R[rep_node_reqs]}"; }
