@@ -6,6 +6,9 @@
                                     "token=1 list=200 create=0 status=0 download=0 other=0 total=201";
                                     with KIND, only that number
     reqlog.py show SINCE            one line per request after SINCE: method, path, auth scheme, status
+    reqlog.py phases SINCE          for a report read after SINCE: "ready=S download=S" — seconds from the
+                                    first request to the download request, and the download's own
+                                    time as the mock logged it (until its last byte was written)
     reqlog.py cpu PID               CPU seconds (user + system) process PID has used so far
     reqlog.py body SINCE PATHRE     the JSON body of the first POST after SINCE whose path
                                     matches PATHRE
@@ -59,6 +62,14 @@ def main(argv):
             print(counts[argv[2]])
         else:
             print(" ".join("%s=%d" % kv for kv in counts.items()))
+        return 0
+    if len(argv) >= 2 and argv[0] == "phases":
+        log = [e for e in entries(int(argv[1])) if kind(e) != "token"]
+        dl = [e for e in log if kind(e) == "download"]
+        if not log or not dl:
+            print("ready=- download=-")
+            return 0
+        print("ready=%.2f download=%.2f" % (dl[0]["time"] - log[0]["time"], dl[0]["ms"] / 1000.0))
         return 0
     if len(argv) >= 2 and argv[0] == "cpu":
         with open("/proc/%d/stat" % int(argv[1])) as f:

@@ -127,6 +127,8 @@ INSERT INTO bench_fdw SELECT $cols FROM mangopay.transactions WHERE creation_dat
 SELECT extract(epoch FROM clock_timestamp()) - :t0 AS s \gset
 $(cpu1 rep_fdw$r)
 \set calls \`python3 test/bench/reqlog.py count :seq0\`
+\set phases \`python3 test/bench/reqlog.py phases :seq0\`
+\echo R rep_fdw_phases$r :phases
 SELECT count(*) AS n FROM bench_fdw \gset
 \echo R rep_fdw_s$r :s
 \echo R rep_fdw_n :n
@@ -173,6 +175,7 @@ SQL
 		R[rep_node_s$r]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["s_total"])' "${R[rep_node_json$r]}")
 		R[rep_node_polls$r]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["polls"])' "${R[rep_node_json$r]}")
 		R[rep_node_calls$r]=$(reqlog count "$seq0")
+		R[rep_node_phases$r]=$(reqlog phases "$seq0")
 		R[rep_node_reqs]=$(reqlog show "$seq0")
 		psql_r <<SQL
 SELECT count(*) AS n FROM bench_node \gset
@@ -300,6 +303,9 @@ if want report; then
 	row "report: the mock serving the CSV alone (curl to a file); COPY of that local file" \
 		"$(printf %.2f "${R[rep_curl_s]}") s; $(printf %.2f "${R[rep_file_s]}") s" "-" "-" "-"
 	row "report: CPU of the FDW's INSERT (run 1)" "$(cpu rep_fdw1)" "-" "-" "-"
+	ph() { local r out=""; for r in $(seq 1 "$REPEAT"); do out="$out${out:+; }${R[$1$r]}"; done; echo "$out"; }
+	row "report: phases from the mock's log (ready = first request to download request; download = until its last byte)" \
+		"FDW $(ph rep_fdw_phases); SDK script $(ph rep_node_phases)" "-" "-" "-"
 	row "report: rows loaded FDW / COPY / SDK script; FDW rows = CSV rows in range (every run)" \
 		"${R[rep_fdw_n]} / ${R[rep_copy_n]} / ${R[rep_node_n]}; $(allt rep_fdw_same); SDK rows = COPY rows: $(allt rep_node_same)" "-" "-" "-"
 fi
