@@ -15,6 +15,7 @@
 #             made; a Node.js script (node/report_copy.js) with MangoPay's
 #             official SDK creating the report (same Filters and Columns),
 #             polling it, and streaming the download into COPY through pg.
+#             The three ways take turns, REPEAT (3) times; medians are compared.
 #             Targets: FDW >= SDK script, FDW >= 0.8 x COPY (rows/s).
 #   backfill  transactions over 36 months (6 report windows) with reports
 #             taking 5 s to generate (report_delay_ms 5000): max_concurrency
