@@ -5,8 +5,9 @@
 -- and mangopay_fdw_sync() of disputes (in 10-day chunks: it COMMITs inside
 -- pg_cron's session).  The suite waits for the runs,
 -- checks cron.job_run_details and the rows against the mock's ground truth,
--- changes the mock's data between two runs and checks the second run picked
--- the changes up without duplicating rows.  Takes one to two minutes.
+-- changes the mock's data between two runs and checks the second sync run
+-- picked the changes up without duplicating rows, while the second import
+-- run, whose reports the API refuses, failed as a whole.  Takes one to two minutes.
 --
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS dblink;
@@ -107,6 +108,10 @@ SELECT t.mock('mutate', jsonb_build_object('collection', 'disputes', 'add', json
   'Status', 'SUBMITTED', 'DisputeType', 'CONTESTABLE',
   'DisputedFunds', jsonb_build_object('Currency', 'EUR', 'Amount', 7700)))) ->> 'ok' AS added;
 SELECT count(*) AS imported_before FROM books.imported_disputes \gset
+-- and the API refuses every TRANSACTIONS report: the import job's second
+-- run fails as a whole (its disputes are not kept either), the sync job's
+-- does not need a report
+SELECT t.mock('faults', '{"faults":[{"path":"/reports/transactions$","method":"POST","kind":"status","status":400,"times":-1}]}') ->> 'ok' AS armed;
 
 -- the second runs
 SELECT t.cron_wait('{mangopay_fdw_test_import,mangopay_fdw_test_sync}', 2) AS finished_runs;
@@ -116,11 +121,13 @@ SELECT status, result_code FROM books.synced_disputes WHERE id = :'moved';
 SELECT status, disputed_funds_amount FROM books.synced_disputes WHERE id = 'dispute_cron_new';
 SELECT watermark AS wm2 FROM mangopay_fdw_sync_state WHERE target = 'books.synced_disputes' \gset
 SELECT * FROM t.diff('books.synced_disputes', :'since1', :'wm2', 'disputes');
--- the import job added the new dispute once; nothing twice
+-- the import job's failed run: its ERROR in job_run_details, nothing kept
+SELECT run, status, CASE WHEN status = 'failed' THEN split_part(return_message, E'\n', 1) END AS error
+  FROM t.cron_runs('mangopay_fdw_test_import');
 SELECT count(*) - :imported_before AS imported_added,
        (SELECT count(*) FROM books.imported_disputes WHERE id = 'dispute_cron_new') AS new_one
   FROM books.imported_disputes;
-SELECT run, status FROM t.cron_runs('mangopay_fdw_test_import');
+SELECT t.mock('reset') ->> 'ok' AS disarmed;
 
 SELECT count(*) AS unscheduled FROM dblink('cron',
   $$SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname LIKE 'mangopay_fdw_test_%'$$) AS r(ok boolean);
