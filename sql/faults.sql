@@ -14,6 +14,11 @@ SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"status","status":503,"times":2}]}') ->> 'ok' AS armed;
 SELECT count(*) = (SELECT n FROM n) AS exact FROM mangopay.disputes;
 SELECT split_part(statuses, ',', 1) AS first, split_part(statuses, ',', 2) AS second, split_part(statuses, ',', 3) AS third FROM t.statuses;
+-- DEBUG1 logs one line per HTTP request, retries included: method, path,
+-- status, time, attempt (the server log is at debug1; this backend's lines)
+SELECT regexp_replace(regexp_replace(l, '^.*DEBUG:  ', ''), ' in \d+ ms', ' in N ms') AS debug1_line
+  FROM t.run('grep -a -F ' || t.sh(format('[%s] DEBUG:  mangopay_fdw: GET /disputes?page=1&', pg_backend_pid()))
+             || ' /tmp/mangopay_fdw_test/postgres.log') l;
 -- 500, 502, 504 too
 SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"status","status":500,"times":1},{"path":"/disputes$","kind":"status","status":502,"times":1,"skip":1},{"path":"/disputes$","kind":"status","status":504,"times":1,"skip":3}]}') ->> 'ok' AS armed;
