@@ -130,6 +130,10 @@ class MockState:
     def __init__(self, args):
         self.args = args
         self.lock = threading.RLock()
+        # filtered and sorted list results, per query, until the data changes
+        # (mutate, reseed): a page of 20,000 disputes is a slice, not a sort
+        self.data_version = 0
+        self.list_cache = {}
         self.clients = {args.client_id: args.api_key}
         for ec in args.extra_client or []:
             cid, _, key = ec.partition(":")
@@ -165,6 +169,8 @@ class MockState:
 
     def seed_data(self):
         t = time.time()
+        self.data_version += 1
+        self.list_cache = {}
         self.store = md.Store(seed=self.args.seed, n_disputes=self.args.disputes,
                               client_id=self.args.client_id)
         self.reports = mr.ReportEngine(self)
@@ -690,7 +696,7 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             if seg[:1] == ["disputes"]:
                 if n == 1:
-                    return self.list_resp(s.disputes, q, DISPUTE_SPEC)
+                    return self.list_resp(s.disputes, q, DISPUTE_SPEC, cache=True)
                 if n == 2 and seg[1] == "pendingsettlement":
                     return self.list_resp(pending_settlement(s), q, DISPUTE_SPEC)
                 d = find_by_id(s.disputes, seg[1])
@@ -705,7 +711,7 @@ class Handler(BaseHTTPRequestHandler):
                     return self.list_resp(docs, q, DOC_SPEC)
             elif seg[:1] == ["dispute-documents"]:
                 if n == 1:
-                    return self.list_resp(s.dispute_documents, q, DOC_SPEC)
+                    return self.list_resp(s.dispute_documents, q, DOC_SPEC, cache=True)
                 if n == 2:
                     doc = find_by_id(s.dispute_documents, seg[1])
                     if doc is None:
@@ -793,7 +799,7 @@ class Handler(BaseHTTPRequestHandler):
         evs = [e for e in st.store.events if e["Date"] >= now - max_age]
         return self.list_resp(evs, q, EVENT_SPEC)
 
-    def list_resp(self, items, q, spec):
+    def list_resp(self, items, q, spec, cache=False):
         page = parse_int_param(q, "page", lo=1, msg="page must be an integer greater than 0")
         per_page = parse_int_param(q, "per_page", lo=1, hi=100,
                                    msg="per_page must be an integer between 1 and 100")  # §2
@@ -806,28 +812,40 @@ class Handler(BaseHTTPRequestHandler):
         for pname, (getter, allowed) in spec.get("enums", {}).items():
             vals = parse_enum_filter(q, pname, allowed)
             if vals is not None:
-                filters.append((getter, vals))
+                filters.append((pname, getter, vals))
         sort_field, sort_dir = parse_sort(q, spec["sort"], spec.get("default_dir", "ASC"))
-        out = []
-        for o in items:
-            d = o.get(datef)
-            # BeforeDate/AfterDate compared strictly (GUESS; README)
-            if after is not None and not (d is not None and d > after):
-                continue
-            if before is not None and not (d is not None and d < before):
-                continue
-            ok = True
-            for getter, vals in filters:
-                v = getter(o)
-                if v is None or str(v).upper() not in vals:
-                    ok = False
-                    break
-            if ok:
-                out.append(o)
-        sk = sort_field
-        out.sort(key=lambda o: (o.get(sk) or 0, str(o.get("Id", o.get("ResourceId", ""))),
-                                o.get("EventType", "")),
-                 reverse=(sort_dir == "DESC"))
+        # for the store's own lists (cache=True), the selection is kept per
+        # query until the data changes (mutate, reseed): each page of a long
+        # listing is then a slice, not a filter and a sort of every object
+        st = self.server.state
+        key = (id(items), len(items), st.data_version, datef, after, before, sort_field, sort_dir,
+               tuple((pname, tuple(sorted(vals))) for pname, _, vals in filters))
+        out = st.list_cache.get(key) if cache else None
+        if out is None:
+            out = []
+            for o in items:
+                d = o.get(datef)
+                # BeforeDate/AfterDate compared strictly (GUESS; README)
+                if after is not None and not (d is not None and d > after):
+                    continue
+                if before is not None and not (d is not None and d < before):
+                    continue
+                ok = True
+                for _, getter, vals in filters:
+                    v = getter(o)
+                    if v is None or str(v).upper() not in vals:
+                        ok = False
+                        break
+                if ok:
+                    out.append(o)
+            sk = sort_field
+            out.sort(key=lambda o: (o.get(sk) or 0, str(o.get("Id", o.get("ResourceId", ""))),
+                                    o.get("EventType", "")),
+                     reverse=(sort_dir == "DESC"))
+            if cache:
+                if len(st.list_cache) >= 64:
+                    st.list_cache = {}
+                st.list_cache[key] = out
         total = len(out)
         pages = (total + per_page - 1) // per_page
         chunk = out[(page - 1) * per_page: page * per_page]
@@ -1123,6 +1141,8 @@ def mutate(st, data):
     {"collection", "id", "delete": true}.  Edits the API view only (report CSVs
     are built from the ledger and do not change)."""
     s = st.store
+    st.data_version += 1
+    st.list_cache = {}
     cname = data.get("collection")
     if cname == "transactions":
         return mutate_ledger(s, data)
