@@ -1050,7 +1050,16 @@ store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 			nulls[i] = false;
 			continue;
 		}
-		values[i] = mp_text_to_datum(m, cell(r, f));
+		if (m->typid == TEXTOID)
+		{
+			/* most columns: no input function call, no strlen */
+			char	   *c = cell(r, f);
+
+			values[i] = PointerGetDatum(cstring_to_text_with_len(c, c == r->data[f] ? r->len[f]
+																	: (int) strlen(c)));
+		}
+		else
+			values[i] = mp_text_to_datum(m, cell(r, f));
 		nulls[i] = false;
 	}
 	error_context_stack = cb.previous;
