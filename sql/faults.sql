@@ -121,7 +121,8 @@ SELECT dblink_connect('bg', format('host=%s port=%s dbname=%s user=%s', current_
                       current_setting('port'), current_database(), current_user));
 SELECT dblink_send_query('bg', 'SELECT count(*) FROM mangopay.reports');
 DO $$ BEGIN
-  FOR i IN 1..100 LOOP
+  FOR i IN 1..600 LOOP		-- up to 30 s (valgrind is slow); a fresh snapshot each time
+    PERFORM pg_stat_clear_snapshot();
     EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT count(*) FROM mangopay.reports'
                       AND wait_event_type = 'Extension');
     PERFORM pg_sleep(0.05);

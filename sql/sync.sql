@@ -133,8 +133,19 @@ SELECT dblink_connect('sync_bg', format('host=%s port=%s dbname=%s user=%s',
   current_setting('unix_socket_directories'), current_setting('port'), current_database(), current_user)) AS bg;
 SELECT runs AS runs_before FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
 SELECT t.mock('config', '{"latency_ms": 400}') ->> 'ok' AS slow;
+SELECT pid AS sync_bg_pid FROM dblink('sync_bg', 'SELECT pg_backend_pid()') AS r(pid int) \gset
+SELECT set_config('t.sync_bg_pid', :'sync_bg_pid', false) IS NOT NULL AS noted;
 SELECT dblink_send_query('sync_bg', $$CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes')$$) AS sent;
-SELECT pg_sleep(0.3);
+-- until the background call holds the pair's advisory lock (at most 30 s)
+DO $$ BEGIN
+  FOR i IN 1..600 LOOP
+    EXIT WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+                        AND pid = current_setting('t.sync_bg_pid')::int);
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT count(*) AS bg_holds_the_lock FROM pg_locks
+ WHERE locktype = 'advisory' AND granted AND pid = :sync_bg_pid;
 SET client_min_messages = notice;
 CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes');
 SET client_min_messages = warning;
