@@ -56,6 +56,8 @@ struct MpCsvParser
 
 	/* options, defaults applied */
 	unsigned char delim;
+	/* bytes that end a run of plain bytes: [0] unquoted, [1] quoted */
+	bool		stop[2][256];
 	size_t		max_field_len;
 	size_t		max_record_len;
 	int			max_fields;
@@ -536,32 +538,13 @@ csv_unbom(MpCsvParser *p)
 static size_t
 csv_run_length(const MpCsvParser *p, const unsigned char *s, size_t len)
 {
+	const bool *stop = p->stop[p->state == CS_UNQUOTED ? 0 : 1];
 	size_t		n = 0;
 	size_t		room_rec;
 	size_t		room_field;
 
-	if (p->state == CS_UNQUOTED)
-	{
-		while (n < len)
-		{
-			unsigned char c = s[n];
-
-			if (c == p->delim || c == '"' || c == '\r' || c == '\n' || c == '\0')
-				break;
-			n++;
-		}
-	}
-	else
-	{
-		while (n < len)
-		{
-			unsigned char c = s[n];
-
-			if (c == '"' || c == '\r' || c == '\n' || c == '\0')
-				break;
-			n++;
-		}
-	}
+	while (n < len && !stop[s[n]])
+		n++;
 
 	room_rec = p->max_record_len - (size_t) (p->pos - p->rec_offset);
 	room_field = p->max_field_len - p->fpos[p->nfields - 1].len;
@@ -617,6 +600,12 @@ mp_csv_create(const MpAlloc *a, const MpCsvOptions *opt, MpCsvRecordFn fn,
 	p->fn = fn;
 	p->arg = arg;
 	p->delim = (unsigned char) o.delimiter;
+	for (int q = 0; q < 2; q++)
+	{
+		p->stop[q]['"'] = p->stop[q]['\r'] = p->stop[q]['\n'] = p->stop[q]['\0'] = true;
+		if (q == 0)
+			p->stop[q][p->delim] = true;
+	}
 	p->max_field_len = o.max_field_len;
 	p->max_record_len = o.max_record_len;
 	p->max_fields = o.max_fields;
