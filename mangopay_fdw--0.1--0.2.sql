@@ -9,11 +9,12 @@ CREATE TABLE mangopay_fdw_sync_state (
   source        text NOT NULL,          -- schema-qualified name of the foreign table
   target        text NOT NULL,          -- schema-qualified name of the local table
   time_column   text NOT NULL,          -- the column the windows are cut on
-  watermark     timestamptz NOT NULL,   -- upper bound of the last window synced
+  since         timestamptz NOT NULL,   -- the start of the first run: no run reads before it
+  watermark     timestamptz NOT NULL,   -- upper bound of the windows synced; never moves back by itself
   runs          bigint NOT NULL DEFAULT 0,
-  last_from     timestamptz,            -- the last run's window: [last_from, last_to)
+  last_from     timestamptz,            -- the last run's range: [last_from, last_to)
   last_to       timestamptz,
-  last_rows     bigint,                 -- rows the source returned in it
+  last_rows     bigint,                 -- distinct ids the source returned in it
   last_inserted bigint,                 -- rows new in the target
   last_updated  bigint,                 -- rows already there that had changed
   last_started  timestamptz,
@@ -28,18 +29,26 @@ SELECT pg_catalog.pg_extension_config_dump('mangopay_fdw_sync_state', '');
 -- Copy new and changed rows of a foreign table into a local table, by id.
 --
 -- The first run reads [since, now() - settle); each later run reads
--- [watermark - overlap, now() - settle), so rows whose status changed within the
--- overlap window after they were created (a payout CREATED -> SUCCEEDED, a
--- dispute moving on) are read again.  Rows are upserted on key_column:
--- new ids are inserted, rows whose values differ are updated, identical rows
--- are left alone.  settle keeps the newest rows for the next run: the
--- legacy reports silently hold no row of their last 5 minutes, so a window
--- ending at now() would never see them.  The columns copied are those the two tables have in
--- common, by name.  With chunk, the range is cut into windows of that length
--- and each is committed with its watermark as it completes (a backfill that
--- fails at month 20 keeps months 1-19); chunk needs CALL outside an explicit
--- transaction block.  A second call for the same pair while one runs does
--- nothing but say so (transaction-scoped advisory lock).
+-- [greatest(watermark - overlap, since), now() - settle), so rows whose
+-- status changed within the overlap window after they were created (a
+-- payout CREATED -> SUCCEEDED, a dispute moving on) are read again.  Rows are
+-- upserted on key_column: new ids are inserted, rows whose values differ are
+-- updated, identical rows are left alone, rows without an id are skipped.
+-- settle keeps the newest rows for the next run: the legacy reports
+-- silently hold no row of their last 5 minutes, so a window ending at now()
+-- would never see them.  The columns copied are those the two tables have in
+-- common, by name; a column whose type has no = operator (json, xml) is
+-- compared as text.  With chunk, the range is cut into windows of that
+-- length and each is committed with its watermark as it completes (a
+-- backfill that fails at month 20 keeps months 1-19); chunk needs the CALL
+-- to be a command of its own, outside any transaction block.  A second call
+-- for the same pair while one runs does nothing but say so
+-- (transaction-scoped advisory lock).
+--
+-- The procedure has no SET search_path clause (a procedure that has one
+-- cannot COMMIT) and does not change the caller's search_path (the target's
+-- triggers run with it): every function it calls, here and in the SQL it
+-- builds, is written with its schema.
 CREATE PROCEDURE mangopay_fdw_sync(
   source      regclass,
   target      regclass,
@@ -50,22 +59,25 @@ CREATE PROCEDURE mangopay_fdw_sync(
   time_column name DEFAULT 'creation_date',
   key_column  name DEFAULT 'id')
 LANGUAGE plpgsql
--- no SET search_path clause: a procedure that has one cannot COMMIT; every
--- name built below is schema-qualified instead
 AS $proc$
 DECLARE
   state   text;                 -- the state table, schema-qualified
-  src     text := (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+  src     text := (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source);
-  tgt     text := (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+  tgt     text := (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target);
   lockkey int := pg_catalog.hashtext(src || ' -> ' || tgt);
-  cols    text[];
-  upd_cols text[];
+  key_q   text := pg_catalog.quote_ident(key_column::text);
+  cols    text[];               -- the common columns, quoted
+  upd     text[];               -- the common columns but the key, quoted
+  as_text boolean[];            -- per upd column: its type has no = operator, compare ::text
+  cmp_t   text;                 -- the upd columns as compared, of the target row
+  cmp_x   text;                 -- and of the new row
   st      record;
-  t_from  timestamptz;
-  t_start timestamptz := clock_timestamp();
+  first_since timestamptz;
+  t_start timestamptz := pg_catalog.clock_timestamp();
   t_to    timestamptz := t_start - settle;
+  t_from  timestamptz;
   w_from  timestamptz;
   w_to    timestamptz;
   sql     text;
@@ -89,17 +101,25 @@ BEGIN
     RAISE EXCEPTION 'mangopay_fdw_sync: chunk must be a positive interval'
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  SELECT format('%I.mangopay_fdw_sync_state', n.nspname) INTO state
+  SELECT pg_catalog.format('%I.mangopay_fdw_sync_state', n.nspname) INTO state
     FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
    WHERE e.extname = 'mangopay_fdw';
 
-  -- the columns both tables have (the target's generated columns excepted)
-  SELECT array_agg(quote_ident(a.attname::text) ORDER BY a.attnum) INTO cols
+  -- the columns both tables have (the target's generated columns excepted);
+  -- a type without its own = operator is compared as text
+  SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum),
+         pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum)
+           FILTER (WHERE a.attname <> key_column),
+         pg_catalog.array_agg(NOT EXISTS (SELECT 1 FROM pg_catalog.pg_operator o
+                                           WHERE o.oprname = '=' AND o.oprleft = a.atttypid
+                                             AND o.oprright = a.atttypid) ORDER BY a.attnum)
+           FILTER (WHERE a.attname <> key_column)
+    INTO cols, upd, as_text
     FROM pg_catalog.pg_attribute a
    WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
      AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute b WHERE b.attrelid = source AND b.attname = a.attname
                     AND b.attnum > 0 AND NOT b.attisdropped);
-  IF cols IS NULL OR NOT (quote_ident(key_column::text) = ANY (cols)) THEN
+  IF cols IS NULL OR NOT (key_q = ANY (cols)) THEN
     RAISE EXCEPTION 'mangopay_fdw_sync: % and % have no column "%" in common', src, tgt, key_column
       USING ERRCODE = 'undefined_column',
             HINT = 'key_column names the id column both tables have.';
@@ -110,16 +130,16 @@ BEGIN
       USING ERRCODE = 'undefined_column',
             HINT = 'time_column names the creation-time column the windows are cut on.';
   END IF;
+  -- ON CONFLICT needs a valid, immediate unique index on the key alone
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
-                  WHERE i.indrelid = target AND i.indisunique AND i.indpred IS NULL
-                    AND i.indexprs IS NULL AND i.indnkeyatts = 1
+                  WHERE i.indrelid = target AND i.indisunique AND i.indisvalid AND i.indimmediate
+                    AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = 1
                     AND i.indkey[0] = (SELECT attnum FROM pg_catalog.pg_attribute
                                         WHERE attrelid = target AND attname = key_column)) THEN
-    RAISE EXCEPTION 'mangopay_fdw_sync: % has no unique index on "%" alone', tgt, key_column
+    RAISE EXCEPTION 'mangopay_fdw_sync: % has no valid, non-deferrable unique index on "%" alone', tgt, key_column
       USING ERRCODE = 'invalid_table_definition',
-            HINT = format('CREATE UNIQUE INDEX ON %s (%I), or make it the primary key.', tgt, key_column);
+            HINT = pg_catalog.format('CREATE UNIQUE INDEX ON %s (%I), or make it the primary key.', tgt, key_column);
   END IF;
-  SELECT array_agg(c) INTO upd_cols FROM unnest(cols) c WHERE c <> quote_ident(key_column::text);
 
   -- one sync per pair at a time; a second caller leaves at once
   IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('mangopay_fdw_sync'), lockkey) THEN
@@ -127,17 +147,19 @@ BEGIN
     RETURN;
   END IF;
 
-  EXECUTE format('SELECT * FROM %s WHERE source = $1 AND target = $2', state)
+  EXECUTE pg_catalog.format('SELECT * FROM %s WHERE source = $1 AND target = $2', state)
     INTO st USING src, tgt;
-  IF st IS NULL OR st.watermark IS NULL THEN
+  IF st IS NULL THEN
     IF since IS NULL THEN
       RAISE EXCEPTION 'mangopay_fdw_sync: no watermark yet for % -> %', src, tgt
         USING ERRCODE = 'invalid_parameter_value',
               HINT = 'The first run needs since => the start of the history to import.';
     END IF;
+    first_since := since;
     t_from := since;
   ELSE
-    t_from := st.watermark - overlap;
+    first_since := st.since;
+    t_from := GREATEST(st.watermark - overlap, st.since);
   END IF;
   IF t_from >= t_to THEN
     RAISE NOTICE 'mangopay_fdw_sync: % -> %: nothing to read before %', src, tgt, t_to;
@@ -145,27 +167,39 @@ BEGIN
   END IF;
 
   -- rows of one window, the last version of each id, upserted
-  sql := format(
-    'WITH src AS (SELECT DISTINCT ON (%2$I) %3$s FROM %1$s WHERE %4$I >= $1 AND %4$I < $2 ORDER BY %2$I, %4$I DESC), '
-    'up AS (INSERT INTO %5$s AS t (%3$s) SELECT %3$s FROM src ON CONFLICT (%2$I) %6$s RETURNING (t.xmax = 0) AS ins) '
-    'SELECT (SELECT count(*) FROM src), count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM up',
-    src, key_column, array_to_string(cols, ', '), time_column, tgt,
-    CASE WHEN upd_cols IS NULL THEN 'DO NOTHING'
-         ELSE format('DO UPDATE SET (%1$s) = ROW(%2$s) WHERE (%3$s) IS DISTINCT FROM (%2$s)',
-                     array_to_string(upd_cols, ', '),
-                     (SELECT string_agg('EXCLUDED.' || c, ', ') FROM unnest(upd_cols) c),
-                     (SELECT string_agg('t.' || c, ', ') FROM unnest(upd_cols) c)) END);
+  SELECT pg_catalog.string_agg('t.' || upd[i] || CASE WHEN as_text[i] THEN '::text' ELSE '' END, ', ' ORDER BY i),
+         pg_catalog.string_agg('EXCLUDED.' || upd[i] || CASE WHEN as_text[i] THEN '::text' ELSE '' END, ', ' ORDER BY i)
+    INTO cmp_t, cmp_x
+    FROM pg_catalog.generate_subscripts(upd, 1) i;
+  sql := pg_catalog.format(
+    'WITH src AS (SELECT DISTINCT ON (%2$s) %3$s FROM %1$s WHERE %4$I >= $1 AND %4$I < $2 AND %2$s IS NOT NULL '
+    '  ORDER BY %2$s, %4$I DESC), '
+    'up AS (INSERT INTO %5$s AS t (%3$s) SELECT %3$s FROM src ON CONFLICT (%2$s) %6$s RETURNING (t.xmax = 0) AS ins) '
+    'SELECT (SELECT pg_catalog.count(*) FROM src), pg_catalog.count(*) FILTER (WHERE ins), '
+    '  pg_catalog.count(*) FILTER (WHERE NOT ins) FROM up',
+    src, key_q, pg_catalog.array_to_string(cols, ', '), time_column, tgt,
+    CASE WHEN upd IS NULL THEN 'DO NOTHING'
+         ELSE pg_catalog.format('DO UPDATE SET (%s) = ROW(%s) WHERE (%s) IS DISTINCT FROM (%s)',
+                pg_catalog.array_to_string(upd, ', '),
+                (SELECT pg_catalog.string_agg('EXCLUDED.' || upd[i], ', ' ORDER BY i)
+                   FROM pg_catalog.generate_subscripts(upd, 1) i),
+                cmp_t, cmp_x)
+    END);
 
   w_from := t_from;
   LOOP
-    w_to := CASE WHEN chunk IS NULL THEN t_to ELSE least(w_from + chunk, t_to) END;
+    w_to := CASE WHEN chunk IS NULL THEN t_to ELSE LEAST(w_from + chunk, t_to) END;
+    IF w_to <= w_from THEN      -- '1 month -30 days' can be no step at all
+      RAISE EXCEPTION 'mangopay_fdw_sync: chunk % does not advance from %', chunk, w_from
+        USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     EXECUTE sql INTO n_rows, n_ins, n_upd USING w_from, w_to;
-    EXECUTE format(
-      'INSERT INTO %s AS s (source, target, time_column, watermark, runs, last_from, last_to, last_rows, '
+    EXECUTE pg_catalog.format(
+      'INSERT INTO %s AS s (source, target, time_column, since, watermark, runs, last_from, last_to, last_rows, '
       '  last_inserted, last_updated, last_started, last_finished) '
-      'VALUES ($1, $2, $3, $5, 1, $4, $5, $6, $7, $8, $9, clock_timestamp()) '
+      'VALUES ($1, $2, $3, $10, $5, 1, $4, $5, $6, $7, $8, $9, pg_catalog.clock_timestamp()) '
       'ON CONFLICT (source, target) DO UPDATE SET time_column = EXCLUDED.time_column, '
-      '  watermark = EXCLUDED.watermark, '
+      '  watermark = GREATEST(s.watermark, EXCLUDED.watermark), '
       '  runs = s.runs + CASE WHEN s.last_started = EXCLUDED.last_started THEN 0 ELSE 1 END, '
       '  last_from = CASE WHEN s.last_started = EXCLUDED.last_started THEN s.last_from ELSE EXCLUDED.last_from END, '
       '  last_to = EXCLUDED.last_to, '
@@ -173,7 +207,7 @@ BEGIN
       '  last_inserted = EXCLUDED.last_inserted + CASE WHEN s.last_started = EXCLUDED.last_started THEN s.last_inserted ELSE 0 END, '
       '  last_updated = EXCLUDED.last_updated + CASE WHEN s.last_started = EXCLUDED.last_started THEN s.last_updated ELSE 0 END, '
       '  last_started = EXCLUDED.last_started, last_finished = EXCLUDED.last_finished', state)
-      USING src, tgt, time_column::text, t_from, w_to, n_rows, n_ins, n_upd, t_start;
+      USING src, tgt, time_column::text, t_from, w_to, n_rows, n_ins, n_upd, t_start, first_since;
     RAISE NOTICE 'mangopay_fdw_sync: % -> %: [%, %): % rows read, % inserted, % updated',
       src, tgt, w_from, w_to, n_rows, n_ins, n_upd;
     EXIT WHEN w_to >= t_to;

@@ -25,16 +25,29 @@ CREATE VIEW t.ext_objects_q AS SELECT $q$
            || coalesce(' ' || (SELECT md5(pg_get_functiondef(p.oid)) FROM pg_proc p
                                 WHERE dep.classid = 'pg_proc'::regclass AND p.oid = dep.objid), '')
            || coalesce(' ' || (SELECT md5(string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+                                                     || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
                                                      || coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), ''),
                                                      ', ' ORDER BY a.attnum))
                                  FROM pg_attribute a LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
                                 WHERE dep.classid = 'pg_class'::regclass AND a.attrelid = dep.objid
                                   AND a.attnum > 0 AND NOT a.attisdropped), '')
+           || coalesce(' constraints ' || (SELECT md5(string_agg(co.conname || ' ' || pg_get_constraintdef(co.oid), ', '
+                                                            ORDER BY co.conname))
+                                             FROM pg_constraint co
+                                            WHERE dep.classid = 'pg_class'::regclass AND co.conrelid = dep.objid), '')
+           || coalesce(' acl ' || (SELECT md5(c.relacl::text) FROM pg_class c
+                                    WHERE dep.classid = 'pg_class'::regclass AND c.oid = dep.objid), '')
+           || coalesce(' acl ' || (SELECT md5(p.proacl::text) FROM pg_proc p
+                                    WHERE dep.classid = 'pg_proc'::regclass AND p.oid = dep.objid), '')
            || coalesce(' comment ' || md5(obj_description(dep.objid, (SELECT relname FROM pg_class
                                                                        WHERE oid = dep.classid))), '') AS d
       FROM pg_depend dep
      WHERE dep.refclassid = 'pg_extension'::regclass AND dep.deptype = 'e'
-       AND dep.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mangopay_fdw')) x $q$ AS q;
+       AND dep.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mangopay_fdw')
+    UNION ALL    -- the tables whose rows pg_dump keeps (pg_extension_config_dump)
+    SELECT 'config table ' || c::regclass::text || ' where ' || coalesce(w, '')
+      FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS u(c, w)
+     WHERE e.extname = 'mangopay_fdw') x $q$ AS q;
 
 -- 0.1, as a user had it
 SELECT t.in_db('up', $$CREATE EXTENSION mangopay_fdw VERSION '0.1'; SELECT extversion FROM pg_extension WHERE extname = 'mangopay_fdw'$$);
