@@ -81,9 +81,12 @@ DECLARE
   w_from  timestamptz;
   w_to    timestamptz;
   sql     text;
-  n_rows  bigint;
+  n_rows  bigint;               -- of one window
   n_ins   bigint;
   n_upd   bigint;
+  tot_rows bigint := 0;         -- of this call so far (the state's last_*)
+  tot_ins bigint := 0;
+  tot_upd bigint := 0;
 BEGIN
   IF source IS NULL OR target IS NULL THEN
     RAISE EXCEPTION 'mangopay_fdw_sync: source and target must not be NULL'
@@ -194,20 +197,21 @@ BEGIN
         USING ERRCODE = 'invalid_parameter_value';
     END IF;
     EXECUTE sql INTO n_rows, n_ins, n_upd USING w_from, w_to;
+    tot_rows := tot_rows + n_rows;
+    tot_ins := tot_ins + n_ins;
+    tot_upd := tot_upd + n_upd;
     EXECUTE pg_catalog.format(
       'INSERT INTO %s AS s (source, target, time_column, since, watermark, runs, last_from, last_to, last_rows, '
       '  last_inserted, last_updated, last_started, last_finished) '
       'VALUES ($1, $2, $3, $10, $5, 1, $4, $5, $6, $7, $8, $9, pg_catalog.clock_timestamp()) '
       'ON CONFLICT (source, target) DO UPDATE SET time_column = EXCLUDED.time_column, '
       '  watermark = GREATEST(s.watermark, EXCLUDED.watermark), '
-      '  runs = s.runs + CASE WHEN s.last_started = EXCLUDED.last_started THEN 0 ELSE 1 END, '
-      '  last_from = CASE WHEN s.last_started = EXCLUDED.last_started THEN s.last_from ELSE EXCLUDED.last_from END, '
-      '  last_to = EXCLUDED.last_to, '
-      '  last_rows = EXCLUDED.last_rows + CASE WHEN s.last_started = EXCLUDED.last_started THEN s.last_rows ELSE 0 END, '
-      '  last_inserted = EXCLUDED.last_inserted + CASE WHEN s.last_started = EXCLUDED.last_started THEN s.last_inserted ELSE 0 END, '
-      '  last_updated = EXCLUDED.last_updated + CASE WHEN s.last_started = EXCLUDED.last_started THEN s.last_updated ELSE 0 END, '
-      '  last_started = EXCLUDED.last_started, last_finished = EXCLUDED.last_finished', state)
-      USING src, tgt, time_column::text, t_from, w_to, n_rows, n_ins, n_upd, t_start, first_since;
+      '  runs = s.runs + $11, last_from = EXCLUDED.last_from, last_to = EXCLUDED.last_to, '
+      '  last_rows = EXCLUDED.last_rows, last_inserted = EXCLUDED.last_inserted, '
+      '  last_updated = EXCLUDED.last_updated, last_started = EXCLUDED.last_started, '
+      '  last_finished = EXCLUDED.last_finished', state)
+      USING src, tgt, time_column::text, t_from, w_to, tot_rows, tot_ins, tot_upd, t_start, first_since,
+            CASE WHEN w_from = t_from THEN 1 ELSE 0 END;   -- a call counts one run, at its first window
     RAISE NOTICE 'mangopay_fdw_sync: % -> %: [%, %): % rows read, % inserted, % updated',
       src, tgt, w_from, w_to, n_rows, n_ins, n_upd;
     EXIT WHEN w_to >= t_to;
