@@ -23,7 +23,7 @@
 #
 # Isolation.  test/run.sh, the demo, the benchmarks and CI use the same ports,
 # the same $MP_TESTDIR and the same installed mangopay_fdw.so.  So, where
-# `unshare` works (root), the run happens in its own network namespace (its
+# `unshare` works (root), the run happens, through test/isolate.sh, in its own network namespace (its
 # own loopback: the fixed ports are free) and mount namespace: a private
 # tmpfs on /tmp (so $MP_TESTDIR is private) and private copies of
 # PostgreSQL's lib/ and extension/ directories, into which the instrumented
@@ -136,8 +136,8 @@ if [ "${MP_SAN_INSIDE:-0}" != 1 ]; then
 	if [ "$isolate" = 1 ]; then
 		# a PID namespace too: when the run ends, whatever it started is gone
 		mp_log "running in private network, mount and PID namespaces"
-		MP_SAN_INSIDE=1 MP_SAN_ISOLATED=1 unshare --net --mount --pid --fork --mount-proc \
-			bash "$0" "$mode" 9>&-
+		MP_SAN_INSIDE=1 MP_SAN_ISOLATED=1 MP_ISOLATE_KEEP="$SAN_HOME" \
+			bash "$MP_ROOT/test/isolate.sh" bash "$0" "$mode" 9>&-
 		rc=$?
 		if [ "${MP_SAN_RESTORE:-0}" = 1 ]; then
 			mp_log "restoring the normal build (make clean && make && make install, default CC)"
@@ -167,27 +167,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ "$MP_SAN_ISOLATED" = 1 ]; then
-	ip link set lo up || exit 1
-	mount --make-rprivate / || exit 1
-	# a private /tmp; the host's $SAN_HOME (the snapshot, the output) bound
-	# back into it through /mnt
-	mount --rbind /tmp /mnt || exit 1
-	mount -t tmpfs -o mode=1777 mp_san_tmp /tmp || exit 1
-	for d in "$SAN_HOME" "$MP_ROOT"; do	# a work tree in /tmp (a CI clone) too
-		case $d in
-		/tmp/*) mkdir -p "$d"; mount --bind "/mnt/${d#/tmp/}" "$d" || exit 1 ;;
-		esac
-	done
-	umount -l /mnt
-	cd "$MP_ROOT" || exit 1
-	# private copies of the directories `make install` writes to
-	for d in "$("$PG_CONFIG_BIN" --pkglibdir)" "$("$PG_CONFIG_BIN" --sharedir)/extension"; do
-		priv=/tmp/mp_san_private$d
-		mkdir -p "$priv"; cp -a "$d/." "$priv/" || exit 1
-		mount --bind "$priv" "$d" || exit 1
-	done
-fi
+# in test/isolate.sh's namespaces when MP_SAN_ISOLATED=1: its own loopback,
+# /tmp (with $SAN_HOME and the work tree kept) and PostgreSQL directories
+cd "$MP_ROOT" || exit 1
 
 # ---------------------------------------------------------------- build
 if [ "$mode" = asan ]; then
