@@ -776,7 +776,9 @@ set_download(MpReportScan *s, Window *w, DlState to, MpRequest *r)
 	}
 	if (!legal || (to == DL_STREAMING) != (r != NULL))
 		elog(ERROR, "mangopay_fdw: download of report %s cannot go from state %s to %s",
-			 w->report_id ? w->report_id : "?", dl_state_names[from], dl_state_names[to]);
+			 w->report_id ? w->report_id : "?",
+			 (unsigned) from < lengthof(dl_state_names) ? dl_state_names[from] : "?",
+			 (unsigned) to < lengthof(dl_state_names) ? dl_state_names[to] : "?");
 	if (s->dl && s->dl != r)
 		mp_request_release(s->dl);
 	s->dl = r;
