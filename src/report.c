@@ -61,9 +61,23 @@ typedef enum WinState
 	W_WAITING,					/* created, next poll at next_poll */
 	W_POLLING,					/* GET /reports/{Id} in flight */
 	W_READY,					/* DownloadURL known */
-	W_DOWNLOADING,
+	W_DOWNLOADING,				/* its CSV is read: see DlState */
 	W_DONE
 } WinState;
+
+/*
+ * Where the download of the window being read stands.  Only
+ * set_download() changes it, and s->dl is set exactly while it is
+ * DL_STREAMING: a finished download is a state of its own, never a
+ * released request still waiting to be looked at.
+ */
+typedef enum DlState
+{
+	DL_NONE,					/* no file open: s->dl and s->csv are NULL */
+	DL_STREAMING,				/* s->dl in flight (or paused), s->csv parses it */
+	DL_FINISHED					/* read to its end and parsed, s->dl released:
+								 * only queued rows are left */
+} DlState;
 
 typedef struct Window
 {
@@ -71,6 +85,7 @@ typedef struct Window
 	int64		end;
 	int			part;			/* key values (user_wallet_transactions) */
 	WinState	state;
+	DlState		dl;				/* while W_DOWNLOADING */
 	char		idem_key[40];
 	char	   *report_id;
 	char	   *download_url;
@@ -120,7 +135,7 @@ struct MpReportScan
 	bool		need_lookups;
 	int			id_field;
 
-	/* the download of window cur */
+	/* the download of window cur (set_download() sets and releases dl) */
 	MpRequest  *dl;
 	MpCsvParser *csv;
 	MpAlloc		alloc;
@@ -724,6 +739,62 @@ advance_windows(MpReportScan *s)
 	}
 }
 
+static const char *const dl_state_names[] = {"none", "streaming", "finished"};
+
+/*
+ * The one place the download state of window w (the window being read)
+ * changes:
+ *	NONE → STREAMING		the file is opened (r: its request)
+ *	STREAMING → STREAMING	it broke off and is resumed (r: the new request)
+ *	STREAMING → FINISHED	it was read to its end; rows may still be queued
+ *	STREAMING → NONE		given up (the signed link expired: the window waits
+ *							for a new one)
+ *	FINISHED → NONE			every row was returned: the window is closed
+ * A request left behind is released here, and with NONE the parser and
+ * the header go too.  Any other move is a bug, reported as one.
+ */
+static void
+set_download(MpReportScan *s, Window *w, DlState to, MpRequest *r)
+{
+	DlState		from = w->dl;
+	bool		legal;
+
+	switch (from)
+	{
+		case DL_NONE:
+			legal = (to == DL_STREAMING);
+			break;
+		case DL_STREAMING:
+			legal = true;
+			break;
+		case DL_FINISHED:
+			legal = (to == DL_NONE);
+			break;
+		default:
+			legal = false;
+			break;
+	}
+	if (!legal || (to == DL_STREAMING) != (r != NULL))
+		elog(ERROR, "mangopay_fdw: download of report %s cannot go from state %s to %s",
+			 w->report_id ? w->report_id : "?",
+			 (unsigned) from < lengthof(dl_state_names) ? dl_state_names[from] : "?",
+			 (unsigned) to < lengthof(dl_state_names) ? dl_state_names[to] : "?");
+	if (s->dl && s->dl != r)
+		mp_request_release(s->dl);
+	s->dl = r;
+	w->dl = to;
+	if (to == DL_STREAMING)
+		w->state = W_DOWNLOADING;
+	if (to == DL_NONE)
+	{
+		if (s->csv)
+			mp_csv_destroy(s->csv);
+		s->csv = NULL;
+		free_header(s);
+		s->attr_field = NULL;
+	}
+}
+
 static void
 start_download(MpReportScan *s, Window *w, int64 from)
 {
@@ -752,7 +823,7 @@ start_download(MpReportScan *s, Window *w, int64 from)
 		p = p ? strchr(p + 3, '/') : NULL;
 		r->log_path = pnstrdup(p ? p : "/", q && p && q > p ? (Size) (q - p) : strlen(p ? p : "/"));
 	}
-	s->dl = r;
+	set_download(s, w, DL_STREAMING, r);
 	s->skip = 0;
 	s->dl_failed = false;
 	if (s->err_body)
@@ -762,7 +833,6 @@ start_download(MpReportScan *s, Window *w, int64 from)
 	}
 	s->err_len = 0;
 	mp_request_start(r);
-	w->state = W_DOWNLOADING;
 	MemoryContextSwitchTo(old);
 }
 
@@ -814,10 +884,12 @@ free_header(MpReportScan *s)
 }
 
 /*
- * The download of window cur finished (or broke off): resume it, report
- * its failure, or close the window.  Returns true when the window is done.
+ * The request of window cur's download is done: the file was read to its
+ * end (DL_FINISHED; the last record, if it had no line end, is queued
+ * now), or it broke off and is resumed, or its link expired and the window
+ * waits for a new one, or an ERROR says why it failed.
  */
-static bool
+static void
 download_finished(MpReportScan *s, Window *w)
 {
 	MpRequest  *r = s->dl;
@@ -839,9 +911,8 @@ download_finished(MpReportScan *s, Window *w)
 							RelationGetRelationName(s->b.rel)),
 					 errdetail("Line %llu: %s.", (unsigned long long) mp_csv_error_line(s->csv),
 							   mp_csv_error(s->csv))));
-		mp_request_release(r);
-		s->dl = NULL;
-		return true;
+		set_download(s, w, DL_FINISHED, NULL);
+		return;
 	}
 	if (r->curl_code != 0 && r->data_delivered && s->resumes < MP_MAX_RESUMES &&
 		s->resumes <= (uint64) s->b.conn->max_retries)
@@ -851,23 +922,17 @@ download_finished(MpReportScan *s, Window *w)
 		mp_stats.retries++;
 		elog(DEBUG1, "mangopay_fdw: download of report %s broke off at byte %llu, resuming",
 			 w->report_id, (unsigned long long) pos);
-		mp_request_release(r);
-		s->dl = NULL;
 		start_download(s, w, (int64) pos);
-		return false;
+		return;
 	}
 	if (r->curl_code == 0 && r->status == 403 && !w->recreated)
 	{
 		/* the signed link expired: ask the API for the report (and link) again */
-		mp_request_release(r);
-		s->dl = NULL;
-		mp_csv_destroy(s->csv);
-		s->csv = NULL;
-		free_header(s);
+		set_download(s, w, DL_NONE, NULL);
 		w->state = W_WAITING;
 		w->next_poll = 0;
 		w->recreated = true;
-		return false;
+		return;
 	}
 	if (r->curl_code == 0)
 		ereport(ERROR,
@@ -877,7 +942,6 @@ download_finished(MpReportScan *s, Window *w)
 				 errdetail("HTTP %ld from GET %s: %.200s", r->status, r->log_path,
 						   s->err_body ? s->err_body : "")));
 	mp_report_request_failure(r);
-	return true;
 }
 
 /* the CSV of a window starts: a fresh parser */
@@ -1541,45 +1605,48 @@ mp_report_next(MpReportScan *s, TupleTableSlot *slot)
 		}
 
 		/* the header arrived: map the columns once per window */
-		if (s->header_seen && s->attr_field == NULL && s->dl)
+		if (s->header_seen && s->attr_field == NULL && w->state == W_DOWNLOADING)
 		{
 			map_header(s);
 			continue;
 		}
 
+		/* here the queue is empty: every row parsed so far was returned */
 		if (w->state == W_DOWNLOADING)
 		{
-			if (s->dl->state == MP_REQ_DONE)
+			switch (w->dl)
 			{
-				if (download_finished(s, w))
-				{
-					if (s->header_seen && s->attr_field == NULL)
-						map_header(s);
-					if (s->qhead)
-						continue;	/* the last rows of the file */
-					if (!s->header_seen)
-						ereport(ERROR,
-								(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-								 errmsg("MangoPay report %s for \"%s\" is empty: it has no header line",
-										w->report_id, RelationGetRelationName(s->b.rel))));
+				case DL_STREAMING:
+					if (s->dl->state == MP_REQ_DONE)
+					{
+						download_finished(s, w);
+						continue;
+					}
+
+					/*
+					 * Drained: let a paused transfer go on.  Unpausing hands
+					 * over what curl had buffered at once; only when that
+					 * brought no row is there reason to wait for the network.
+					 */
+					mp_request_unpause(s->dl);
+					if (s->qhead == NULL)
+						wait_some(s);
+					continue;
+				case DL_FINISHED:
+
+					/*
+					 * The whole file was returned.  A file without even a
+					 * header (an empty body) is a report without rows.
+					 */
+					set_download(s, w, DL_NONE, NULL);
 					w->state = W_DONE;
-					mp_csv_destroy(s->csv);
-					s->csv = NULL;
-					free_header(s);
-					s->attr_field = NULL;
 					s->cur++;
-				}
-				continue;
+					continue;
+				case DL_NONE:
+					break;
 			}
-			/*
-			 * Drained: let a paused transfer go on.  Unpausing hands over
-			 * what curl had buffered at once; only when that brought no row
-			 * is there reason to wait for the network.
-			 */
-			mp_request_unpause(s->dl);
-			if (s->qhead == NULL)
-				wait_some(s);
-			continue;
+			elog(ERROR, "mangopay_fdw: report %s is being downloaded without a download",
+				 w->report_id ? w->report_id : "?");
 		}
 		advance_windows(s);
 		if (w->state == W_READY)

@@ -143,7 +143,8 @@ class MockState:
             "rate_limits": list(DEFAULT_LIMITS),
             "latency_ms": 0,
             "report_delay_ms": 300,
-            "csv_bom": False,
+            "csv_bom": False,               # true: every CSV starts with a BOM
+            "csv_shape": None,              # null: a new shape per report (mock_reports.CSV_SHAPES)
             "download_ignore_range": False,  # a server that answers Range with the whole file
             "bench_rows": 0,
             "auth_lock_after": 0,           # 0 = never lock (§1 "repeated failures")
@@ -916,10 +917,19 @@ class Handler(BaseHTTPRequestHandler):
                            [], head_only)
             return status
         resp = st.reports.download(method, path, Query(raw_query), self.headers)
+        if getattr(resp, "csv", None) is not None:
+            entry["csv_shape"] = dict(resp.headers).get("X-Mock-Csv-Shape")
+            entry["csv_size"] = resp.csv.size
         cut = None
         if kind == "drop_mid_body":
             blen = resp.length if resp.stream is not None else len(resp.body_bytes())
             cut = int(rule.get("bytes", blen // 2))
+            at = rule.get("at")
+            csv = getattr(resp, "csv", None)
+            if at in ("last_record", "last_byte") and csv is not None:
+                # a point of the file: the start of its last line, or its last byte
+                mark = csv.last_record_at if at == "last_record" else csv.size - 1
+                cut = max(0, mark - resp.file_offset)
         self.send_resp(resp, [], head_only, cut_after=cut)
         return resp.status
 
@@ -950,6 +960,8 @@ class Handler(BaseHTTPRequestHandler):
                         for k, v in data.items():
                             if k not in st.default_config:
                                 ignored.append(k)
+                            elif k == "csv_shape" and v is not None:
+                                st.config[k] = mr.shape_name(mr.parse_shape(v))
                             elif k == "rate_limits":
                                 lims = list(st.config["rate_limits"])
                                 for i, x in enumerate(v[:4]):

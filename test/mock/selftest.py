@@ -29,6 +29,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True     # keep test/mock free of __pycache__
 sys.path.insert(0, HERE)
 import mock_data  # noqa: E402
+import mock_reports as mr  # noqa: E402
+
+BOMB = mr.BOM
 
 CLIENT = "acme-test"
 KEY = "sk-test-0123456789abcdef"
@@ -440,7 +443,7 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
         check("server alive after TLS failures", st == 200)
 
     # ---------------------------------------------------------------- phase 2: reports
-    ctl.json("POST", "/__mock/config", {"report_delay_ms": 200})
+    ctl.json("POST", "/__mock/config", {"report_delay_ms": 200, "csv_shape": "crlf"})
     after, before = t0 - 20 * 86400, t0 - 5 * 86400
     body = {"Tag": "selftest", "DownloadFormat": "CSV", "Sort": "CreationDate:ASC",
             "Filters": {"AfterDate": after, "BeforeDate": before, "Type": ["PAYOUT"],
@@ -535,12 +538,62 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     st, h, part = dc.req("GET", u.path + "?" + u.query, headers={"Range": "bytes=123457-"})
     check("bench Range", st == 206 and part == data[123457:], (st, len(part)))
     ctl.json("POST", "/__mock/config", {"bench_rows": 0, "csv_bom": False})
+    # CSV shapes (§4c): each report takes the next of the cycle, or config csv_shape
+    def shaped_file(min_amount):
+        st, h, b = c.json("POST", B + "/reports/transactions", {"Filters": {
+            "AfterDate": t0 - 20 * 86400, "BeforeDate": t0 - 5 * 86400,
+            "MinDebitedFundsAmount": min_amount}, "Columns": ["Id", "CreationDate", "Tag"]}, auth)
+        for _ in range(50):
+            st, h, b = c.json("GET", B + "/reports/" + b["Id"], headers=auth)
+            if b["Status"] != "PENDING":
+                break
+            time.sleep(0.05)
+        u = urlsplit(b["DownloadURL"])
+        st, h, data = dc.req("GET", u.path + "?" + u.query)
+        return h.get("x-mock-csv-shape"), data, u.path + "?" + u.query
+
+    ctl.json("POST", "/__mock/config", {"report_delay_ms": 0, "csv_shape": None})
+    seen = {shaped_file(10 ** 12)[0] for _ in range(16)}
+    check("the shape cycle serves all 16 shapes", seen == set(mr.CSV_SHAPES), seen)
+    st, h, x = ctl.json("POST", "/__mock/config", {"csv_shape": "crlf,sideways"})
+    check("unknown csv_shape -> 400", st == 400, (st, x))
+    for name in ("lf,noeol,bom", "crlf,noeol", "lf"):
+        ctl.json("POST", "/__mock/config", {"csv_shape": name})
+        got, data, _ = shaped_file(0)
+        eol = b"\n" if name.startswith("lf") else b"\r\n"
+        body = data[3:] if "bom" in name else data
+        first = body.split(eol)[0]
+        check("shape %s" % name, got == name and data.startswith(BOMB) == ("bom" in name)
+              and first == b"Id,CreationDate,Tag" and data.endswith(eol) == ("noeol" not in name)
+              and len(list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))) > 2,
+              (got, data[:40], data[-40:]))
+    for name, want in (("crlf", b"Id,CreationDate,Tag\r\n"), ("lf,noeol", b"Id,CreationDate,Tag"),
+                       ("lf,emptybody", b""), ("crlf,bom,emptybody", BOMB)):
+        ctl.json("POST", "/__mock/config", {"csv_shape": name})
+        got, data, _ = shaped_file(10 ** 12)
+        check("no rows, shape %s" % name, got == name and data == want, (got, data))
+    ctl.json("POST", "/__mock/config", {"csv_shape": "crlf,noeol"})
+    got, data, path = shaped_file(0)
+    last = data.rfind(b"\r\n") + 2
+    for at, cut in (("last_record", last), ("last_byte", len(data) - 1)):
+        fault({"path": r"\.csv$", "kind": "drop_mid_body", "at": at})
+        try:
+            st, h, part = dc.req("GET", path)
+            partial = None
+        except http.client.IncompleteRead as e:     # dropped: what came before
+            dc = Client(dlp)
+            partial = e.partial
+        check("drop_mid_body at %s" % at, partial == data[:cut],
+              (cut, partial if partial is None else len(partial)))
+        st, h, rest = dc.req("GET", path, headers={"Range": "bytes=%d-" % cut})
+        check("resume after %s" % at, st == 206 and rest == data[cut:], (st, rest[:20]))
+    ctl.json("POST", "/__mock/config", {"csv_shape": "crlf"})
     # Reporting Service download of the fixed GENERATED report
     st, h, rg = c.json("GET", B + "/reporting/reports/report_01JQ0000000000000000000001",
                        headers=auth)
     u = urlsplit(rg["DownloadURL"])
     st, h, data = dc.req("GET", u.path + "?" + u.query)
-    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     wid = rg["Filters"]["WalletId"]
     want = [t for t in truth(ctl, "transactions", AfterDate=rg["AfterDate"] - 1,
                              BeforeDate=rg["BeforeDate"] + 1)
