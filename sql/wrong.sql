@@ -155,6 +155,20 @@ FROM t.run('grep -a -F ' || t.sh(format('[%s]', pg_backend_pid())) || ' /tmp/man
            || ' || true') l
 WHERE l <> '0';
 DROP TABLE e;
+-- uncaught, the ERROR goes to the server log: masked there too
+\set VERBOSITY terse
+SELECT count(*) FROM mangopay.disputes;
+\set VERBOSITY default
+SELECT count(*) AS log_lines_with_secret
+FROM t.run('grep -a -F ' || t.sh(format('[%s]', pg_backend_pid())) || ' /tmp/mangopay_fdw_test/postgres.log'
+           || ' | grep -c -F -e sk-test-6f1e0c2a9b8d47e3a5c4 -e '
+           || t.sh(encode(convert_to('acme-test:sk-test-6f1e0c2a9b8d47e3a5c4', 'UTF8'), 'base64'))
+           || ' || true') l
+WHERE l <> '0';
+SELECT count(*) AS log_detail_lines
+FROM t.run('grep -a -F ' || t.sh(format('[%s] DETAIL:  HTTP 401 from the OAuth token endpoint', pg_backend_pid()))
+           || ' /tmp/mangopay_fdw_test/postgres.log || true') l
+WHERE l <> '' AND length(l) < 1000;
 SELECT t.mock('reset') ->> 'ok' AS reset;
 ALTER SERVER mangopay OPTIONS (DROP connect_timeout_ms);
 
