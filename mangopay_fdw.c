@@ -523,6 +523,7 @@ load_old_rows(ForeignScanState *node, MpScanState *st, TupleTableSlot *slot)
 	TupleDesc	desc = RelationGetDescr(rel);
 	AttrNumber	idatt = InvalidAttrNumber;
 	MemoryContext old;
+	MemoryContext tmp;
 	MpPlan	   *p;
 	MpReportScan *r;
 	HASHCTL		ctl;
@@ -551,31 +552,36 @@ load_old_rows(ForeignScanState *node, MpScanState *st, TupleTableSlot *slot)
 	p->needed = bms_add_member(bms_copy(st->plan->needed),
 							   idatt - FirstLowInvalidHeapAttributeNumber);
 	r = mp_report_begin_old(node, p, st->conn);
-	MemoryContextSwitchTo(old);
-	while (mp_report_next(r, slot))
+	/* each row's values in a context of their own, as the executor's per-tuple one */
+	tmp = AllocSetContextCreate(node->ss.ps.state->es_query_cxt, "mangopay_fdw old row",
+								ALLOCSET_DEFAULT_SIZES);
+	for (;;)
 	{
 		bool		isnull;
-		Datum		d = slot_getattr(slot, idatt, &isnull);
+		Datum		d;
 		char	   *id;
 		OldRow	   *e;
 		bool		found;
 
-		if (isnull)
-			continue;
-		id = TextDatumGetCString(d);
-		if (strlen(id) >= MP_OLD_ID_LEN)
+		MemoryContextReset(tmp);
+		MemoryContextSwitchTo(tmp);
+		if (!mp_report_next(r, slot))
+			break;
+		d = slot_getattr(slot, idatt, &isnull);
+		if (isnull || strlen(id = TextDatumGetCString(d)) >= MP_OLD_ID_LEN)
 			continue;
 		e = hash_search(st->old_rows, id, HASH_ENTER, &found);
 		if (!found)
 		{
-			old = MemoryContextSwitchTo(st->old_cxt);
+			MemoryContextSwitchTo(st->old_cxt);
 			e->tup = ExecCopySlotMinimalTuple(slot);
-			MemoryContextSwitchTo(old);
 		}
 	}
+	MemoryContextSwitchTo(old);
+	ExecClearTuple(slot);
+	MemoryContextDelete(tmp);
 	st->old_lookups = mp_report_lookups_dropped(r);
 	mp_report_end(r);
-	ExecClearTuple(slot);
 }
 
 static TupleTableSlot *
