@@ -566,8 +566,8 @@ record_ratelimit(MpRequest *req)
 /*
  * A rate-limit wait longer than a few seconds is said, once per statement
  * and reset time: the user sees why the query is idle and until when.  The
- * retry at that time is the probe that re-checks the limit; nothing of the
- * wait outlives the statement.
+ * retry at that time re-checks the limit; nothing of the wait outlives the
+ * request, so the next statement never waits on stale state.
  */
 #define MP_RATELIMIT_NOTICE_MS 3000
 
@@ -586,7 +586,7 @@ ratelimit_wait_notice(MpRequest *req, int64 until, long delay)
 	ereport(NOTICE,
 			(errmsg("MangoPay rate limit reached while reading \"%s\": waiting until %s",
 					req->what, timestamptz_to_str(time_t_to_timestamptz((pg_time_t) until))),
-			 errdetail("%s %s answered HTTP 429; X-RateLimit-Reset says the limit resets then, and one request will check it.",
+			 errdetail("%s %s answered HTTP 429; X-RateLimit-Reset says the limit resets then, when the request is tried again.",
 					   req->method, req->log_path)));
 }
 

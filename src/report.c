@@ -1381,8 +1381,7 @@ build_request(MpReportScan *s)
 				continue;
 			if (want_attrs && !(col->flags & MP_COL_OPTIONAL))
 				take = true;
-			if ((col->flags & MP_COL_DATE) ||
-				(strcmp(col->field, "Id") == 0 && s->need_lookups))
+			if ((col->flags & MP_COL_DATE) || (strcmp(col->field, "Id") == 0 && s->need_lookups))
 				take = true;
 			for (int a = 0; a < s->b.natts && !take; a++)
 				if (s->b.maps[a].needed && s->b.maps[a].def == col)
