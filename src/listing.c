@@ -57,6 +57,7 @@ struct MpListScan
 
 	/* single-object mode */
 	bool		by_id;
+	List	   *missing;		/* by id: the ids the API answered 404 for */
 	char	  **ids;
 	int			nids;
 	int			id_started;
@@ -306,7 +307,7 @@ parse_page(MpListScan *s, MpRequest *r)
 	s->n_requests += r->attempts;
 	if (!mp_request_ok(r))
 		mp_report_request_failure(r);
-	j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	j = mp_json_body(r, r->buf, r->len);
 	if (j == NULL)
 		mp_error_json_shape(r, "the body is not valid JSON (or nests too deeply)");
 	if (!cJSON_IsArray(j))
@@ -528,6 +529,15 @@ next_page(MpListScan *s)
 			s->part_done = true;
 		mp_request_release(r);
 		s->next_page++;
+		if (n == 0 && s->total_pages >= 0 && s->next_page - 1 <= s->total_pages)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("MangoPay returned an empty page %lld of %lld for \"%s\"",
+							(long long) (s->next_page - 1), (long long) s->total_pages,
+							RelationGetRelationName(s->b.rel)),
+					 errdetail("X-Number-Of-Pages announced %lld pages; the rows of this page would be missing.",
+							   (long long) s->total_pages),
+					 errhint("The list may have changed while it was read; the query can be retried.")));
 		if (n == 0)
 		{
 			cJSON_Delete(j);
@@ -668,7 +678,7 @@ start_id_request(MpListScan *s, const char *id)
 static bool
 take_object(MpListScan *s, MpRequest *r, const char *body, size_t len)
 {
-	s->cur = cJSON_ParseWithLength(body, len);
+	s->cur = r ? mp_json_body(r, body, len) : cJSON_ParseWithLength(body, len);
 	if (s->cur == NULL || !cJSON_IsObject(s->cur))
 	{
 		free_cur(s);
@@ -715,7 +725,10 @@ next_by_id(MpListScan *s)
 		{
 			s->n_cache_hits++;
 			if (e->json == NULL)
+			{
 				s->n_notfound++;
+				s->missing = lappend(s->missing, pstrdup(id));
+			}
 			else if (take_object(s, NULL, e->json, strlen(e->json)))
 			{
 				MemoryContextSwitchTo(old);
@@ -731,6 +744,7 @@ next_by_id(MpListScan *s)
 		{
 			/* the id does not exist (or is past the API's retention): no row */
 			s->n_notfound++;
+			s->missing = lappend(s->missing, pstrdup(id));
 			cache_store(s, id, NULL, 0);
 			mp_request_release(r);
 			continue;
@@ -830,8 +844,16 @@ mp_list_rescan(MpListScan *s)
 	s->ids = NULL;
 	s->id_reqs = NULL;
 	s->nids = s->id_started = s->id_consumed = 0;
+	s->missing = NIL;
 	s->first_query = NULL;
 	start_part(s);
+}
+
+/* by id: the ids the API answered 404 for (in the scan's context) */
+List *
+mp_list_missing_ids(MpListScan *s)
+{
+	return s->missing;
 }
 
 void
@@ -1048,7 +1070,7 @@ mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *row
 			total_pages = r->hdr_pages;
 			items = r->hdr_items;
 		}
-		h->page = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+		h->page = mp_json_body(r, r->buf, r->len);
 		if (h->page == NULL || !cJSON_IsArray(h->page))
 			mp_error_json_shape(r, "a list endpoint answered with something other than a JSON array");
 		mp_request_release(r);

@@ -252,6 +252,7 @@ extern char *mp_path_with_id(const char *tmpl, const char *id);
 extern const char *mp_auth_token(MpConn *conn);
 extern uint32 mp_auth_generation(MpConn *conn);
 extern const char *mp_auth_cached_token(MpConn *conn);
+extern char *mp_auth_basic_value(MpConn *conn);
 extern void mp_auth_forget(MpConn *conn, uint32 generation);
 extern void mp_auth_init(void);
 
@@ -262,6 +263,9 @@ extern void mp_report_request_failure(MpRequest *req) pg_attribute_noreturn();
 extern bool mp_request_ok(MpRequest *req);
 extern bool mp_request_not_found(MpRequest *req);
 extern void mp_error_json_shape(MpRequest *req, const char *problem) pg_attribute_noreturn();
+extern char *mp_safe_text(MpConn *conn, const char *s, size_t maxlen);
+struct cJSON;
+extern struct cJSON *mp_json_body(MpRequest *req, const char *buf, size_t len);
 
 /* ------------------------------------------------------------------------
  * convert.c — API values → Datums
@@ -360,6 +364,7 @@ struct RelOptInfo;
 struct ExprContext;
 extern MpEval *mp_plan_evaluate(MpPlan *plan, List *exprstates, struct ExprContext *econtext);
 extern bool mp_enum_documented(const MpColumnDef *col, List *vals);
+extern bool mp_plausible_id(const char *s);
 extern MpEval *mp_plan_evaluate_consts(struct PlannerInfo *root, MpPlan *plan);
 extern MpPlan *mp_plan_classify(struct PlannerInfo *root, struct RelOptInfo *baserel,
 								const MpResource *res, Oid relid, List *clauses);
@@ -400,6 +405,7 @@ struct ExplainState;
 extern MpListScan *mp_list_begin(struct ForeignScanState *node, MpPlan *plan, MpConn *conn);
 extern bool mp_list_next(MpListScan *s, TupleTableSlot *slot);
 extern void mp_list_rescan(MpListScan *s);
+extern List *mp_list_missing_ids(MpListScan *s);
 extern void mp_list_end(MpListScan *s);
 extern void mp_list_explain(MpListScan *s, MpPlan *plan, struct ForeignScanState *node,
 							struct ExplainState *es);
@@ -417,6 +423,9 @@ extern char *mp_explain_pushes(MpPlan *plan, struct ForeignScanState *node, stru
  * ------------------------------------------------------------------------ */
 typedef struct MpReportScan MpReportScan;
 extern MpReportScan *mp_report_begin(struct ForeignScanState *node, MpPlan *plan, MpConn *conn);
+extern MpReportScan *mp_report_begin_old(struct ForeignScanState *node, MpPlan *plan,
+										 MpConn *conn);
+extern bool mp_report_lookups_dropped(MpReportScan *s);
 extern bool mp_report_next(MpReportScan *s, TupleTableSlot *slot);
 extern void mp_report_rescan(MpReportScan *s);
 extern void mp_report_end(MpReportScan *s);

@@ -495,6 +495,58 @@ mp_enum_documented(const MpColumnDef *col, List *vals)
 	return true;
 }
 
+/*
+ * Could s be a MangoPay id (or a key that goes into a path)?  Ids are
+ * case-sensitive strings of at most 128 characters (ULIDs with a prefix,
+ * UUIDs, digit strings): no empty string, no "." or "..", nothing that
+ * would change the path's shape or is not printable ASCII.
+ */
+bool
+mp_plausible_id(const char *s)
+{
+	size_t		n = strlen(s);
+
+	if (n == 0 || n > 128 || strspn(s, ".") == n)
+		return false;
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+		if (*p <= ' ' || *p > '~' || strchr("/\\?#%", *p))
+			return false;
+	return true;
+}
+
+/*
+ * The values of a key or id column that can match a row, each once: a
+ * value that cannot be one (an impossible id, an enum value outside the
+ * documented set, in any other case: text compares case-sensitively) is
+ * dropped without a request, and a value given twice is read once.
+ */
+static List *
+plausible_values(const MpColumnDef *col, List *vals)
+{
+	List	   *out = NIL;
+	ListCell   *lc;
+
+	foreach(lc, vals)
+	{
+		char	   *v = lfirst(lc);
+		List	   *one = list_make1(v);
+		bool		dup = false;
+		ListCell   *lo;
+
+		if (!mp_plausible_id(v) || !mp_enum_documented(col, one))
+			continue;
+		if (strcmp(col->field, "Currency") == 0 &&
+			!(strlen(v) == 3 && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3))
+			continue;			/* ISO 4217 codes are upper case */
+		foreach(lo, out)
+			if (strcmp(lfirst(lo), v) == 0)
+				dup = true;
+		if (!dup)
+			out = lappend(out, v);
+	}
+	return out;
+}
+
 static void
 set_values(List **dst, bool *set, List *v, bool *no_rows)
 {
@@ -566,7 +618,9 @@ mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
 						   datum_texts(d, p->is_array), &ev->no_rows);
 				break;
 			case MP_PUSH_ID:
-				set_values(&ev->ids, &ev->have_ids, datum_texts(d, p->is_array), &ev->no_rows);
+				set_values(&ev->ids, &ev->have_ids,
+						   plausible_values(&res->cols[p->colidx], datum_texts(d, p->is_array)),
+						   &ev->no_rows);
 				break;
 			case MP_PUSH_KEY:
 				{
@@ -577,7 +631,9 @@ mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
 							k++;
 					if (k < 2)
 						set_values(&ev->keys[k], &ev->keys_set[k],
-								   datum_texts(d, p->is_array), &ev->no_rows);
+								   plausible_values(&res->cols[p->colidx],
+													datum_texts(d, p->is_array)),
+								   &ev->no_rows);
 					break;
 				}
 			case MP_PUSH_MIN:

@@ -29,6 +29,7 @@
  *-------------------------------------------------------------------------
  */
 #include "mpfdw.h"
+#include "jsonrow.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -174,6 +175,9 @@ struct MpReportScan
 	int64		rows;
 	int64		dropped;		/* outside their window (boundary rows) */
 	int64		prefiltered;	/* rows the local quals rejected before a lookup */
+	bool		only_old;		/* rows the by-id GET no longer serves, no lookups */
+	bool		lookups_dropped;	/* only_old: lookup columns were asked for */
+	bool		old_notice;		/* the NOTICE on lookups past retention given */
 	double		wait_ms;
 };
 
@@ -490,7 +494,7 @@ find_reusable(MpReportScan *s, Window *w, const char *tag)
 	mp_request_wait(r);
 	if (!mp_request_ok(r))
 		mp_report_request_failure(r);
-	j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	j = mp_json_body(r, r->buf, r->len);
 	if (j == NULL || !cJSON_IsArray(j))
 	{
 		if (j)
@@ -578,7 +582,7 @@ json_str(const cJSON *obj, const char *key)
 static ReportInfo *
 read_report(MpRequest *r, const char *envelope)
 {
-	cJSON	   *j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	cJSON	   *j = mp_json_body(r, r->buf, r->len);
 	cJSON	   *obj = j;
 	ReportInfo *ri = palloc0(sizeof(ReportInfo));
 
@@ -603,15 +607,16 @@ read_report(MpRequest *r, const char *envelope)
 static void
 report_failed(MpReportScan *s, Window *w, ReportInfo *ri)
 {
-	char	   *code = ri->result_code ? ri->result_code : "?";
+	char	   *code = mp_safe_text(s->b.conn, ri->result_code ? ri->result_code : "?", 100);
 	char	   *msg = ri->result_message ? ri->result_message : "";
+
+	msg = mp_safe_text(s->b.conn, pg_any_to_server(msg, strlen(msg), PG_UTF8), 500);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
 			 errmsg("MangoPay could not generate report %s for \"%s\"", w->report_id,
 					RelationGetRelationName(s->b.rel)),
-			 errdetail("Status FAILED; ResultCode: %s; ResultMessage: %s", code,
-					   pg_any_to_server(msg, strlen(msg), PG_UTF8)),
+			 errdetail("Status FAILED; ResultCode: %s; ResultMessage: %s", code, msg),
 			 errhint("805001 is a validation error of the report request, 809001 an execution error on MangoPay's side; a narrower date range may help.")));
 }
 
@@ -836,6 +841,49 @@ start_download(MpReportScan *s, Window *w, int64 from)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * The header must name every column asked for and the date column: a file
+ * that is not the CSV asked for (a proxy's HTML page served with 200, a
+ * header with spaces after the commas) is an ERROR, never 0 rows or NULLs.
+ */
+static void
+check_header(MpReportScan *s)
+{
+	StringInfoData missing;
+	StringInfoData head;
+	Window	   *w = &s->w[s->cur];
+
+	initStringInfo(&missing);
+	if (s->date_field < 0 && mp_resource_date_column(s->b.res) != NULL)
+		appendStringInfoString(&missing, "CreationDate");
+	for (int i = 0; i < s->b.natts; i++)
+	{
+		MpColMap   *m = &s->b.maps[i];
+
+		if (m->colname == NULL || !m->needed || m->is_attrs || m->is_key ||
+			(m->def && (m->def->flags & MP_COL_LOOKUP)) || s->attr_field[i] >= 0 ||
+			(s->date_field < 0 && strcmp(m->field, "CreationDate") == 0))
+			continue;
+		appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", m->field);
+	}
+	if (s->need_lookups && s->id_field < 0)
+		appendStringInfo(&missing, "%sId", missing.len ? ", " : "");
+	if (missing.len == 0)
+		return;
+	/* the header as it came, sanitised: what the file starts with */
+	initStringInfo(&head);
+	for (int f = 0; f < s->ncsv && head.len < 200; f++)
+		appendStringInfo(&head, "%s%s", f ? "," : "", s->csv_names[f]);
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+			 errmsg("MangoPay report %s for \"%s\" is not the CSV asked for: its header lacks %s",
+					w->report_id ? w->report_id : "?", RelationGetRelationName(s->b.rel),
+					missing.data),
+			 errdetail("The file starts with \"%s\".",
+					   mp_safe_text(s->b.conn, head.data, 120)),
+			 errhint("A proxy or the download host may have answered with a page of its own; the query can be retried.")));
+}
+
 /* map the table's columns onto the CSV header */
 static void
 map_header(MpReportScan *s)
@@ -870,6 +918,7 @@ map_header(MpReportScan *s)
 			s->id_field = f;
 	}
 	MemoryContextSwitchTo(old);
+	check_header(s);
 }
 
 static void
@@ -994,6 +1043,12 @@ iso_text(const char *v, char *buf, size_t bufsz)
 		snprintf(buf, bufsz, "%04d-%02d-%02d %02d:%02d:%02d+00", y, mo, d, h, mi, se);
 		return buf;
 	}
+	/* only the API's formats: never "now" or "yesterday" */
+	if (!mp_jsonrow_iso_date(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+				 errmsg("MangoPay date \"%s\" is neither Unix seconds nor an ISO 8601 date",
+						mp_safe_text(NULL, v, 60))));
 	return v;
 }
 
@@ -1193,7 +1248,7 @@ start_lookup(MpReportScan *s, Lookup *l)
 static char **
 lookup_values(MpReportScan *s, MpRequest *r)
 {
-	cJSON	   *j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	cJSON	   *j = mp_json_body(r, r->buf, r->len);
 	char	  **vals = palloc0(sizeof(char *) * s->b.natts);
 
 	if (j == NULL || !cJSON_IsObject(j))
@@ -1269,6 +1324,20 @@ retention_floor(const MpResource *res, int64 now)
 			floor_from = jan1;
 	}
 	return floor_from;
+}
+
+/* is name in the Columns array already? */
+static bool
+columns_has(const cJSON *cols, const char *name)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cols)
+	{
+		if (cJSON_IsString(c) && strcmp(c->valuestring, name) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* window size in months, as build_request() splits */
@@ -1358,6 +1427,9 @@ build_request(MpReportScan *s)
 			optional = true;
 		if (m->colname && m->needed && m->def && (m->def->flags & MP_COL_LOOKUP))
 			s->need_lookups = true;
+		if (m->colname && m->needed && !m->is_attrs && !m->is_key &&
+			(m->def == NULL || strcmp(m->field, m->def->field) != 0))
+			optional = true;	/* a field of its own: not in the default set */
 	}
 	if (want_attrs && !optional)
 		s->columns = NULL;		/* the whole default row */
@@ -1380,6 +1452,22 @@ build_request(MpReportScan *s)
 					take = true;
 			if (take)
 				cJSON_AddItemToArray(s->columns, cJSON_CreateString(col->field));
+		}
+		/*
+		 * a referenced column whose field is not a descriptor's (the field
+		 * option, a hand-defined table): requested by that name, so that it
+		 * is read or the API refuses it, never silently NULL
+		 */
+		for (int a = 0; a < s->b.natts; a++)
+		{
+			MpColMap   *m = &s->b.maps[a];
+
+			if (m->colname == NULL || !m->needed || m->is_attrs || m->is_key ||
+				(m->def && (m->def->flags & MP_COL_LOOKUP)) ||
+				(m->def && strcmp(m->field, m->def->field) == 0) ||
+				columns_has(s->columns, m->field))
+				continue;
+			cJSON_AddItemToArray(s->columns, cJSON_CreateString(m->field));
 		}
 		if (cJSON_GetArraySize(s->columns) == 0)
 			cJSON_AddItemToArray(s->columns, cJSON_CreateString(res->cols[0].field));
@@ -1418,6 +1506,9 @@ build_request(MpReportScan *s)
 	}
 	if (ev->have_lo && !ev->have_hi)
 		to = Max(to, from + 1);
+	/* rows the by-id GET does not serve (13 months): only older ones */
+	if (s->only_old)
+		to = Min(to, mp_add_months(now, -12));
 	if (from >= to)
 	{
 		s->no_rows = true;
@@ -1484,6 +1575,12 @@ evaluate(MpReportScan *s)
 	s->no_rows = s->ev->no_rows;
 	if (!s->no_rows)
 		build_request(s);
+	if (s->only_old && s->need_lookups)
+	{
+		/* they would all answer 404: the columns are NULL, said by the caller */
+		s->need_lookups = false;
+		s->lookups_dropped = true;
+	}
 	s->cur = 0;
 	if (s->need_lookups)
 	{
@@ -1524,6 +1621,25 @@ mp_report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 												 ALLOCSET_SMALL_SIZES);
 	}
 	return s;
+}
+
+/*
+ * A report table read by id (payouts): its rows older than the by-id GET
+ * serves (see load_old_rows in mangopay_fdw.c), without lookups.
+ */
+MpReportScan *
+mp_report_begin_old(ForeignScanState *node, MpPlan *plan, MpConn *conn)
+{
+	MpReportScan *s = mp_report_begin(node, plan, conn);
+
+	s->only_old = true;
+	return s;
+}
+
+bool
+mp_report_lookups_dropped(MpReportScan *s)
+{
+	return s->lookups_dropped;
 }
 
 bool
@@ -1576,6 +1692,16 @@ mp_report_next(MpReportScan *s, TupleTableSlot *slot)
 						vals = lookup_values(s, l->req);
 					else if (!mp_request_not_found(l->req))
 						mp_report_request_failure(l->req);
+					else if (!s->old_notice)
+					{
+						/* past the API's retention of objects: said, not silent */
+						s->old_notice = true;
+						ereport(NOTICE,
+								(errmsg("MangoPay no longer serves some %ss of \"%s\" by id: their lookup columns are NULL",
+										s->b.res->object_name, RelationGetRelationName(s->b.rel)),
+								 errdetail("GET %s answered 404; objects are readable for 13 months, reports list them for %d.",
+										   s->b.res->lookup_path, s->b.res->retention_months)));
+					}
 				}
 				s->held = l->row;
 				l->row = NULL;

@@ -602,6 +602,17 @@ class Handler(BaseHTTPRequestHandler):
             n = int(rule.get("depth", 100000))
             self.send_resp(Resp(200, raw=b"[" * n + b"]" * n), rl, head_only)
             return 200
+        elif kind == "token_echo":
+            # an OAuth error body that echoes the credentials it was sent: the
+            # Basic value and the api_key, with control bytes, past any cap
+            status = int(rule.get("status", 401))
+            auth = self.headers.get("Authorization") or ""
+            key = self.basic_client()[1] or ""
+            pad = "x" * int(rule.get("pad", 4000))
+            desc = ("rejected %s for api_key %s\x01\x1b[2J\r\n%s api_key %s" % (auth, key, pad, key))
+            self.send_resp(Resp(status, obj={"error": "invalid_client\x07 " + key,
+                                             "error_description": desc}), rl, head_only)
+            return status
 
         if not allowed:
             # §2: 429 rate_limit, errors null, no Retry-After
@@ -617,6 +628,11 @@ class Handler(BaseHTTPRequestHandler):
             resp = Resp(e.status, raw=body_b, content_type=e.content_type, headers=e.headers)
         if kind == "wrong_types" and resp.status == 200 and resp.obj is not None:
             resp = Resp(200, obj=wrong_types(resp.obj), headers=resp.headers)
+        if kind == "empty_page" and resp.status == 200 and isinstance(resp.obj, list):
+            # a page inside X-Number-Of-Pages answered [] (headers kept)
+            resp = Resp(200, obj=[], headers=resp.headers)
+        if kind == "lenient_json" and resp.status == 200 and resp.obj is not None:
+            resp = Resp(200, raw=lenient_json(resp.obj, rule), headers=resp.headers)
         cut = None
         if kind == "drop_mid_body":
             blen = resp.length if resp.stream is not None else len(resp.body_bytes())
@@ -920,6 +936,8 @@ class Handler(BaseHTTPRequestHandler):
         if getattr(resp, "csv", None) is not None:
             entry["csv_shape"] = dict(resp.headers).get("X-Mock-Csv-Shape")
             entry["csv_size"] = resp.csv.size
+        if kind == "csv_header" and resp.status in (200, 206):
+            resp = csv_header_fault(resp, rule)
         cut = None
         if kind == "drop_mid_body":
             blen = resp.length if resp.stream is not None else len(resp.body_bytes())
@@ -1090,6 +1108,65 @@ def fault_raw_body(rule):
         fill = str(rule.get("fill_char", "x")) * int(rule["fill_count"])
         return rule["body"].replace("{FILL}", fill).encode("utf-8").replace(b"{NOW}", now)
     return None
+
+
+def lenient_json(obj, rule):
+    """Fault "lenient_json": JSON a strict reader must refuse (mode):
+    trailing (the value then ` trailing garbage`), two_arrays (`[..][..]`),
+    nul (`field` of every object = "a\\u0000b"), date_words (`field` of
+    every object = `word`, default "yesterday")."""
+    mode = rule.get("mode", "trailing")
+    field = rule.get("field", "Tag" if mode == "nul" else "CreationDate")
+    if mode in ("nul", "date_words"):
+        val = "a\x00b" if mode == "nul" else rule.get("word", "yesterday")
+        obj = json.loads(jdump(obj))        # a copy: the store stays as it is
+        items = obj if isinstance(obj, list) else [obj]
+        for o in items:
+            if isinstance(o, dict):
+                o[field] = val
+        return jdump(obj)
+    raw = jdump(obj)
+    if mode == "two_arrays":
+        return raw + raw
+    return raw + b" trailing garbage"
+
+
+def csv_header_fault(resp, rule):
+    """Fault "csv_header" on a download: a file that is not the CSV asked
+    for (mode): html (a 502 page, status 200), text (a plain message),
+    spaces (", " between header names), drop (the header without `column`,
+    and that field of every row)."""
+    mode = rule.get("mode", "html")
+    if mode == "html":
+        body = (b"<html><head><title>502 Bad Gateway</title></head>\r\n<body><h1>502 Bad "
+                b"Gateway</h1><p>The proxy could not reach the origin.</p></body></html>\r\n")
+        return Resp(200, raw=body, content_type="text/html")
+    if mode == "text":
+        return Resp(200, raw=b"Service temporarily unavailable, try again later\n",
+                    content_type="text/plain")
+    data = resp.body_bytes() if resp.stream is None else b"".join(resp.stream())
+    head, sep, rest = data.partition(b"\r\n")
+    if not sep:
+        head, sep, rest = data.partition(b"\n")
+    names = head.split(b",")
+    if mode == "spaces":
+        return Resp(200, raw=b", ".join(names) + sep + rest, content_type="text/csv")
+    col = rule.get("column", "CreationDate").encode()
+    bom = b"\xef\xbb\xbf"
+    plain = [n[3:] if n.startswith(bom) else n for n in names]
+    if col not in plain:
+        return resp
+    i = plain.index(col)
+    out = []
+    for line in (head + sep + rest).split(sep):
+        if not line:
+            out.append(line)
+            continue
+        f = line.split(b",")     # the drop mode is for files without quoted commas
+        if len(f) > i:
+            del f[i]
+        out.append(b",".join(f))
+    return Resp(200, raw=sep.join(out), content_type="text/csv")
 
 
 def wrong_types(o, key=None):

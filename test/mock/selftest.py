@@ -355,6 +355,29 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     st, h, body = c.json("GET", B + "/disputes", headers=auth)
     check("fault wrong_types", st == 200 and isinstance(body[0]["CreationDate"], str)
           and isinstance(body[0]["DisputedFunds"]["Amount"], float), body and body[0])
+    fault({"path": "/disputes$", "kind": "empty_page", "skip": 1})
+    st, h, d1 = c.req("GET", B + "/disputes?page=1", headers=auth)
+    st2, h2, d2 = c.req("GET", B + "/disputes?page=2", headers=auth)
+    check("fault empty_page", st == st2 == 200 and d1 != b"[]" and d2 == b"[]"
+          and h2.get("x-number-of-pages") == h.get("x-number-of-pages") and int(h2["x-number-of-pages"]) > 2,
+          (st, st2, h2))
+    lenient = {}
+    for mode in ("trailing", "two_arrays", "nul", "date_words"):
+        fault({"path": "/disputes$", "kind": "lenient_json", "mode": mode})
+        lenient[mode] = c.req("GET", B + "/disputes", headers=auth)[2]
+    check("fault lenient_json", lenient["trailing"].endswith(b"] trailing garbage")
+          and lenient["two_arrays"].count(b"][") == 1
+          and b'"Tag": "a\\u0000b"' in lenient["nul"].replace(b'"Tag":"', b'"Tag": "')
+          and b'"yesterday"' in lenient["date_words"], {k: v[-40:] for k, v in lenient.items()})
+    st, h, body = c.json("GET", B + "/disputes", headers=auth)
+    check("fault lenient_json leaves the store", st == 200 and isinstance(body[0]["CreationDate"], int)
+          and body[0].get("Tag") != "a\x00b", body and body[0])
+    fault({"path": "/oauth/token$", "kind": "token_echo"})
+    basic = "Basic " + base64.b64encode(("%s:%s" % (CLIENT, KEY)).encode()).decode()
+    st, h, body = c.json("POST", "/v2.01/oauth/token", b"grant_type=client_credentials",
+                         {"Authorization": basic, "Content-Type": "application/x-www-form-urlencoded"})
+    check("fault token_echo", st == 401 and KEY in body["error_description"]
+          and basic in body["error_description"] and "\x1b" in body["error_description"], (st, body))
     fault({"path": "/disputes$", "kind": "deep"})
     st, h, data = c.req("GET", B + "/disputes", headers=auth)
     check("fault deep", st == 200 and data.startswith(b"[[[[") and len(data) == 200000, len(data))
