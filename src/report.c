@@ -1712,11 +1712,13 @@ mp_report_explain(MpReportScan *s, MpPlan *plan, ForeignScanState *node, Explain
 	bool		lookups = false;
 
 	ExplainPropertyText("MangoPay Resource", res->name, es);
-	ExplainPropertyText("MangoPay Report", psprintf("%s (%s), POST %s, windows of %s%d months",
+	ExplainPropertyText("MangoPay Report", psprintf("%s (%s), POST %s, windows of %s%d months%s",
 													res->report_type,
 													res->report_v2 ? "Reporting Service" : "legacy Reports API",
 													res->create_path, res->window_strict ? "under " : "up to ",
-													res->window_months), es);
+													res->window_months,
+													res->window_max_days > 0 ?
+													psprintf(" and %d days", res->window_max_days) : ""), es);
 	if (res->fixed_filters)
 		ExplainPropertyText("MangoPay Fixed Filters", res->fixed_filters, es);
 	if (pushed)
