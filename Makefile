@@ -11,7 +11,7 @@ OBJS = $(SRCS:.c=.o)
 
 # The regression suites; each needs the mock API (test/run.sh starts it).
 REGRESS      = setup options import lists pushdown joins faults matrix wrong tls reports csvshapes \
-               sync matviews cron upgrade
+               apirules sync matviews cron upgrade
 
 PG_CONFIG ?= pg_config
 SHLIB_LINK += -lcurl -lcjson -lcrypto

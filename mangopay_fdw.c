@@ -867,7 +867,7 @@ mangopay_fdw_columns(PG_FUNCTION_ARGS)
 			else if (col->flags & MP_COL_ID)
 				push = psprintf("= / IN / = ANY / join on id: GET %s", mp_resource_id_path(res));
 			else if ((col->flags & MP_COL_KEY) && res->source == MP_SRC_REPORT)
-				push = psprintf("= / IN / = ANY: Filters.%s (key column: one is required)", col->filter);
+				push = psprintf("= / IN / = ANY: Filters.%s (key column: one report per value; none: every user wallet)", col->filter);
 			else if (col->flags & MP_COL_KEY)
 				push = psprintf("= / IN / = ANY: path %s (key column)", res->list_path);
 			else if ((col->flags & MP_COL_DATE) && res->sort_field)
@@ -876,10 +876,15 @@ mangopay_fdw_columns(PG_FUNCTION_ARGS)
 				push = psprintf("=: Filters.%s", col->filter);
 			else if ((col->flags & MP_COL_FILTER) && col->filter && res->source == MP_SRC_REPORT)
 				push = psprintf("= / IN / = ANY: Filters.%s", col->filter);
-			else if ((col->flags & MP_COL_FILTER) && col->filter)
+			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_MULTI))
 				push = psprintf("= / IN / = ANY: %s", col->filter);
+			else if ((col->flags & MP_COL_FILTER) && col->filter)
+				push = psprintf("=: %s (IN / = ANY: checked locally)", col->filter);
 			else if (col->flags & MP_COL_RANGE)
-				push = psprintf("< <= = >= >: Filters.Min%s / Max%s", col->filter, col->filter);
+				push = psprintf("< <= = >= >: Filters.Min%s / Max%s (widened by 1 where needed)",
+								col->filter, col->filter);
+			else if (col->flags & MP_COL_CCY)
+				push = "=: the Min/Max...Currency of an amount bound";
 			else if (col->flags & MP_COL_OPTIONAL)
 				push = "(optional report column: requested only when referenced)";
 			v[0] = CStringGetTextDatum(res->name);

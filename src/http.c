@@ -476,6 +476,23 @@ launch(MpRequest *req)
 	mp_stats.requests++;
 }
 
+/*
+ * A fresh Idempotency-Key into buf (MP_IDEM_KEY_LEN + 1 bytes): "mpfdw-" and
+ * 30 hex digits, 36 characters (the API takes 16 to 36 of [A-Za-z0-9-]).
+ */
+void
+mp_idempotency_key(char *buf)
+{
+	uint8		b[15];
+
+	if (!pg_strong_random(b, sizeof(b)))
+		for (int i = 0; i < (int) sizeof(b); i++)
+			b[i] = (uint8) random();
+	strcpy(buf, "mpfdw-");
+	for (int i = 0; i < (int) sizeof(b); i++)
+		snprintf(buf + 6 + 2 * i, 3, "%02x", b[i]);
+}
+
 void
 mp_request_start(MpRequest *req)
 {
@@ -660,6 +677,16 @@ finish(MpRequest *req, CURLcode result)
 		 result != CURLE_OK ? " " : "", result != CURLE_OK ? curl_easy_strerror(result) : "",
 		 req->elapsed_ms, req->attempts, delay >= 0 ? ", will retry" : "");
 
+	if (delay >= 0 && result == CURLE_OK && req->idempotency_key)
+	{
+		/*
+		 * The API blocks a key used on a failed call, whatever the status
+		 * (spec §3): a retry after an answer goes under a new key.  After
+		 * no answer (timeout, dropped connection) the key stays, so that a
+		 * creation that went through is found again (409, /responses/{key}).
+		 */
+		mp_idempotency_key(req->idempotency_key);
+	}
 	if (delay >= 0)
 	{
 		mp_stats.retries++;

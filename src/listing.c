@@ -140,10 +140,14 @@ mp_list_query(const MpResource *res, MpEval *ev, int sort_dir, bool *filter_drop
 	*filter_dropped = false;
 	for (int i = 0; i < res->ncols; i++)
 	{
-		if (!ev->vals_set[i] || ev->vals[i] == NIL)
+		if (!ev->vals_set[i] || ev->vals[i] == NIL || res->cols[i].filter == NULL)
 			continue;
-		/* an undocumented value would get a 400: leave it to the local check */
-		if (mp_enum_documented(&res->cols[i], ev->vals[i]))
+		/*
+		 * An undocumented value would get a 400, and A,B is documented only
+		 * for some filters (spec §2): leave those to the local check.
+		 */
+		if (mp_enum_documented(&res->cols[i], ev->vals[i]) &&
+			(list_length(ev->vals[i]) == 1 || (res->cols[i].flags & MP_COL_MULTI)))
 			append_param(&q, res->cols[i].filter, join_escaped(ev->vals[i]));
 		else
 			*filter_dropped = true;
@@ -162,7 +166,7 @@ mp_list_query(const MpResource *res, MpEval *ev, int sort_dir, bool *filter_drop
 		if (res->max_history_days > 0)
 		{
 			/* older than the API's history is refused with a 400 */
-			int64		oldest = (int64) time(NULL) - (int64) res->max_history_days * 86400 + 60;
+			int64		oldest = mp_list_history_floor(res);
 
 			if (!has_after || after < oldest)
 				after = oldest, has_after = true;
@@ -172,11 +176,25 @@ mp_list_query(const MpResource *res, MpEval *ev, int sort_dir, bool *filter_drop
 		if (ev->have_hi)
 			append_param(&q, "BeforeDate",
 						 psprintf(INT64_FORMAT, mp_timestamptz_to_unix_ceil(ev->hi) + 1));
-		if (sort_dir != 0)
-			append_param(&q, "Sort", psprintf("%s:%s", res->sort_field,
-											  sort_dir > 0 ? "ASC" : "DESC"));
+		/*
+		 * Always an explicit order, oldest first unless the query asks for
+		 * the newest: with a newest-first default, objects created while a
+		 * scan pages would shift every later page (rows read twice or never).
+		 */
+		append_param(&q, "Sort", psprintf("%s:%s", res->sort_field,
+										  sort_dir < 0 ? "DESC" : "ASC"));
 	}
 	return q.data;
+}
+
+/*
+ * The oldest date a list with a history limit (events: 45 days) may be
+ * asked for, a minute inside the limit (the API's clock reads later).
+ */
+int64
+mp_list_history_floor(const MpResource *res)
+{
+	return (int64) time(NULL) - (int64) res->max_history_days * 86400 + 60;
 }
 
 /*
@@ -221,6 +239,10 @@ evaluate(MpListScan *s)
 
 	ev = mp_plan_evaluate(s->b.plan, s->b.exprstates, s->b.node->ss.ps.ps_ExprContext);
 	s->no_rows = ev->no_rows;
+	/* a range that ends before the API's history (events: 45 days) has no rows */
+	if (res->max_history_days > 0 && ev->have_hi && !ev->have_ids &&
+		mp_timestamptz_to_unix_ceil(ev->hi) < mp_list_history_floor(res))
+		s->no_rows = true;
 
 	/* single-object GETs */
 	s->by_id = ev->have_ids;

@@ -89,6 +89,10 @@ typedef enum MpColKind
 #define MP_COL_RANGE	0x40	/* <, <=, >=, > → Min<filter> / Max<filter> */
 #define MP_COL_SCALAR	0x80	/* the filter takes one value, not a list */
 #define MP_COL_OPTIONAL 0x100	/* report column not in the default set */
+#define MP_COL_MULTI	0x200	/* list filter documented to take A,B (one
+								 * value per request otherwise) */
+#define MP_COL_CCY		0x400	/* the currency of an amount bound: = goes to
+								 * Min/Max<Base>Currency, never alone */
 
 typedef struct MpColumnDef
 {
@@ -125,6 +129,7 @@ typedef struct MpResource
 	int			retention_months;	/* how far back the API goes */
 	const char *fixed_filters;	/* JSON object merged into Filters */
 	const char *lookup_path;	/* /payouts/bankwire/{id} for lookup columns */
+	int			window_max_days;	/* > 0: a window is also at most this many days */
 } MpResource;
 
 extern const MpResource *mp_resource_by_name(const char *name);
@@ -185,7 +190,8 @@ struct MpRequest
 	const char *content_type;
 	bool		use_auth;		/* send the bearer token */
 	char	   *basic_auth;		/* token endpoint only; freed after use */
-	char	   *idempotency_key;
+	char	   *idempotency_key;	/* a buffer of MP_IDEM_KEY_LEN + 1: a retry
+									 * after an answer writes a new key in it */
 	bool		retry_post;		/* POST may be retried (idempotent) */
 	size_t		max_body;
 	MpDataFn	on_data;		/* streaming sink instead of buffering */
@@ -229,6 +235,8 @@ struct MpRequest
 	struct MpRequest *next_active;	/* engine's list of live requests */
 };
 
+#define MP_IDEM_KEY_LEN 36
+extern void mp_idempotency_key(char *buf);
 extern MpRequest *mp_request_new(MpConn *conn, const char *what, const char *method,
 								 const char *url);
 extern void mp_request_start(MpRequest *req);
@@ -322,6 +330,9 @@ typedef struct MpPush
 	int			colidx;			/* into res->cols */
 	bool		is_array;		/* the value is an array (IN, = ANY) */
 	int			expr_idx;		/* into fdw_exprs */
+	int			adjust;			/* MIN/MAX: added to the value (-1, 0, +1) so
+								 * that an inclusive and an exclusive reading
+								 * both return every matching row */
 } MpPush;
 
 typedef struct MpPlan
@@ -411,6 +422,7 @@ extern void mp_list_explain(MpListScan *s, MpPlan *plan, struct ForeignScanState
 							struct ExplainState *es);
 extern char *mp_list_query(const MpResource *res, MpEval *ev, int sort_dir,
 						   bool *filter_dropped);
+extern int64 mp_list_history_floor(const MpResource *res);
 extern int64 mp_list_remote_count(MpConn *conn, const MpResource *res, MpEval *ev,
 								  const char *relname);
 #define MP_ANALYZE_MAX_PAGES 10

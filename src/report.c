@@ -87,7 +87,8 @@ typedef struct Window
 	int			part;			/* key values (user_wallet_transactions) */
 	WinState	state;
 	DlState		dl;				/* while W_DOWNLOADING */
-	char		idem_key[40];
+	char		idem_key[MP_IDEM_KEY_LEN + 1];
+	int			creates;		/* POSTs started (a new key after a failure) */
 	char	   *report_id;
 	char	   *download_url;
 	MpRequest  *req;
@@ -127,6 +128,7 @@ struct MpReportScan
 	cJSON	   *filters;		/* the Filters object, without dates */
 	cJSON	   *columns;		/* Columns to request, or NULL (the default set) */
 	char	   *sort;			/* "CreationDate:ASC" */
+	int64		floor_from;		/* the oldest AfterDate the API accepts */
 	char	  **parts;			/* per partition: the key values, 2 each */
 	int			nparts;
 	Window	   *w;
@@ -384,21 +386,6 @@ failed:
 /* ------------------------------------------------------------------------
  * request building
  * ------------------------------------------------------------------------ */
-static char *
-random_key(void)
-{
-	char		k[40];
-	uint8		b[15];
-
-	if (!pg_strong_random(b, sizeof(b)))
-		for (int i = 0; i < (int) sizeof(b); i++)
-			b[i] = (uint8) random();
-	strcpy(k, "mpfdw-");
-	for (int i = 0; i < (int) sizeof(b); i++)
-		sprintf(k + 6 + 2 * i, "%02x", b[i]);
-	return pstrdup(k);
-}
-
 static const char *
 partval(MpReportScan *s, int part, int k)
 {
@@ -415,6 +402,10 @@ definition(MpReportScan *s, Window *w)
 	int64		after = w->start - 1;
 	int64		before = w->end;
 	int			k = 0;
+
+	/* asked one second wider, but never past the API's retention */
+	if (after < s->floor_from)
+		after = w->start;
 
 	/* key columns of user_wallet_transactions are filters */
 	for (int i = 0; i < res->ncols; i++)
@@ -547,7 +538,8 @@ start_create(MpReportScan *s, Window *w)
 		return;
 	}
 	w->req->content_type = "application/json";
-	strlcpy(w->idem_key, random_key(), sizeof(w->idem_key));
+	mp_idempotency_key(w->idem_key);
+	w->creates++;
 	w->req->idempotency_key = w->idem_key;
 	w->req->retry_post = true;	/* the Idempotency-Key makes it safe */
 	mp_request_start(w->req);
@@ -679,6 +671,26 @@ is_idempotency_conflict(MpRequest *r)
 		strstr(r->buf, "idempotent_creation_conflict") != NULL;
 }
 
+/*
+ * The StatusCode of GET /responses/{key} (a string or a number), or 0 when
+ * it has none.
+ */
+static int
+stored_status(MpRequest *r)
+{
+	cJSON	   *j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	cJSON	   *c = j ? cJSON_GetObjectItemCaseSensitive(j, "StatusCode") : NULL;
+	int			code = 0;
+
+	if (cJSON_IsNumber(c))
+		code = (int) c->valuedouble;
+	else if (cJSON_IsString(c))
+		code = atoi(c->valuestring);
+	if (j)
+		cJSON_Delete(j);
+	return code;
+}
+
 /* a finished create / poll / recovery request of window w */
 static void
 window_request_done(MpReportScan *s, Window *w)
@@ -687,6 +699,31 @@ window_request_done(MpReportScan *s, Window *w)
 	bool		recovered;
 
 	w->req = NULL;
+	if (w->state == W_CREATING && w->recovering &&
+		(mp_request_not_found(r) || mp_request_ok(r)))
+	{
+		int			code = mp_request_ok(r) ? stored_status(r) : 404;
+
+		if (code < 200 || code >= 300)
+		{
+			/*
+			 * The first call under this key failed (or left no answer): no
+			 * report was made, and the key is spent.  Create it anew.
+			 */
+			if (w->creates > s->b.conn->max_retries)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("MangoPay did not create a report for \"%s\" after %d attempts",
+								RelationGetRelationName(s->b.rel), w->creates),
+						 errdetail("GET %s answered %d: the call under that Idempotency-Key failed.",
+								   r->log_path, code),
+						 errhint("Raise the server option max_retries, or try again later.")));
+			mp_request_release(r);
+			w->recovering = false;
+			w->state = W_NEW;
+			return;
+		}
+	}
 	if (w->state == W_CREATING && !w->recovering && is_idempotency_conflict(r))
 	{
 		/* a retried POST whose first attempt went through: read its answer */
@@ -1310,20 +1347,11 @@ row_passes(MpReportScan *s, QRow *r, TupleTableSlot *slot)
 static int64
 retention_floor(const MpResource *res, int64 now)
 {
-	/* an hour inside the limit: the API checks against its own, later clock */
-	int64		floor_from = mp_clamp_retention(INT64_MIN, now, res->retention_months, 3600);
-
-	if (res->report_v2)
-	{
-		/* "the previous 2 years" or "from 1 January of the previous year" */
-		MpCivilTime c;
-		int64		jan1;
-
-		mp_split_time(now, &c);
-		if (mp_make_time(c.year - 1, 1, 1, 0, 0, 0, &jan1) && jan1 > floor_from)
-			floor_from = jan1;
-	}
-	return floor_from;
+	/*
+	 * An hour inside the limit: the API checks against its own, later clock.
+	 * (The Reporting Service goes back 24 months, spec §4b.)
+	 */
+	return mp_clamp_retention(INT64_MIN, now, res->retention_months, 3600);
 }
 
 /* is name in the Columns array already? */
@@ -1348,6 +1376,16 @@ window_months(const MpResource *res)
 }
 
 /*
+ * The longest window in seconds (0: months only).  A window [s, e) is asked
+ * for as AfterDate s - 1, BeforeDate e: one second shorter than the limit.
+ */
+static int64
+window_max_secs(const MpResource *res)
+{
+	return res->window_max_days > 0 ? (int64) res->window_max_days * 86400 - 1 : 0;
+}
+
+/*
  * At plan time: how many reports a scan with these (constant) bounds
  * creates, per key value.  0 when the range is empty.
  */
@@ -1366,7 +1404,64 @@ mp_report_estimate_windows(const MpResource *res, MpEval *ev)
 		to = Min(to, mp_timestamptz_to_unix_floor(ev->hi) + 1);
 	if (from >= to)
 		return 0;
-	return Max(1, mp_split_windows(from, to, window_months(res), true, NULL, 0));
+	return Max(1, mp_split_windows_span(from, to, window_months(res), true,
+										window_max_secs(res), NULL, 0));
+}
+
+/*
+ * The one currency the WHERE clause fixes for the amount column ci
+ * ("DebitedFundsAmount" → the column whose field is DebitedFundsCurrency;
+ * for wallets also the Currency filter), or NULL.
+ */
+static const char *
+bound_currency(MpReportScan *s, int ci)
+{
+	const MpResource *res = s->b.res;
+	MpEval	   *ev = s->ev;
+	const char *f = res->cols[ci].filter;
+	size_t		base = strlen(f) - strlen("Amount");
+	const char *fallback = NULL;
+
+	if (strlen(f) <= strlen("Amount") || strcmp(f + base, "Amount") != 0)
+		return NULL;
+	for (int i = 0; i < res->ncols; i++)
+	{
+		const MpColumnDef *col = &res->cols[i];
+
+		if (!ev->vals_set[i] || list_length(ev->vals[i]) != 1)
+			continue;
+		if ((col->flags & MP_COL_CCY) && strncmp(col->field, f, base) == 0 &&
+			strcmp(col->field + base, "Currency") == 0)
+			return linitial(ev->vals[i]);
+		if (col->filter && strcmp(col->filter, "Currency") == 0)
+			fallback = linitial(ev->vals[i]);
+	}
+	return fallback;
+}
+
+/*
+ * Min<F>/Max<F> of a pushed amount bound (already widened so that both an
+ * inclusive and an exclusive reading return every matching row), with
+ * Min/Max<Base>Currency when the query fixes the currency.
+ */
+static void
+add_amount_bounds(MpReportScan *s, int ci)
+{
+	const char *f = s->b.res->cols[ci].filter;
+	const char *ccy = bound_currency(s, ci);
+	int			base = (int) (strlen(f) - strlen("Amount"));
+
+	for (int k = 0; k < 2; k++)
+	{
+		const char *mm = k == 0 ? "Min" : "Max";
+
+		if (!(k == 0 ? s->ev->have_min[ci] : s->ev->have_max[ci]))
+			continue;
+		cJSON_AddNumberToObject(s->filters, psprintf("%s%s", mm, f),
+								(double) (k == 0 ? s->ev->min[ci] : s->ev->max[ci]));
+		if (ccy)
+			cJSON_AddStringToObject(s->filters, psprintf("%s%.*sCurrency", mm, base, f), ccy);
+	}
 }
 
 static void
@@ -1392,7 +1487,8 @@ build_request(MpReportScan *s)
 	{
 		const MpColumnDef *col = &res->cols[i];
 
-		if (ev->vals_set[i] && ev->vals[i] != NIL && mp_enum_documented(col, ev->vals[i]) &&
+		if (ev->vals_set[i] && ev->vals[i] != NIL && col->filter &&
+			mp_enum_documented(col, ev->vals[i]) &&
 			!cJSON_HasObjectItem(s->filters, col->filter))
 		{
 			if (col->flags & MP_COL_SCALAR)
@@ -1410,10 +1506,8 @@ build_request(MpReportScan *s)
 					cJSON_AddItemToArray(a, cJSON_CreateString(lfirst(lc)));
 			}
 		}
-		if (ev->have_min[i])
-			cJSON_AddNumberToObject(s->filters, psprintf("Min%s", col->filter), (double) ev->min[i]);
-		if (ev->have_max[i])
-			cJSON_AddNumberToObject(s->filters, psprintf("Max%s", col->filter), (double) ev->max[i]);
+		if (ev->have_min[i] || ev->have_max[i])
+			add_amount_bounds(s, i);
 	}
 
 	/* Columns: what the query reads (plus CreationDate and Id for our own use) */
@@ -1476,21 +1570,23 @@ build_request(MpReportScan *s)
 
 	/* the range: the query's, within the API's retention */
 	floor_from = retention_floor(res, now);
+	s->floor_from = floor_from;
 	from = floor_from;
 	if (ev->have_lo)
 	{
 		int64		lo = mp_timestamptz_to_unix_floor(ev->lo);
+		int64		asked = lo;
 
 		/* rounded down like "now" below, so that a reusable report matches */
 		if (s->b.conn->report_max_age_s > 0)
 			lo = (lo / granule) * granule;
-		if (lo < floor_from)
+		if (asked < floor_from)
 			ereport(NOTICE,
 					(errmsg("MangoPay keeps %s data for %d months: rows before %s are not returned",
 							res->report_type, res->retention_months,
 							timestamptz_to_str(time_t_to_timestamptz((pg_time_t) floor_from)))));
 		else
-			from = lo;
+			from = Max(lo, floor_from);	/* rounding never crosses the limit */
 	}
 	/*
 	 * Up to now, inclusive (the window is [from, to)); rounded down only when
@@ -1518,7 +1614,8 @@ build_request(MpReportScan *s)
 	 * Windows end one second short of the limit and are asked one second
 	 * wider at the start: "up to 6 months" gets 6 months, "under 12" gets 11.
 	 */
-	nwins = mp_split_windows_alloc(&s->alloc, from, to, window_months(res), true, &wins);
+	nwins = mp_split_windows_span_alloc(&s->alloc, from, to, window_months(res), true,
+										window_max_secs(res), &wins);
 	if (nwins <= 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 
@@ -1529,15 +1626,7 @@ build_request(MpReportScan *s)
 		int			n0 = ev->keys_set[0] ? list_length(ev->keys[0]) : 1;
 		int			n1 = (nkeys > 1 && ev->keys_set[1]) ? list_length(ev->keys[1]) : 1;
 
-		if (!ev->keys_set[0] && !(nkeys > 1 && ev->keys_set[1]))
-		{
-			free(wins);
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("a query on \"%s\" needs user_id or wallet_id", RelationGetRelationName(s->b.rel)),
-					 errdetail("The %s report is made for one user or one wallet.", res->report_type),
-					 errhint("Add WHERE user_id = '...' or WHERE wallet_id = '...' (IN (...) makes one report each).")));
-		}
+		/* neither key: one report of every user wallet (spec §4b) */
 		s->nparts = n0 * n1;
 		s->parts = palloc0(sizeof(char *) * 2 * s->nparts);
 		for (int a = 0; a < n0; a++)
@@ -1816,11 +1905,13 @@ mp_report_explain(MpReportScan *s, MpPlan *plan, ForeignScanState *node, Explain
 	bool		lookups = false;
 
 	ExplainPropertyText("MangoPay Resource", res->name, es);
-	ExplainPropertyText("MangoPay Report", psprintf("%s (%s), POST %s, windows of %s%d months",
+	ExplainPropertyText("MangoPay Report", psprintf("%s (%s), POST %s, windows of %s%d months%s",
 													res->report_type,
 													res->report_v2 ? "Reporting Service" : "legacy Reports API",
 													res->create_path, res->window_strict ? "under " : "up to ",
-													res->window_months), es);
+													res->window_months,
+													res->window_max_days > 0 ?
+													psprintf(" and %d days", res->window_max_days) : ""), es);
 	if (res->fixed_filters)
 		ExplainPropertyText("MangoPay Fixed Filters", res->fixed_filters, es);
 	if (pushed)

@@ -86,9 +86,11 @@ def parse_int_param(q, name, lo=None, hi=None, msg=None):
     return n
 
 
-def parse_enum_filter(q, name, allowed):
+def parse_enum_filter(q, name, allowed, single=False):
     """Comma-separated AND repeated keys, values case-insensitive (§2); an unknown
-    value -> 400 naming the field.  Empty items are ignored."""
+    value -> 400 naming the field.  Empty items are ignored.  single: the filter
+    is documented as one string (EventType, reporting Status, document filters,
+    §2): several values -> 400."""
     vals = []
     for raw in q.all(name):
         for part in raw.split(","):
@@ -97,6 +99,9 @@ def parse_enum_filter(q, name, allowed):
                 vals.append(p.upper())
     if not vals:
         return None
+    if single and len(vals) > 1:
+        raise param_error({name: "The value '%s' is not valid for %s: one value only."
+                           % (",".join(q.all(name)), name)})
     if allowed is not None:
         for v in vals:
             if v not in allowed:
@@ -151,6 +156,11 @@ class MockState:
             "download_url_ttl": 86400,      # legacy link valid 24 h (§4a)
             "reporting_url_ttl": 31 * 86400,  # Reporting Service file valid 31 days (§4b)
             "events_max_age_days": 45,      # §2
+            "list_default_dir": "DESC",     # order when no Sort is sent (undocumented, §2)
+            "grow_disputes": 0,             # new disputes created at each GET /disputes
+            "amount_bounds": "inclusive",   # reading of report Min/Max*Amount (§4a)
+            "legacy_max_days": 0,           # TRANSACTIONS range also <= N days (0: months only)
+            "uwt_requires_key": False,      # USER_WALLET_TRANSACTIONS needs UserId/WalletId
         }
         self.config = dict(self.default_config)
         self.tokens = {}                    # token -> {"client", "exp", "issued"}
@@ -583,7 +593,14 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 raw, ct = jdump(b), JSON_CT
             hdrs = [(k, str(v)) for k, v in (rule.get("headers") or {}).items()]
-            self.send_resp(Resp(status, raw=raw, content_type=ct, headers=hdrs), rl, head_only)
+            if report_create and self.headers.get("Idempotency-Key"):
+                # §3: a key used on a failed call is spent, whatever the status
+                st.reports.record_failed(client_key, self.headers.get("Idempotency-Key"),
+                                         status, raw, ct)
+            # "cut_after": N body bytes, then the connection drops (no usable answer)
+            cut = rule.get("cut_after")
+            self.send_resp(Resp(status, raw=raw, content_type=ct, headers=hdrs), rl, head_only,
+                           cut_after=int(cut) if cut is not None else None)
             return status
         elif kind == "redirect":
             status = int(rule.get("status", 302))
@@ -713,6 +730,9 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             if seg[:1] == ["disputes"]:
                 if n == 1:
+                    grow = int(st.config.get("grow_disputes") or 0)
+                    if grow > 0:
+                        grow_disputes(st, grow)
                     return self.list_resp(s.disputes, q, DISPUTE_SPEC, cache=True)
                 if n == 2 and seg[1] == "pendingsettlement":
                     return self.list_resp(pending_settlement(s), q, DISPUTE_SPEC)
@@ -809,10 +829,13 @@ class Handler(BaseHTTPRequestHandler):
         now = time.time()
         max_age = int(st.config.get("events_max_age_days", 45)) * 86400
         after = parse_int_param(q, "AfterDate")
-        if after is not None and after < now - max_age:
-            # §2: events older than 45 days -> 400 param_error
-            raise param_error({"AfterDate": "AfterDate cannot be older than %d days"
-                                            % (max_age // 86400)})
+        before = parse_int_param(q, "BeforeDate")
+        # §2: an AfterDate or a BeforeDate older than 45 days -> 400 param_error
+        errs = {k: "Events older than %d days can not be searched" % (max_age // 86400)
+                for k, v in (("AfterDate", after), ("BeforeDate", before))
+                if v is not None and v < now - max_age}
+        if errs:
+            raise param_error(errs)
         evs = [e for e in st.store.events if e["Date"] >= now - max_age]
         return self.list_resp(evs, q, EVENT_SPEC)
 
@@ -827,14 +850,16 @@ class Handler(BaseHTTPRequestHandler):
         before = parse_int_param(q, "BeforeDate")
         filters = []
         for pname, (getter, allowed) in spec.get("enums", {}).items():
-            vals = parse_enum_filter(q, pname, allowed)
+            vals = parse_enum_filter(q, pname, allowed, pname in spec.get("single", ()))
             if vals is not None:
                 filters.append((pname, getter, vals))
-        sort_field, sort_dir = parse_sort(q, spec["sort"], spec.get("default_dir", "ASC"))
+        st = self.server.state
+        # no Sort: newest first by default (config list_default_dir; §2: undocumented)
+        sort_field, sort_dir = parse_sort(q, spec["sort"], spec.get(
+            "default_dir", str(st.config.get("list_default_dir") or "DESC").upper()))
         # for the store's own lists (cache=True), the selection is kept per
         # query until the data changes (mutate, reseed): each page of a long
         # listing is then a slice, not a filter and a sort of every object
-        st = self.server.state
         key = (id(items), len(items), st.data_version, datef, after, before, sort_field, sort_dir,
                tuple((pname, tuple(sorted(vals))) for pname, _, vals in filters))
         out = st.list_cache.get(key) if cache else None
@@ -1079,7 +1104,7 @@ def _get(k):
 DISPUTE_SPEC = {"date": "CreationDate", "sort": ["CreationDate"],
                 "enums": {"Status": (_get("Status"), md.DISPUTE_STATUSES),
                           "DisputeType": (_get("DisputeType"), md.DISPUTE_TYPES)}}
-DOC_SPEC = {"date": "CreationDate", "sort": ["CreationDate"],
+DOC_SPEC = {"date": "CreationDate", "sort": ["CreationDate"], "single": ("Status", "Type"),
             "enums": {"Status": (_get("Status"), md.DOC_STATUSES),
                       "Type": (_get("Type"), md.DOC_TYPES)}}
 TX_SPEC = {"date": "CreationDate", "sort": ["CreationDate"],
@@ -1090,9 +1115,9 @@ TX_SPEC = {"date": "CreationDate", "sort": ["CreationDate"],
 REPORT_SPEC = {"date": "CreationDate", "sort": ["CreationDate"]}
 # §4b: Reporting Service list defaults to CreationDate:DESC
 REPORTING_SPEC = {"date": "CreationDate", "sort": ["CreationDate"], "default_dir": "DESC",
-                  "enums": {"Status": (_get("Status"), REPORTING_STATUSES)}}
+                  "single": ("Status",), "enums": {"Status": (_get("Status"), REPORTING_STATUSES)}}
 WALLET_SPEC = {"date": "CreationDate", "sort": ["CreationDate"]}
-EVENT_SPEC = {"date": "Date", "sort": ["Date"],
+EVENT_SPEC = {"date": "Date", "sort": ["Date"], "single": ("EventType",),
               "enums": {"EventType": (_get("EventType"), md.EVENT_TYPES)}}
 
 
@@ -1223,6 +1248,23 @@ MUTABLE = {"disputes": "disputes", "dispute_documents": "dispute_documents",
            "events": "events", "client_wallets": "client_wallets",
            "repudiations": "repudiations", "settlements": "settlements",
            "refunds": "refunds", "payouts": "payouts"}
+
+
+def grow_disputes(st, n):
+    """config grow_disputes: n new disputes, newer than any other, created as a
+    list request arrives (objects created while a scan pages)."""
+    s = st.store
+    with st.lock:
+        st.data_version += 1
+        st.list_cache = {}
+        now = int(time.time())
+        base = max([now] + [d.get("CreationDate") or 0 for d in s.disputes[-1:]])
+        for k in range(n):
+            st.grown = getattr(st, "grown", 0) + 1
+            d = dict(s.disputes[0])
+            d.update({"Id": str(8000000000 + st.grown), "CreationDate": base + 1 + k,
+                      "Tag": "grown", "RepudiationId": None})
+            s.disputes.append(d)
 
 
 def mutate(st, data):

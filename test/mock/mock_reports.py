@@ -308,6 +308,29 @@ class BenchCsv:
             yield b"".join(buf)
 
 
+def st_cfg(state, key):
+    return state.config.get(key)
+
+
+def amount_ok(state, f, base, v, ccy_of_row):
+    """Min<base>Amount / Max<base>Amount of a legacy report, each with its
+    *Currency when given.  Whether the bound itself is included is unverified
+    (§4a): config amount_bounds "inclusive" (default) or "exclusive"."""
+    excl = str(state.config.get("amount_bounds") or "inclusive").lower() == "exclusive"
+    for mm in ("Min", "Max"):
+        amt = f.get(mm + base + "Amount")
+        if amt is None:
+            continue
+        ccy = f.get(mm + base + "Currency")
+        if ccy and ccy_of_row != ccy:
+            return False
+        if mm == "Min" and (v < amt or (excl and v == amt)):
+            return False
+        if mm == "Max" and (v > amt or (excl and v == amt)):
+            return False
+    return True
+
+
 def b64_cf(b):
     """CloudFront's URL-safe base64 variant: + -> -, = -> _, / -> ~."""
     return base64.b64encode(b).decode().translate(str.maketrans("+=/", "-_~"))
@@ -511,6 +534,23 @@ class ReportEngine:
                     "date": email.utils.formatdate(usegmt=True)}
         return resp
 
+    def record_failed(self, client, key, status, raw, content_type):
+        """A faulted answer to a report-creating POST: the key is spent as if the
+        call had failed with that status (§3: a failed call blocks its key)."""
+        if not re.fullmatch(r"[A-Za-z0-9-]{16,36}", key or ""):
+            return
+        try:
+            resource = json.loads(raw.decode("utf-8")) if raw else None
+        except (ValueError, UnicodeDecodeError):
+            resource = raw.decode("utf-8", "replace")
+        with self.lock:
+            if (client, key) in self.state.idem:
+                return
+            self.state.idem[(client, key)] = {
+                "time": time.time(), "status": status, "length": len(raw or b""),
+                "content_type": content_type, "resource": resource,
+                "date": email.utils.formatdate(usegmt=True)}
+
     def idempotency_response(self, client, key):
         from mock_common import Resp, not_found
         with self.lock:
@@ -638,7 +678,10 @@ class ReportEngine:
             eff_after = after if after is not None else md.add_months(eff_before, -1)  # GUESS
             if eff_after >= eff_before:
                 raise param_error({"Filters.BeforeDate": "BeforeDate must be greater than AfterDate"})
-            if eff_before > md.add_months(eff_after, 6):
+            max_days = int(st_cfg(self.state, "legacy_max_days") or 0)
+            if eff_before > md.add_months(eff_after, 6) or (
+                    max_days and eff_before - eff_after > max_days * 86400):
+                # config legacy_max_days: "6 months" read as a number of days
                 raise param_error({"Filters.AfterDate": "The date range can be a maximum of "
                                                         "6 months for this report type."})
         else:
@@ -720,7 +763,9 @@ class ReportEngine:
                         raise param_error({"Filters.%s" % k: "The value '%s' is not valid" % x})
             filters[k] = v
         if rtype == "USER_WALLET_TRANSACTIONS":
-            if not filters.get("UserId") and not filters.get("WalletId"):
+            # §4b: no filter = every user wallet; an older example refused it
+            if (st_cfg(self.state, "uwt_requires_key") and not filters.get("UserId")
+                    and not filters.get("WalletId")):
                 # §4b example error key, verbatim
                 raise param_error({"UserId & Currency":
                                    "User Id or Wallet Id has to be provided in filters"})
@@ -799,9 +844,7 @@ class ReportEngine:
                 if f.get("Currency") and w[WF["Currency"]] != f["Currency"]:
                     continue
                 bal = w[WF["BalanceAmount"]]
-                if f.get("MinBalanceAmount") is not None and bal < f["MinBalanceAmount"]:
-                    continue
-                if f.get("MaxBalanceAmount") is not None and bal > f["MaxBalanceAmount"]:
+                if not amount_ok(self.state, f, "Balance", bal, w[WF["BalanceCurrency"]]):
                     continue
                 sel.append(w)
             if desc:
@@ -884,21 +927,9 @@ class ReportEngine:
                 continue
             if f.get("AuthorId") and r[LF["AuthorId"]] != f["AuthorId"]:
                 continue
-            ok = True
-            for bound, fld in (("MinDebitedFunds", "DebitedFunds"), ("MaxDebitedFunds", "DebitedFunds"),
-                               ("MinFees", "Fees"), ("MaxFees", "Fees")):
-                amt = f.get(bound + "Amount")
-                if amt is None:
-                    continue
-                ccy = f.get(bound + "Currency")
-                if ccy and r[LF[fld + "Currency"]] != ccy:
-                    ok = False
-                    break
-                v = r[LF[fld + "Amount"]]
-                if (bound.startswith("Min") and v < amt) or (bound.startswith("Max") and v > amt):
-                    ok = False
-                    break
-            if ok:
+            if (amount_ok(self.state, f, "DebitedFunds", r[LF["DebitedFundsAmount"]],
+                          r[LF["DebitedFundsCurrency"]])
+                    and amount_ok(self.state, f, "Fees", r[LF["FeesAmount"]], r[LF["FeesCurrency"]])):
                 out.append(r)
         return out
 

@@ -221,12 +221,16 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     got = []
     p = 1
     while True:
-        st, h, items = c.json("GET", B + "/disputes?per_page=100&page=%d" % p, headers=auth)
+        st, h, items = c.json("GET", B + "/disputes?per_page=100&Sort=CreationDate:ASC&page=%d" % p,
+                              headers=auth)
         if not items:
             break
         got.extend(items)
         p += 1
     check("paging == truth", got == all_d, (len(got), len(all_d)))
+    _, _, newest = c.json("GET", B + "/disputes?per_page=5", headers=auth)
+    check("no Sort: newest first", [d["Id"] for d in newest] == [d["Id"] for d in all_d[::-1][:5]],
+          [d["Id"] for d in newest])
     check("page past end -> []", st == 200 and items == [], (st, items))
     st, h, desc = c.json("GET", B + "/disputes?per_page=5&Sort=creationdate:desc", headers=auth)
     check("Sort DESC", [d["Id"] for d in desc] == [d["Id"] for d in all_d[::-1][:5]],
@@ -297,9 +301,13 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     check("events >45 days -> 400", st == 400 and "AfterDate" in body["errors"], body)
     evs = truth(ctl, "events")
     check("events count", 1000 < len(evs) < 4000, len(evs))
-    st, h, _ = c.json("GET", B + "/events?EventType=DISPUTE_CREATED,dispute_closed", headers=auth)
+    st, h, _ = c.json("GET", B + "/events?EventType=dispute_closed", headers=auth)
     check("events EventType", h.get("x-number-of-items") == str(sum(
-        1 for x in evs if x["EventType"] in ("DISPUTE_CREATED", "DISPUTE_CLOSED"))), h)
+        1 for x in evs if x["EventType"] == "DISPUTE_CLOSED")), h)
+    st, h, body = c.json("GET", B + "/events?EventType=DISPUTE_CREATED,dispute_closed", headers=auth)
+    check("events EventType takes one value", st == 400 and "EventType" in body["errors"], body)
+    st, h, body = c.json("GET", B + "/events?BeforeDate=%d" % (time.time() - 46 * 86400), headers=auth)
+    check("events BeforeDate >45 days -> 400", st == 400 and "BeforeDate" in body["errors"], body)
     st, h, body = c.json("GET", B + "/events?EventType=NOPE", headers=auth)
     check("events bad EventType", st == 400, st)
 
@@ -528,10 +536,12 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
                           "BeforeDate": t0, "Columns": ["ClientId", "Nope"]}, auth)
     check("reporting unknown column", st == 400 and body["errors"]["Report"].startswith(
         "Unknown columns were found in the list: Nope, Report Columns: ClientId, "), body)
+    ctl.json("POST", "/__mock/config", {"uwt_requires_key": True})
     st, h, body = c.json("POST", B + "/reporting/reports",
                          {"ReportType": "USER_WALLET_TRANSACTIONS", "AfterDate": t0 - 40 * 86400,
                           "BeforeDate": t0}, auth)
-    check("UWT requires UserId/WalletId", st == 400, body)
+    check("UWT requires UserId/WalletId (uwt_requires_key)", st == 400, body)
+    ctl.json("POST", "/__mock/config", {"uwt_requires_key": False})
     fault({"path": "/reporting/reports$", "kind": "report_failed", "result_code": "805001"})
     st, h, rr = c.json("POST", B + "/reporting/reports",
                        {"ReportType": "COLLECTED_FEES", "AfterDate": t0 - 40 * 86400,
