@@ -72,6 +72,10 @@ EXCEPTION WHEN OTHERS THEN
     || CASE WHEN with_detail AND det <> '' THEN E'\nDETAIL: ' || det ELSE '' END
     || CASE WHEN hint <> '' THEN E'\nHINT: ' || hint ELSE '' END;
 END $$;
+-- the wait event of mangopay_fdw's network waits in pg_stat_activity: its own
+-- name from PostgreSQL 17, the generic one before
+CREATE FUNCTION t.wait_event() RETURNS text LANGUAGE sql AS $$
+  SELECT CASE WHEN current_setting('server_version_num')::int >= 170000 THEN 'MangoPayHTTP' ELSE 'Extension' END $$;
 
 -- compare a foreign table with the mock's ground truth, row by row and
 -- column by column, using the field of every column from

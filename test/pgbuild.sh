@@ -22,9 +22,16 @@ crontar=$(ls "$src"/pg_cron-*.tar.gz 2>/dev/null | head -1)
 	{ say "checksum mismatch in $src"; exit 1; }
 key=$(cat "$tarball" "$crontar" | sha256sum | cut -c1-16)
 prefix=$cache/pg$ver-$key
-if [ -x "$prefix/bin/pg_config" ] && [ -f "$prefix/.complete" ]; then
-	echo "$prefix"; exit 0
+built() { [ -x "$prefix/bin/pg_config" ] && [ -f "$prefix/.complete" ]; }
+if built; then echo "$prefix"; exit 0; fi
+# one build of a version at a time (two runs of the suite may start at once)
+mkdir -p "$cache"
+exec 9>"$cache/.pg$ver.lock"
+if ! flock -n 9; then
+	say "waiting for another build of PostgreSQL $ver"
+	flock 9
 fi
+if built; then echo "$prefix"; exit 0; fi
 
 deps="bison flex libssl-dev make gcc libc6-dev pkg-config"
 missing=""
