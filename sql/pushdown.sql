@@ -119,12 +119,5 @@ WHERE status IN ('CLOSED', 'SUBMITTED') AND creation_date >= now() - interval '7
 EXPLAIN (COSTS OFF) SELECT * FROM mangopay.refunds WHERE id = ANY ('{a,b}');
 EXPLAIN (COSTS OFF) SELECT * FROM mangopay.client_wallet_transactions WHERE funds_type = 'FEES' AND currency = 'EUR';
 SELECT t.mock('reset') ->> 'ok' AS reset;
--- (PostgreSQL 18 prints actual rows with two decimals: shown as integers)
-CREATE FUNCTION pg_temp.explain_analyze(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE l text;
-BEGIN
-  FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || q LOOP
-    RETURN NEXT regexp_replace(l, '(rows=[0-9]+)\.00 ', '\1 ', 'g');
-  END LOOP;
-END $$;
-SELECT * FROM pg_temp.explain_analyze($$SELECT * FROM mangopay.dispute_documents WHERE type = 'INVOICE' LIMIT 3$$);
+SELECT * FROM t.explain($$SELECT * FROM mangopay.dispute_documents WHERE type = 'INVOICE' LIMIT 3$$,
+                        'ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF');
