@@ -17,6 +17,10 @@
 #include "access/table.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
 #include "funcapi.h"
@@ -103,6 +107,19 @@ _PG_init(void)
 /* a by-id table scanned without ids is an error at execution: never chosen
  * while a parameterized path exists */
 #define MP_NO_IDS_COST	1.0e10
+
+/* create_foreignscan_path() gained fdw_restrictinfo in 17 and disabled_nodes
+ * in 18; our paths have neither a target, an outer plan nor join clauses */
+#if PG_VERSION_NUM >= 180000
+#define mp_foreignscan_path(root, rel, rows, startup, total, pathkeys, outer, priv) \
+	create_foreignscan_path(root, rel, NULL, rows, 0, startup, total, pathkeys, outer, NULL, NIL, priv)
+#elif PG_VERSION_NUM >= 170000
+#define mp_foreignscan_path(root, rel, rows, startup, total, pathkeys, outer, priv) \
+	create_foreignscan_path(root, rel, NULL, rows, startup, total, pathkeys, outer, NULL, NIL, priv)
+#else
+#define mp_foreignscan_path(root, rel, rows, startup, total, pathkeys, outer, priv) \
+	create_foreignscan_path(root, rel, NULL, rows, startup, total, pathkeys, outer, NULL, priv)
+#endif
 
 /* the user whose mapping a scan of this relation uses */
 static Oid
@@ -348,8 +365,8 @@ add_parameterized_paths(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri)
 		rows = ri->has_ids ? Min(nids, ri->nids) : nids;
 		cost_by_id(ri, rows, rows, &startup, &total);
 		add_path(baserel, (Path *)
-				 create_foreignscan_path(root, baserel, NULL, clamp_row_est(rows), startup, total,
-										 NIL, outer, NULL, path_private(0, -1, true)));
+				 mp_foreignscan_path(root, baserel, clamp_row_est(rows), startup, total,
+									 NIL, outer, path_private(0, -1, true)));
 	}
 }
 
@@ -376,22 +393,22 @@ mpGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 
 		cost_by_id(ri, ri->nids, rows, &startup, &total);
 		add_path(baserel, (Path *)
-				 create_foreignscan_path(root, baserel, NULL, rows, startup, total,
-										 NIL, NULL, NULL, path_private(0, -1, true)));
+				 mp_foreignscan_path(root, baserel, rows, startup, total,
+									 NIL, NULL, path_private(0, -1, true)));
 	}
 
 	cost_scan(root, baserel, ri, baserel->rows, &startup, &total);
 	add_path(baserel, (Path *)
-			 create_foreignscan_path(root, baserel, NULL, baserel->rows, startup, total,
-									 NIL, NULL, NULL,
-									 path_private(0, root->query_pathkeys == NIL ? limit : -1, false)));
+			 mp_foreignscan_path(root, baserel, baserel->rows, startup, total,
+								 NIL, NULL,
+								 path_private(0, root->query_pathkeys == NIL ? limit : -1, false)));
 
 	sort_dir = mp_plan_sort_dir(root, baserel, res, foreigntableid);
 	if (sort_dir != 0)
 		add_path(baserel, (Path *)
-				 create_foreignscan_path(root, baserel, NULL, baserel->rows, startup, total + 0.01,
-										 root->query_pathkeys, NULL, NULL,
-										 path_private(sort_dir, limit, false)));
+				 mp_foreignscan_path(root, baserel, baserel->rows, startup, total + 0.01,
+									 root->query_pathkeys, NULL,
+									 path_private(sort_dir, limit, false)));
 
 	add_parameterized_paths(root, baserel, ri);
 }

@@ -128,7 +128,7 @@ DO $$ BEGIN
     PERFORM pg_sleep(0.05);
   END LOOP;
 END $$;
-SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE query = 'SELECT count(*) FROM mangopay.reports';
+SELECT wait_event_type, wait_event = t.wait_event() AS mangopay_wait_event FROM pg_stat_activity WHERE query = 'SELECT count(*) FROM mangopay.reports';
 CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t0;
 SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT count(*) FROM mangopay.reports';
 SELECT * FROM dblink_get_result('bg', false) AS r(n bigint);

@@ -18,10 +18,9 @@ CREATE TEMP TABLE tr_payouts AS SELECT j FROM t.truth('payouts') j;
 CREATE TEMP TABLE tr_docs AS SELECT j FROM t.truth('dispute_documents') j;
 
 -- 1. disputes → repudiations: a nested loop over a parameterized scan
-EXPLAIN (COSTS OFF)
-SELECT d.id, r.id FROM mangopay.disputes d
+SELECT * FROM t.explain($$SELECT d.id, r.id FROM mangopay.disputes d
   JOIN mangopay.repudiations r ON r.id = d.repudiation_id
- WHERE d.creation_date >= now() - interval '120 days';
+ WHERE d.creation_date >= now() - interval '120 days'$$);
 
 SELECT t.mock('reset') ->> 'ok' AS reset;
 CREATE TEMP TABLE j1 AS
@@ -52,9 +51,8 @@ SELECT count(*) AS list_calls_other_than_disputes
 
 -- 2. an id named by many outer rows costs one GET: documents → their dispute
 SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_memoize = off;
-EXPLAIN (COSTS OFF)
-SELECT dd.id, d.status FROM mangopay.dispute_documents dd
-  JOIN mangopay.disputes d ON d.id = dd.dispute_id WHERE dd.status = 'REFUSED';
+SELECT * FROM t.explain($$SELECT dd.id, d.status FROM mangopay.dispute_documents dd
+  JOIN mangopay.disputes d ON d.id = dd.dispute_id WHERE dd.status = 'REFUSED'$$);
 SELECT t.mock('reset') ->> 'ok' AS reset;
 CREATE TEMP TABLE j2 AS
 SELECT dd.id, dd.dispute_id, d.status, d.dispute_type, d.disputed_funds_amount
@@ -76,13 +74,12 @@ RESET enable_hashjoin; RESET enable_mergejoin; RESET enable_memoize;
 -- 3. settlement transfers (named by the CREDIT wallet's transactions) →
 -- their repudiation → the dispute it settled: a three-table chain
 SELECT t.mock('reset') ->> 'ok' AS reset;
-EXPLAIN (COSTS OFF)
-SELECT s.id, r.initial_transaction_id, d.id
+SELECT * FROM t.explain($$SELECT s.id, r.initial_transaction_id, d.id
   FROM mangopay.client_wallet_transactions c
   JOIN mangopay.settlement_transfers s ON s.id = c.id
   JOIN mangopay.repudiations r ON r.id = s.repudiation_id
   JOIN mangopay.disputes d ON d.repudiation_id = r.id
- WHERE c.funds_type = 'CREDIT' AND c.currency = 'EUR' AND c.nature = 'SETTLEMENT';
+ WHERE c.funds_type = 'CREDIT' AND c.currency = 'EUR' AND c.nature = 'SETTLEMENT'$$);
 CREATE TEMP TABLE j3 AS
 SELECT s.id, s.type, s.nature, s.credited_wallet_id, s.debited_funds_amount, s.repudiation_id,
        r.initial_transaction_id, d.id AS dispute_id, d.status AS dispute_status
@@ -117,12 +114,11 @@ SELECT count(*) FILTER (WHERE path LIKE '%/settlements/%')
 -- 4. refunds named by the TRANSACTIONS report, and the payout a bank
 -- return refunds, read by id through GET /payouts/bankwire/{Id}
 SELECT t.mock('reset') ->> 'ok' AS reset;
-EXPLAIN (COSTS OFF)
-SELECT x.id, r.refund_reason_type, p.mode_applied
+SELECT * FROM t.explain($$SELECT x.id, r.refund_reason_type, p.mode_applied
   FROM mangopay.transactions x
   JOIN mangopay.refunds r ON r.id = x.id
   JOIN mangopay.payouts p ON p.id = r.initial_transaction_id
- WHERE x.nature = 'REFUND' AND x.type = 'PAYIN' AND x.creation_date >= now() - interval '120 days';
+ WHERE x.nature = 'REFUND' AND x.type = 'PAYIN' AND x.creation_date >= now() - interval '120 days'$$);
 CREATE TEMP TABLE j4 AS
 SELECT r.id, r.initial_transaction_id, r.initial_transaction_type, r.refund_reason_type,
        r.debited_funds_amount, p.id AS payout_id, p.status AS payout_status,
@@ -192,12 +188,12 @@ ALTER SERVER mangopay OPTIONS (DROP max_lookups);
 -- 8. use_remote_estimate: the row count comes from X-Number-Of-Items of
 -- one per_page=1 request, and the plan follows it
 SET enable_memoize = off;
-EXPLAIN (COSTS OFF) SELECT dd.id, d.status FROM mangopay.dispute_documents dd
-  JOIN mangopay.disputes d ON d.id = dd.dispute_id WHERE dd.status = 'REFUSED';
+SELECT * FROM t.explain($$SELECT dd.id, d.status FROM mangopay.dispute_documents dd
+  JOIN mangopay.disputes d ON d.id = dd.dispute_id WHERE dd.status = 'REFUSED'$$);
 ALTER SERVER mangopay OPTIONS (ADD use_remote_estimate 'true');
 SELECT t.mock('reset') ->> 'ok' AS reset;
-EXPLAIN (COSTS OFF) SELECT dd.id, d.status FROM mangopay.dispute_documents dd
-  JOIN mangopay.disputes d ON d.id = dd.dispute_id WHERE dd.status = 'REFUSED';
+SELECT * FROM t.explain($$SELECT dd.id, d.status FROM mangopay.dispute_documents dd
+  JOIN mangopay.disputes d ON d.id = dd.dispute_id WHERE dd.status = 'REFUSED'$$);
 SELECT path, query->>'per_page' AS per_page, query->>'Status' AS status FROM t.api_calls ORDER BY 1;
 CREATE FUNCTION t.plan_rows(q text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE p json;

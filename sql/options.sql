@@ -59,7 +59,10 @@ RESET ROLE;
 DROP USER MAPPING FOR mp_user SERVER ok1;
 GRANT SELECT ON good_t TO mp_user;
 SET ROLE mp_user;
+-- (PostgreSQL's message; from 17 it also names the server: the SQLSTATE only)
+\set VERBOSITY sqlstate
 SELECT * FROM good_t;
+\set VERBOSITY default
 RESET ROLE;
 DROP FOREIGN TABLE good_t;
 DROP SERVER ok1 CASCADE;

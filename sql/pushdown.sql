@@ -120,5 +120,5 @@ WHERE status IN ('CLOSED', 'SUBMITTED') AND creation_date >= now() - interval '7
 EXPLAIN (COSTS OFF) SELECT * FROM mangopay.refunds WHERE id = ANY ('{a,b}');
 EXPLAIN (COSTS OFF) SELECT * FROM mangopay.client_wallet_transactions WHERE funds_type = 'FEES' AND currency = 'EUR';
 SELECT t.mock('reset') ->> 'ok' AS reset;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-SELECT * FROM mangopay.dispute_documents WHERE type = 'INVOICE' LIMIT 3;
+SELECT * FROM t.explain($$SELECT * FROM mangopay.dispute_documents WHERE type = 'INVOICE' LIMIT 3$$,
+                        'ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF');

@@ -72,6 +72,21 @@ EXCEPTION WHEN OTHERS THEN
     || CASE WHEN with_detail AND det <> '' THEN E'\nDETAIL: ' || det ELSE '' END
     || CASE WHEN hint <> '' THEN E'\nHINT: ' || hint ELSE '' END;
 END $$;
+-- EXPLAIN (opts) q, printed alike on every PostgreSQL version: actual rows
+-- as integers (18 prints two decimals) and a parameterized scan's filter
+-- "outer.col = col" as "col = outer.col" (the orientation from 16)
+CREATE FUNCTION t.explain(q text, opts text DEFAULT 'COSTS OFF') RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE l text;
+BEGIN
+  FOR l IN EXECUTE 'EXPLAIN (' || opts || ') ' || q LOOP
+    l := regexp_replace(l, '(rows=[0-9]+)\.00 ', '\1 ', 'g');
+    RETURN NEXT regexp_replace(l, '^(\s*Filter: \()(\w+\.\w+) = (\w+)\)$', '\1\3 = \2)');
+  END LOOP;
+END $$;
+-- the wait event of mangopay_fdw's network waits in pg_stat_activity: its own
+-- name from PostgreSQL 17, the generic one before
+CREATE FUNCTION t.wait_event() RETURNS text LANGUAGE sql AS $$
+  SELECT CASE WHEN current_setting('server_version_num')::int >= 170000 THEN 'MangoPayHTTP' ELSE 'Extension' END $$;
 
 -- compare a foreign table with the mock's ground truth, row by row and
 -- column by column, using the field of every column from

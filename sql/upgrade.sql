@@ -44,6 +44,10 @@ CREATE VIEW t.ext_objects_q AS SELECT $q$
       FROM pg_depend dep
      WHERE dep.refclassid = 'pg_extension'::regclass AND dep.deptype = 'e'
        AND dep.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mangopay_fdw')
+       -- a table's row type and its array go with the table (members of their own from 17)
+       AND NOT (dep.classid = 'pg_type'::regclass
+                AND EXISTS (SELECT 1 FROM pg_type ty LEFT JOIN pg_type el ON el.oid = ty.typelem
+                             WHERE ty.oid = dep.objid AND (ty.typrelid <> 0 OR el.typrelid <> 0)))
     UNION ALL    -- the tables whose rows pg_dump keeps (pg_extension_config_dump)
     SELECT 'config table ' || c::regclass::text || ' where ' || coalesce(w, '')
       FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS u(c, w)

@@ -191,7 +191,7 @@ mp_timestamptz_to_unix_ceil(TimestampTz t)
 	return back == t ? f : f + 1;
 }
 
-static void unix_out_of_range(double secs) pg_attribute_noreturn();
+pg_noreturn static void unix_out_of_range(double secs);
 
 static void
 unix_out_of_range(double secs)

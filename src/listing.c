@@ -23,6 +23,10 @@
 #include "access/sysattr.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "mb/pg_wchar.h"
@@ -222,7 +226,7 @@ mp_list_remote_count(MpConn *conn, const MpResource *res, MpEval *ev, const char
 
 static void expand_parts(MpListScan *s, MpEval *ev, int nkeys);
 static int	cached_count(MpListScan *s, List *ids);
-static void lookups_exceeded(MpListScan *s, int more) pg_attribute_noreturn();
+pg_noreturn static void lookups_exceeded(MpListScan *s, int more);
 static void start_part(MpListScan *s);
 
 /*

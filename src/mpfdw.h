@@ -23,6 +23,12 @@
 
 #define MPFDW_VERSION "0.2.0"
 
+/* PostgreSQL 18 replaced the postfix pg_attribute_noreturn() by the prefix
+ * pg_noreturn */
+#ifndef pg_noreturn
+#define pg_noreturn pg_attribute_noreturn()
+#endif
+
 /* caps that protect the backend from a hostile or broken server */
 #define MP_MAX_JSON_BYTES		(16 * 1024 * 1024)	/* one buffered JSON response */
 #define MP_MAX_ERROR_BYTES		(64 * 1024)			/* what we keep of an error body */
@@ -267,10 +273,10 @@ extern void mp_auth_init(void);
 /* ------------------------------------------------------------------------
  * errors.c — API and transport failures → ERROR
  * ------------------------------------------------------------------------ */
-extern void mp_report_request_failure(MpRequest *req) pg_attribute_noreturn();
+pg_noreturn extern void mp_report_request_failure(MpRequest *req);
 extern bool mp_request_ok(MpRequest *req);
 extern bool mp_request_not_found(MpRequest *req);
-extern void mp_error_json_shape(MpRequest *req, const char *problem) pg_attribute_noreturn();
+pg_noreturn extern void mp_error_json_shape(MpRequest *req, const char *problem);
 extern char *mp_safe_text(MpConn *conn, const char *s, size_t maxlen);
 struct cJSON;
 extern struct cJSON *mp_json_body(MpRequest *req, const char *buf, size_t len);

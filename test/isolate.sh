@@ -16,11 +16,29 @@
 # The work tree, and the paths in MP_ISOLATE_KEEP (space-separated), stay
 # visible and writable even when they are under /tmp.  As root; where
 # `unshare` is not permitted, the command runs in the open (a warning says so).
+#
+# Every PostgreSQL found (Debian's /usr/lib/postgresql/*, the trees
+# test/pgbuild.sh built) gets private directories.  A tree built while the
+# command runs gets them from `test/isolate.sh --private PG_CONFIG` (what
+# test/lib.sh's mp_use_pg calls inside the wrapper).
 set -uo pipefail
 [ $# -gt 0 ] || { echo "usage: test/isolate.sh COMMAND [ARG...]" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
-pgver=${MP_PGVER:-15}
-pgconfig=/usr/lib/postgresql/$pgver/bin/pg_config
+
+# private copies of the directories `make install` and `dpkg -i` write to
+private() {			# private PG_CONFIG
+	local d priv
+	for d in "$("$1" --pkglibdir)" "$("$1" --sharedir)/extension"; do
+		priv=/tmp/mp_isolate_private$d
+		[ -d "$priv" ] && continue
+		mkdir -p "$priv"; cp -a "$d/." "$priv/" || return 1
+		mount --bind "$priv" "$d" || return 1
+	done
+}
+if [ "$1" = --private ]; then
+	[ "${MP_ISOLATE_INSIDE:-0}" = 1 ] || exit 0
+	private "$2"; exit
+fi
 
 if [ "${MP_ISOLATE_INSIDE:-0}" != 1 ]; then
 	if ! unshare --net --mount --pid --fork --mount-proc true 2>/dev/null; then
@@ -43,10 +61,9 @@ for d in "$root" ${MP_ISOLATE_KEEP:-}; do
 	esac
 done
 umount -l /mnt
-# private copies of the directories `make install` and `dpkg -i` write to
-for d in "$("$pgconfig" --pkglibdir)" "$("$pgconfig" --sharedir)/extension"; do
-	priv=/tmp/mp_isolate_private$d
-	mkdir -p "$priv"; cp -a "$d/." "$priv/" || exit 1
-	mount --bind "$priv" "$d" || exit 1
+for c in /usr/lib/postgresql/*/bin/pg_config "${MP_PGCACHE:-/var/cache/mangopay_fdw}"/*/bin/pg_config; do
+	[ -x "$c" ] || continue
+	case $c in /usr/lib/*) ;; *) [ -f "${c%/bin/pg_config}/.complete" ] || continue ;; esac
+	private "$c" || exit 1
 done
 "$@"

@@ -13,7 +13,11 @@ MP_MOCK_DL_PORT=${MP_MOCK_DL_PORT:-18090}
 MP_CLIENT_ID=${MP_CLIENT_ID:-acme-test}
 # the mock's credential; the suite checks it never reaches the server log
 MP_API_KEY=${MP_API_KEY:-sk-test-6f1e0c2a9b8d47e3a5c4}
+# the PostgreSQL version under test: Debian's packaged server (15 on Debian
+# 12) or one built from ../shared/pgsrc by test/pgbuild.sh (mp_use_pg);
+# MP_PG_CONFIG names its pg_config directly
 MP_PGVER=${MP_PGVER:-15}
+MP_PGCACHE=${MP_PGCACHE:-/var/cache/mangopay_fdw}
 # pg_cron runs the scheduled-import suite's jobs (set MP_PRELOAD= for none)
 MP_PRELOAD=${MP_PRELOAD-pg_cron}
 MP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,11 +26,39 @@ export PGHOST=$MP_TESTDIR/sock PGPORT=$MP_PGPORT PGUSER=postgres
 
 mp_log() { printf '== %s\n' "$*" >&2; }
 
+# mp_use_pg VERSION: test against PostgreSQL VERSION from now on.  Debian's
+# package when installed, else the tree test/pgbuild.sh builds (once per
+# machine) from ../shared/pgsrc; inside test/isolate.sh, the tree's lib/ and
+# extension/ directories are made private like Debian's.
+mp_use_pg() {
+	local prefix
+	MP_PGVER=$1
+	if [ -x "/usr/lib/postgresql/$1/bin/pg_config" ]; then
+		MP_PG_CONFIG=/usr/lib/postgresql/$1/bin/pg_config
+	else
+		prefix=$(bash "$MP_ROOT/test/pgbuild.sh" "$1") || return 1
+		MP_PG_CONFIG=$prefix/bin/pg_config
+		if [ "${MP_ISOLATE_INSIDE:-0}" = 1 ]; then
+			bash "$MP_ROOT/test/isolate.sh" --private "$MP_PG_CONFIG" || return 1
+		fi
+	fi
+	export MP_PGVER MP_PG_CONFIG
+}
+# without mp_use_pg: Debian's server, or an already built tree of MP_PGVER
+if [ -z "${MP_PG_CONFIG:-}" ]; then
+	MP_PG_CONFIG=/usr/lib/postgresql/$MP_PGVER/bin/pg_config
+	for _c in "$MP_PGCACHE"/pg"$MP_PGVER"-*/bin/pg_config; do
+		[ -x "$MP_PG_CONFIG" ] || { [ -f "${_c%/bin/pg_config}/.complete" ] && MP_PG_CONFIG=$_c; }
+	done
+	unset _c
+fi
+
 # Debian packages the build, the cluster and the tests need
 mp_install_deps() {
-	local pkgs="make gcc libc6-dev postgresql-$MP_PGVER postgresql-server-dev-$MP_PGVER
+	# Debian 12's server (15) and, to build 17 and 18 (test/pgbuild.sh), bison and flex
+	local pkgs="make gcc libc6-dev postgresql-15 postgresql-server-dev-15
 		libcurl4-openssl-dev libcjson-dev libssl-dev openssl python3 curl ca-certificates procps
-		clang libclang-rt-14-dev postgresql-$MP_PGVER-cron"
+		clang libclang-rt-14-dev postgresql-15-cron bison flex pkg-config"
 	local missing=""
 	for p in $pkgs; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -44,14 +76,14 @@ mp_install_deps() {
 }
 
 mp_build() {
-	mp_log "building and installing mangopay_fdw"
+	mp_log "building and installing mangopay_fdw for PostgreSQL $MP_PGVER"
 	make -C "$MP_ROOT" -s clean >/dev/null 2>&1 || true
-	make -C "$MP_ROOT" -s PG_CONFIG=/usr/lib/postgresql/$MP_PGVER/bin/pg_config 2>&1 | grep -v '^$' || true
+	make -C "$MP_ROOT" -s PG_CONFIG="$MP_PG_CONFIG" 2>&1 | grep -v '^$' || true
 	test -f "$MP_ROOT/mangopay_fdw.so"
-	make -C "$MP_ROOT" -s install PG_CONFIG=/usr/lib/postgresql/$MP_PGVER/bin/pg_config >/dev/null
+	make -C "$MP_ROOT" -s install PG_CONFIG="$MP_PG_CONFIG" >/dev/null
 }
 
-mp_pgbin() { echo /usr/lib/postgresql/$MP_PGVER/bin; }
+mp_pgbin() { echo "${MP_PG_CONFIG%/pg_config}"; }
 
 mp_as_postgres() { runuser -u postgres -- "$@"; }
 

@@ -14,17 +14,30 @@ src=${MP_PGSRC:-$root/../shared/pgsrc}
 cache=${MP_PGCACHE:-/var/cache/mangopay_fdw}
 say() { printf '== pgbuild %s: %s\n' "$ver" "$*" >&2; }
 
-tarball=$(ls "$src"/postgresql-"$ver"_*.orig.tar.bz2 2>/dev/null | head -1)
-[ -n "$tarball" ] || { say "no postgresql-${ver}_*.orig.tar.bz2 in $src"; exit 1; }
-crontar=$(ls "$src"/pg_cron-*.tar.gz 2>/dev/null | head -1)
+tarball=$(ls "$src"/postgresql-"$ver"_*.orig.tar.bz2 2>/dev/null | head -1 || true)
+if [ -z "$tarball" ]; then
+	# a clone without ../shared/pgsrc beside it: a tree built before will do
+	for c in "$cache"/pg"$ver"-*/.complete; do
+		[ -f "$c" ] && { say "no sources in $src: using ${c%/.complete}"; echo "${c%/.complete}"; exit 0; }
+	done
+	say "no postgresql-${ver}_*.orig.tar.bz2 in $src (set MP_PGSRC)"; exit 1
+fi
+crontar=$(ls "$src"/pg_cron-*.tar.gz 2>/dev/null | head -1 || true)
 [ -n "$crontar" ] || { say "no pg_cron-*.tar.gz in $src"; exit 1; }
 (cd "$src" && sha256sum --quiet -c <(grep -F -e "$(basename "$tarball")" -e "$(basename "$crontar")" SHA256SUMS)) ||
 	{ say "checksum mismatch in $src"; exit 1; }
 key=$(cat "$tarball" "$crontar" | sha256sum | cut -c1-16)
 prefix=$cache/pg$ver-$key
-if [ -x "$prefix/bin/pg_config" ] && [ -f "$prefix/.complete" ]; then
-	echo "$prefix"; exit 0
+built() { [ -x "$prefix/bin/pg_config" ] && [ -f "$prefix/.complete" ]; }
+if built; then echo "$prefix"; exit 0; fi
+# one build of a version at a time (two runs of the suite may start at once)
+mkdir -p "$cache"
+exec 9>"$cache/.pg$ver.lock"
+if ! flock -n 9; then
+	say "waiting for another build of PostgreSQL $ver"
+	flock 9
 fi
+if built; then echo "$prefix"; exit 0; fi
 
 deps="bison flex libssl-dev make gcc libc6-dev pkg-config"
 missing=""
