@@ -10,7 +10,7 @@ SRCS = mangopay_fdw.c src/options.c src/resources.c src/http.c src/auth.c \
 OBJS = $(SRCS:.c=.o)
 
 # The regression suites; each needs the mock API (test/run.sh starts it).
-REGRESS      = setup options import lists pushdown joins faults matrix tls reports \
+REGRESS      = setup options import lists pushdown joins objects faults matrix tls reports \
                sync matviews cron upgrade
 
 PG_CONFIG ?= pg_config

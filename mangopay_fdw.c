@@ -132,6 +132,46 @@ count_ids(MpPlan *plan, double *nids)
 	return found;
 }
 
+/*
+ * A parent-scoped list (payin_refunds, user_emoney) needs every key column
+ * from the WHERE clause or a join: do these pushes give them all?
+ */
+static bool
+keys_given(const MpResource *res, List *pushes)
+{
+	for (int c = 0; c < res->ncols; c++)
+	{
+		bool		eq = false,
+					lo = false,
+					hi = false;
+		ListCell   *lc;
+
+		if (!(res->cols[c].flags & MP_COL_KEY))
+			continue;
+		foreach(lc, pushes)
+		{
+			MpPush	   *p = lfirst(lc);
+
+			if (p->colidx != c)
+				continue;
+			eq |= p->kind == MP_PUSH_KEY;
+			lo |= p->kind == MP_PUSH_MIN;
+			hi |= p->kind == MP_PUSH_MAX;
+		}
+		if (!eq && !(lo && hi))
+			return false;
+	}
+	return true;
+}
+
+/* the table is read per parent and has no list of the parents */
+static bool
+needs_parents(const MpResource *res)
+{
+	return res->source == MP_SRC_LIST && mp_resource_key_count(res) > 0 &&
+		res->enumerate_path == NULL;
+}
+
 static void
 mpGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -228,7 +268,7 @@ cost_scan(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri, double rows,
 		cost_by_id(ri, ri->nids, rows, startup, total);
 		return;
 	}
-	if (res->list_path == NULL)
+	if (res->list_path == NULL || (needs_parents(res) && !keys_given(res, ri->quals->pushes)))
 	{
 		*startup = *total = MP_NO_IDS_COST;
 		return;
@@ -289,13 +329,26 @@ add_parameterized_paths(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri)
 	List	   *seen = NIL;
 	IdColumnArg arg;
 	ListCell   *lc;
+	bool		parents = needs_parents(ri->res);
 
 	arg.attno = id_attno(ri);
-	if (arg.attno == 0)
+	if (arg.attno == 0 && !parents)
 		return;
 	/* "r.id = d.repudiation_id" lives in an equivalence class ... */
-	clauses = generate_implied_equalities_for_column(root, baserel, ec_member_is_id, &arg,
-													 baserel->lateral_referencers);
+	if (arg.attno != 0)
+		clauses = generate_implied_equalities_for_column(root, baserel, ec_member_is_id, &arg,
+														 baserel->lateral_referencers);
+	/* ... as does "f.payin_id = d.initial_transaction_id" of a parent key */
+	for (int c = 0; parents && c < ri->res->ncols; c++)
+	{
+		if (!(ri->res->cols[c].flags & MP_COL_KEY))
+			continue;
+		arg.attno = get_attnum(ri->relid, ri->res->cols[c].name);
+		if (arg.attno != InvalidAttrNumber)
+			clauses = list_concat(clauses,
+								  generate_implied_equalities_for_column(root, baserel, ec_member_is_id,
+																		 &arg, baserel->lateral_referencers));
+	}
 	/* ... other join clauses (r.id = lower(d.x), r.id = ANY(d.ids)) in joininfo */
 	foreach(lc, baserel->joininfo)
 	{
@@ -320,7 +373,12 @@ add_parameterized_paths(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri)
 		if (bms_is_empty(outer) || bms_overlap(outer, baserel->lateral_referencers))
 			continue;
 		one = mp_plan_classify(root, baserel, ri->res, ri->relid, list_make1(rinfo));
-		if (!count_ids(one, &nids))
+		if (count_ids(one, &nids))
+			rows = ri->has_ids ? Min(nids, ri->nids) : nids;	/* one object per id */
+		else if (parents && !ri->has_ids &&
+				 keys_given(ri->res, list_concat(list_copy(ri->quals->pushes), one->pushes)))
+			rows = nids = 5;	/* a parent's few children, one request */
+		else
 			continue;
 		foreach(s, seen)
 			if (bms_equal(lfirst(s), outer))
@@ -328,12 +386,10 @@ add_parameterized_paths(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri)
 		if (dup)
 			continue;
 		seen = lappend(seen, outer);
-		/* one object per outer row (per id it names) */
-		rows = ri->has_ids ? Min(nids, ri->nids) : nids;
-		cost_by_id(ri, rows, rows, &startup, &total);
+		cost_by_id(ri, nids, rows, &startup, &total);
 		add_path(baserel, (Path *)
 				 create_foreignscan_path(root, baserel, NULL, clamp_row_est(rows), startup, total,
-										 NIL, outer, NULL, path_private(0, -1, true)));
+										 NIL, outer, NULL, path_private(0, -1, count_ids(one, &nids))));
 	}
 }
 
@@ -571,6 +627,8 @@ mpAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func, BlockNumbe
 						   "A sample would need a report of the API's whole history." :
 						   res->source == MP_SRC_BYID ?
 						   "MangoPay has no endpoint that lists these objects." :
+						   needs_parents(res) ?
+						   "MangoPay lists these objects per parent only." :
 						   "Its rows are listed per key value (funds type and currency)."),
 				 errhint("Row estimates come from the WHERE clause; set the server option use_remote_estimate for list tables.")));
 		return false;
@@ -727,6 +785,10 @@ mangopay_fdw_columns(PG_FUNCTION_ARGS)
 				push = psprintf("= / IN / = ANY / join on id: GET %s instead of a report", mp_resource_id_path(res));
 			else if (col->flags & MP_COL_ID)
 				push = psprintf("= / IN / = ANY / join on id: GET %s", mp_resource_id_path(res));
+			else if ((col->flags & MP_COL_KEY) && col->kind == MP_CK_DATE)
+				push = psprintf("= / IN / = ANY / < <= >= > (a closed range): path %s, one request per month (key column: required)", res->list_path);
+			else if ((col->flags & MP_COL_KEY) && needs_parents(res))
+				push = psprintf("= / IN / = ANY / join: path %s, one request per value (key column: required)", res->list_path);
 			else if ((col->flags & MP_COL_KEY) && res->source == MP_SRC_REPORT)
 				push = psprintf("= / IN / = ANY: Filters.%s (key column: one is required)", col->filter);
 			else if (col->flags & MP_COL_KEY)
