@@ -780,7 +780,8 @@ mangopay_fdw_columns(PG_FUNCTION_ARGS)
 			if (col->flags & MP_COL_ATTRS)
 				push = NULL;
 			else if (col->flags & MP_COL_LOOKUP)
-				push = psprintf("lookup: GET %s per row, when referenced", res->lookup_path);
+				push = psprintf("lookup: GET %s per row, when referenced",
+								res->lookup_path ? res->lookup_path : res->single_path);
 			else if ((col->flags & MP_COL_ID) && res->source == MP_SRC_REPORT)
 				push = psprintf("= / IN / = ANY / join on id: GET %s instead of a report", mp_resource_id_path(res));
 			else if (col->flags & MP_COL_ID)

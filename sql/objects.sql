@@ -237,3 +237,34 @@ SELECT (SELECT count(*) FROM recon WHERE payin IS NULL) AS payins_not_found,
        (SELECT count(*) FROM calls WHERE path ~ '/refunds$') = (SELECT count(DISTINCT payin) FROM recon) AS refund_lists_once,
        (SELECT count(*) FROM calls WHERE path ~ '/emoney/') = (SELECT count(DISTINCT seller) FROM recon) AS emoney_once,
        (SELECT count(*) FROM calls WHERE path !~ '/disputes$') = (SELECT count(DISTINCT path) FROM calls WHERE path !~ '/disputes$') AS no_path_twice;
+
+-- 11. columns the API has: a payout's PaymentRef (read by id), the
+--     Reporting Service's dates, filters, columns and DownloadURL (the list's
+--     items are reduced: read by id per row, only when referenced)
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE s_po AS
+SELECT j->>'Id' AS id FROM t.truth('payouts') j ORDER BY (j->'PaymentRef' = 'null'), 1 LIMIT 30;
+SELECT count(*) AS rows, count(payment_ref_reason_type) > 0 AS some_refs,
+       count(*) FILTER (WHERE (p.payment_ref_reason_type, p.payment_ref_reference_id)
+         IS NOT DISTINCT FROM (tr.j#>>'{PaymentRef,ReasonType}', tr.j#>>'{PaymentRef,ReferenceId}')) AS same_ref
+  FROM mangopay.payouts p JOIN t.truth('payouts') tr(j) ON tr.j->>'Id' = p.id
+ WHERE p.id = ANY(ARRAY(SELECT id FROM s_po));
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE rr AS
+SELECT id, download_url_present, after_date, before_date, filters, columns FROM mangopay.reporting_reports;
+CREATE TEMP TABLE rr_truth AS
+SELECT j->>'Id' AS id, CASE WHEN j ? 'DownloadURL' THEN j->'DownloadURL' <> 'null' END AS download_url_present,
+       t.ts(j->'AfterDate') AS after_date, t.ts(j->'BeforeDate') AS before_date,
+       NULLIF(j->'Filters', 'null') AS filters, NULLIF(j->'Columns', 'null') AS columns
+  FROM t.truth('reporting_reports') j;
+SELECT (SELECT count(*) FROM rr) > 10 AS listed,
+       (SELECT count(*) FROM rr WHERE download_url_present) > 0 AS some_downloadable,
+       (SELECT count(*) FROM (TABLE rr EXCEPT ALL TABLE rr_truth) x) AS extra,
+       (SELECT count(*) FROM (TABLE rr_truth EXCEPT ALL TABLE rr) x) AS missing;
+SELECT count(*) FILTER (WHERE path ~ '/reporting/reports$') AS list_pages,
+       count(*) FILTER (WHERE path ~ '/reporting/reports/') = (SELECT count(*) FROM rr) AS one_get_per_row
+  FROM t.api_calls;
+-- not referenced: no GET per row
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) > 10 AS listed FROM mangopay.reporting_reports WHERE status IS NOT NULL;
+SELECT count(*) FILTER (WHERE path ~ '/reporting/reports/') AS gets_by_id FROM t.api_calls;

@@ -75,6 +75,7 @@ struct MpListScan
 	int			lookups_total;
 	int64		n_cache_hits;
 	bool		json_view;		/* a report table's row read as an API object */
+	bool		lookups;		/* a needed column is only in the object by id */
 	cJSON	   *fixed;			/* the report's fixed filters, checked by id */
 
 	/* partitions (key column values) */
@@ -563,6 +564,69 @@ keeps_parents(MpListScan *s)
 	return mp_resource_key_count(s->b.res) > 0 && s->b.res->enumerate_path == NULL;
 }
 
+static MpRequest *start_id_request(MpListScan *s, const char *id);
+
+/*
+ * Lookup columns of a list (reporting_reports' filters, dates, columns):
+ * the list returns reduced items, so each item of the page is completed
+ * with the object read by id (max_concurrency GETs at a time, counted
+ * against max_lookups).  An object gone since the list (404) keeps the
+ * item as listed: its lookup columns are NULL.
+ */
+static void
+lookup_page(MpListScan *s, cJSON *page)
+{
+	int			n = cJSON_GetArraySize(page);
+	cJSON	  **items = palloc(sizeof(cJSON *) * Max(1, n));
+	MpRequest **reqs = palloc0(sizeof(MpRequest *) * Max(1, n));
+	int			window = s->b.conn->max_concurrency;
+	int			started = 0;
+	int			i = 0;
+
+	for (cJSON *it = page->child; it; it = it->next)
+		items[i++] = it;
+	for (int done = 0; done < n; done++)
+	{
+		MpRequest  *r;
+		cJSON	   *full;
+
+		for (; started < n && started < done + window; started++)
+		{
+			cJSON	   *id = cJSON_GetObjectItemCaseSensitive(items[started], "Id");
+
+			if (cJSON_IsString(id))
+				reqs[started] = start_id_request(s, id->valuestring);
+		}
+		if ((r = reqs[done]) == NULL)
+			continue;
+		mp_request_wait(r);
+		s->n_requests += r->attempts;
+		if (mp_request_not_found(r))
+		{
+			mp_request_release(r);
+			continue;
+		}
+		if (!mp_request_ok(r))
+			mp_report_request_failure(r);
+		full = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+		if (full == NULL || !cJSON_IsObject(full))
+		{
+			cJSON_Delete(full);
+			mp_error_json_shape(r, "a single-object endpoint answered with something other than a JSON object");
+		}
+		mp_request_release(r);
+		/* the object's fields over the item's; list-only fields stay */
+		while (full->child)
+		{
+			cJSON	   *f = cJSON_DetachItemViaPointer(full, full->child);
+
+			cJSON_DeleteItemFromObjectCaseSensitive(items[done], f->string);
+			cJSON_AddItemToObject(items[done], f->string, f);
+		}
+		cJSON_Delete(full);
+	}
+}
+
 /*
  * Several parents (an IN list, = ANY of an array): page 1 of the next
  * max_concurrency parents is in flight while the current one is read.
@@ -689,6 +753,8 @@ next_page(MpListScan *s)
 			continue;
 		}
 		prefetch(s, path);
+		if (s->lookups)
+			lookup_page(s, j);
 		s->cur = j;
 		s->cur_it = j->child;
 		s->cur_n = n;
@@ -965,6 +1031,9 @@ mp_list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 
 	s->json_view = plan->res->source == MP_SRC_REPORT;	/* payouts by id */
 	mp_scan_base_init(&s->b, node, plan, conn, cur_cb, s);
+	for (int i = 0; i < s->b.natts && !s->json_view; i++)
+		if (s->b.maps[i].needed && s->b.maps[i].def && (s->b.maps[i].def->flags & MP_COL_LOOKUP))
+			s->lookups = plan->res->single_path != NULL;
 	s->cache_cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw objects by id",
 										 ALLOCSET_DEFAULT_SIZES);
 	if (s->json_view && plan->res->fixed_filters)

@@ -33,6 +33,7 @@ static const char *const funds_types[] = {"FEES", "CREDIT", NULL};
 #define J MP_CK_JSON
 
 #define ATTRS_COL {"attrs", "", J, MP_COL_ATTRS, NULL, NULL}
+#define DEPOSIT_COL {"deposit_id", "DepositId", T, 0, NULL, NULL}
 
 /* the fields every transaction object has (spec §7) */
 #define TX_BASE_COLS(idflags, ff) \
@@ -128,11 +129,12 @@ static const MpColumnDef reporting_reports_cols[] = {
 	{"status", "Status", T, MP_COL_FILTER, "Status", reporting_status},
 	{"result_code", "ResultCode", T, 0, NULL, NULL},
 	{"result_message", "ResultMessage", T, 0, NULL, NULL},
-	{"download_url_present", "DownloadURL", MP_CK_PRESENT, 0, NULL, NULL},
-	{"after_date", "AfterDate", TS, 0, NULL, NULL},
-	{"before_date", "BeforeDate", TS, 0, NULL, NULL},
-	{"filters", "Filters", J, 0, NULL, NULL},
-	{"columns", "Columns", J, 0, NULL, NULL},
+	/* not in the list's reduced items: GET /reporting/reports/{Id} per row */
+	{"download_url_present", "DownloadURL", MP_CK_PRESENT, MP_COL_LOOKUP, NULL, NULL},
+	{"after_date", "AfterDate", TS, MP_COL_LOOKUP, NULL, NULL},
+	{"before_date", "BeforeDate", TS, MP_COL_LOOKUP, NULL, NULL},
+	{"filters", "Filters", J, MP_COL_LOOKUP, NULL, NULL},
+	{"columns", "Columns", J, MP_COL_LOOKUP, NULL, NULL},
 	ATTRS_COL
 };
 
@@ -151,6 +153,7 @@ static const MpColumnDef client_wallet_tx_cols[] = {
 	{"funds_type", "FundsType", T, MP_COL_KEY, NULL, funds_types},
 	{"currency", "Currency", T, MP_COL_KEY, NULL, NULL},
 	TX_BASE_COLS(0, MP_COL_FILTER),
+	DEPOSIT_COL,
 	ATTRS_COL
 };
 
@@ -184,8 +187,6 @@ static const MpColumnDef repudiations_cols[] = {
  * objects a reconciliation follows: by id, and parent-scoped lists whose
  * parent id is a key column (the {0} of the path)
  * ------------------------------------------------------------------------ */
-#define DEPOSIT_COL {"deposit_id", "DepositId", T, 0, NULL, NULL}
-
 static const MpColumnDef payins_cols[] = {
 	TX_BASE_COLS(MP_COL_ID, 0),
 	{"payment_type", "PaymentType", T, 0, NULL, NULL},
@@ -344,6 +345,8 @@ static const MpColumnDef payouts_cols[] = {
 	{"fallback_reason_code", "FallbackReason.Code", T, MP_COL_LOOKUP, NULL, NULL},
 	{"fallback_reason_message", "FallbackReason.Message", T, MP_COL_LOOKUP, NULL, NULL},
 	{"end_to_end_id", "EndToEndId", T, MP_COL_LOOKUP, NULL, NULL},
+	{"payment_ref_reason_type", "PaymentRef.ReasonType", T, MP_COL_LOOKUP, NULL, NULL},
+	{"payment_ref_reference_id", "PaymentRef.ReferenceId", T, MP_COL_LOOKUP, NULL, NULL},
 	ATTRS_COL
 };
 

@@ -1310,7 +1310,7 @@ def truth(st, name, q):
         elif name == "users":
             objs = list(s.user_objs.values())
         elif name == "user_wallets":
-            objs = list(s.wallet_objs.values())
+            objs = [dict(w, **{"_Owners.0": w["Owners"][0]}) for w in s.wallet_objs.values()]
         elif name == "dispute_transactions":
             objs = []
             for d in s.disputes:
@@ -1318,10 +1318,45 @@ def truth(st, name, q):
                     o = dict(t)
                     o["_DisputeId"] = d["Id"]
                     objs.append(o)
+        elif name in ("payin_refunds", "transfer_refunds", "payout_refunds",
+                      "repudiation_refunds"):
+            # the refunds each parent-scoped list returns, with the parent as "_InitialTransactionId"
+            parents = {"payin_refunds": s.payins, "transfer_refunds": s.transfers,
+                       "payout_refunds": s.payouts, "repudiation_refunds": s.repudiations}[name]
+            objs = []
+            for pid, kids in s.refunds_by_parent.items():
+                po = parents.get(pid)
+                if po is None or not s.retained(po):
+                    continue
+                for k in kids:
+                    if s.retained(k):
+                        o = dict(k)
+                        o["_InitialTransactionId"] = pid
+                        objs.append(o)
+        elif name in ("user_disputes", "wallet_disputes", "payin_disputes"):
+            key, idx = {"user_disputes": ("_UserId", s.disputes_by_user),
+                        "wallet_disputes": ("_WalletId", s.disputes_by_wallet),
+                        "payin_disputes": ("_InitialTransactionId", s.disputes_by_payin)}[name]
+            objs = []
+            for pid, ds in idx.items():
+                if name == "payin_disputes" and not (pid in s.payins and s.retained(s.payins[pid])):
+                    continue
+                for d in ds:
+                    o = dict(d)
+                    o[key] = pid
+                    objs.append(o)
+        elif name == "dispute_documents_by_dispute":
+            objs = []
+            for d in s.dispute_documents:
+                o = dict(d)
+                o["_DisputeId"] = d["DisputeId"]
+                objs.append(o)
         elif name == "user_emoney":
             # ?UserId=&Year=&Month=[&Currency=]: one object, as the API renders it
             o = s.emoney_object(q.first("UserId"), int(q.first("Year")), int(q.first("Month")),
                                 (q.first("Currency") or "EUR").upper())
+            o["_UserId"] = o["UserId"]
+            o["_Month"] = "%04d-%02d-01" % (int(q.first("Year")), int(q.first("Month")))
             return Resp(200, raw=jdump(o) + b"\n", content_type="application/x-ndjson; charset=utf-8")
         elif name == "transactions":
             objs = None

@@ -1178,7 +1178,7 @@ class Store:
                 for x in [rr] + settle.get(rr[LF["Id"]], []):
                     for p in ("DebitedFunds", "CreditedFunds"):
                         x[LF[p + "Amount"]] = d["DisputedFunds"]["Amount"]
-                if rng.random() < 0.15:
+                if rng.random() < 0.08:
                     # the repudiation refunded: the funds come back to CREDIT_<CCY>
                     rt = self._before_t0(rng, rr[LF["CreationDate"]],
                                          rr[LF["CreationDate"]] + rng.randint(86400, 86400 * 30))
@@ -1200,7 +1200,7 @@ class Store:
                     for k, v in vals.items():
                         rf[LF[k]] = v
                     extra.append(rf)
-            if d["RepudiationId"] and rng.random() < 0.3:
+            if d["RepudiationId"] and rng.random() < 0.12:
                 # a partial refund of the pay-in before the dispute
                 ft = payin[LF["CreationDate"]] + rng.randint(3600, max(3601, t - payin[LF["CreationDate"]] - 60))
                 rf = self._new_row()
