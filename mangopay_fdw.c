@@ -796,6 +796,9 @@ mangopay_fdw_columns(PG_FUNCTION_ARGS)
 				push = psprintf("= / IN / = ANY: path %s (key column)", res->list_path);
 			else if ((col->flags & MP_COL_DATE) && res->sort_field)
 				push = psprintf("< <= = >= >: AfterDate/BeforeDate; ORDER BY: Sort=%s", res->sort_field);
+			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_SCALAR) &&
+					 res->source != MP_SRC_REPORT)
+				push = psprintf("=: %s (one value)", col->filter);
 			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_SCALAR))
 				push = psprintf("=: Filters.%s", col->filter);
 			else if ((col->flags & MP_COL_FILTER) && col->filter && res->source == MP_SRC_REPORT)

@@ -268,3 +268,15 @@ SELECT count(*) FILTER (WHERE path ~ '/reporting/reports$') AS list_pages,
 SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT count(*) > 10 AS listed FROM mangopay.reporting_reports WHERE status IS NOT NULL;
 SELECT count(*) FILTER (WHERE path ~ '/reporting/reports/') AS gets_by_id FROM t.api_calls;
+-- currency is a parameter of the answer: one value per query
+SELECT t.err('SELECT * FROM mangopay.user_emoney WHERE user_id = ''x'' AND month = date ''2025-01-01'' AND currency IN (''USD'', ''GBP'')');
+
+-- 12. an IN list of parents is read concurrently: with 400 ms per request,
+--     8 parents one after another would take 3.2 s; max_concurrency (4) at
+--     once, about 1 s
+SELECT t.mock('config', '{"latency_ms": 400}') ->> 'ok' AS slow;
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(*) >= 0 AS read FROM mangopay.dispute_transactions
+ WHERE dispute_id = ANY(ARRAY(SELECT id FROM s_lost ORDER BY id LIMIT 8));
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '2400 ms' AS concurrent;
+SELECT t.mock('config', '{"latency_ms": 0}') ->> 'ok' AS fast;

@@ -144,6 +144,13 @@ mp_list_query(const MpResource *res, MpEval *ev, int sort_dir, bool *filter_drop
 	{
 		if (!ev->vals_set[i] || ev->vals[i] == NIL)
 			continue;
+		/* a parameter of the answer, not a filter (user_emoney's Currency) */
+		if ((res->cols[i].flags & MP_COL_SCALAR) && list_length(ev->vals[i]) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s.%s takes one value per query", res->name, res->cols[i].name),
+					 errdetail("MangoPay answers in the one %s it is sent.", res->cols[i].filter),
+					 errhint("Query each value separately (UNION ALL).")));
 		/* an undocumented value would get a 400: leave it to the local check */
 		if (mp_enum_documented(&res->cols[i], ev->vals[i]))
 			append_param(&q, res->cols[i].filter, join_escaped(ev->vals[i]));

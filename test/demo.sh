@@ -152,7 +152,7 @@ RESET client_min_messages;
 \echo '-- 10. Reconciliation: the disputes lost last month -> their pay-ins -> the refunds and the repudiation'
 \echo '--     -> the seller''s wallet (balance now) and the seller''s e-money that month (minor units).'
 \echo '--     Every object is read by id or per parent (nested loops); each distinct id costs one GET.'
-SELECT requests AS requests_before FROM (SELECT value AS requests FROM mangopay_fdw_stats() WHERE name = 'requests') x \gset
+SELECT requests AS requests_before FROM (SELECT value AS requests FROM mangopay_fdw_stats() WHERE counter = 'requests') x \gset
 WITH lost AS MATERIALIZED (
   SELECT id, closed_date, initial_transaction_id, repudiation_id,
          disputed_funds_currency, disputed_funds_amount
@@ -175,7 +175,7 @@ LEFT JOIN mangopay.user_emoney e ON e.user_id = p.credited_user_id
       AND e.month = date_trunc('month', now() - interval '1 month')::date
 ORDER BY l.closed_date, l.id;
 SELECT value - :requests_before AS requests_of_the_reconciliation
-FROM mangopay_fdw_stats() WHERE name = 'requests';
+FROM mangopay_fdw_stats() WHERE counter = 'requests';
 
 \echo
 \echo '-- 11. What this session cost: mangopay_fdw_stats() (per backend; ratelimit_* are the API''s X-RateLimit-Remaining)'
