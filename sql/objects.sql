@@ -280,3 +280,6 @@ SELECT count(*) >= 0 AS read FROM mangopay.dispute_transactions
  WHERE dispute_id = ANY(ARRAY(SELECT id FROM s_lost ORDER BY id LIMIT 8));
 SELECT clock_timestamp() - :'t0'::timestamptz < interval '2400 ms' AS concurrent;
 SELECT t.mock('config', '{"latency_ms": 0}') ->> 'ok' AS fast;
+EXPLAIN (COSTS OFF)
+SELECT * FROM mangopay.user_emoney
+ WHERE user_id IN ('a', 'b') AND month BETWEEN date '2025-01-01' AND date '2025-03-31';

@@ -1165,11 +1165,11 @@ mp_explain_pushes(MpPlan *plan, ForeignScanState *node, ExplainState *es)
 				api = res->source == MP_SRC_REPORT ? col->filter : "path";
 				break;
 			case MP_PUSH_MIN:
-				api = psprintf("Min%s", col->filter);
+				api = col->filter ? psprintf("Min%s", col->filter) : "path (from this month)";
 				op = "from";
 				break;
 			case MP_PUSH_MAX:
-				api = psprintf("Max%s", col->filter);
+				api = col->filter ? psprintf("Max%s", col->filter) : "path (to this month)";
 				op = "until";
 				break;
 			default:

@@ -13,6 +13,7 @@ import bisect
 import calendar
 import datetime as _dt
 import random
+import time
 
 # ---------------------------------------------------------------------------
 # constants / enums (spec §2, §3, §5, §6, §7)
@@ -306,7 +307,6 @@ class Store:
         self._build_views()
         self._gen_events()
         self._gen_reports()
-        self._build_objects()
 
     # ------------------------------------------------------------------ users/wallets
     def _gen_wallets(self):
@@ -1214,6 +1214,18 @@ class Store:
                 extra.append(rf)
         self.ledger.extend(extra)
 
+    # built on first use, not at startup: the by-id views and their indexes
+    LAZY = ("payins", "transfers", "conversions", "refunds_by_parent", "owner", "wallet_objs",
+            "wallets_by_user", "user_objs", "disputes_by_payin", "disputes_by_wallet",
+            "disputes_by_user", "emoney")
+
+    def __getattr__(self, name):
+        if name in Store.LAZY and "_objects_built" not in self.__dict__:
+            self._objects_built = True
+            self._build_objects()
+            return getattr(self, name)
+        raise AttributeError(name)
+
     def _build_objects(self):
         """The by-id views (pay-ins, transfers, conversions, users, wallets) and the
         indexes behind the parent-scoped lists."""
@@ -1279,24 +1291,31 @@ class Store:
             if p is not None:
                 self.disputes_by_wallet.setdefault(p["CreditedWalletId"], []).append(d)
                 self.disputes_by_user.setdefault(p["AuthorId"], []).append(d)
-        # e-money per user and month: SUCCEEDED flows into / out of the user's wallets
-        self.emoney = {}
+        self.emoney = None          # built on first use (startup time)
+
+    def _build_emoney(self):
+        """e-money per user and month: SUCCEEDED flows into / out of the user's wallets"""
+        em = {}
+        st, cd, cw, dw = LF["Status"], LF["CreationDate"], LF["CreditedWalletId"], LF["DebitedWalletId"]
+        sides = ((cw, 0, LF["CreditedFundsCurrency"], LF["CreditedFundsAmount"]),
+                 (dw, 1, LF["DebitedFundsCurrency"], LF["DebitedFundsAmount"]))
         for r in self.ledger:
-            if r[LF["Status"]] != "SUCCEEDED":
+            if r[st] != "SUCCEEDED":
                 continue
-            dt = _dt.datetime.fromtimestamp(r[LF["CreationDate"]], _dt.timezone.utc)
-            for wid, side, p in ((r[LF["CreditedWalletId"]], 0, "CreditedFunds"),
-                                 (r[LF["DebitedWalletId"]], 1, "DebitedFunds")):
-                uid = self.owner.get(wid)
+            for wi, side, ci, ai in sides:
+                uid = self.owner.get(r[wi])
                 if uid is None:
                     continue
-                e = self.emoney.setdefault((uid, dt.year, dt.month), {})
-                c = r[LF[p + "Currency"]]
-                e.setdefault(c, [0, 0])[side] += r[LF[p + "Amount"]]
+                tm = time.gmtime(r[cd])
+                e = em.setdefault((uid, tm.tm_year, tm.tm_mon), {})
+                e.setdefault(r[ci], [0, 0])[side] += r[ai]
+        self.emoney = em
 
     def emoney_object(self, uid, year, month, ccy="EUR"):
         """GET /users/{Id}/emoney/{Year}/{Month}: the month's credited and debited
         e-money of the user's wallets, converted into ccy at the fixed rates."""
+        if self.emoney is None:
+            self._build_emoney()
         cred = deb = 0
         for c, (a, b) in self.emoney.get((uid, year, month), {}).items():
             f = CCY_RATE[ccy] / CCY_RATE[c] * 10 ** (CCY_EXP[ccy] - CCY_EXP[c])
