@@ -375,9 +375,25 @@ add_parameterized_paths(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri)
 		one = mp_plan_classify(root, baserel, ri->res, ri->relid, list_make1(rinfo));
 		if (count_ids(one, &nids))
 			rows = ri->has_ids ? Min(nids, ri->nids) : nids;	/* one object per id */
-		else if (parents && !ri->has_ids &&
-				 keys_given(ri->res, list_concat(list_copy(ri->quals->pushes), one->pushes)))
+		else if (parents && !ri->has_ids)
+		{
+			/* the key columns may come from several join clauses of these outer rels */
+			List	   *group = NIL;
+			ListCell   *g;
+
+			foreach(g, clauses)
+			{
+				RestrictInfo *r2 = lfirst(g);
+				Relids		o2 = bms_difference(r2->clause_relids, baserel->relids);
+
+				if (!bms_is_empty(o2) && bms_is_subset(o2, outer))
+					group = lappend(group, r2);
+			}
+			one = mp_plan_classify(root, baserel, ri->res, ri->relid, group);
+			if (!keys_given(ri->res, list_concat(list_copy(ri->quals->pushes), one->pushes)))
+				continue;
 			rows = nids = 5;	/* a parent's few children, one request */
+		}
 		else
 			continue;
 		foreach(s, seen)

@@ -283,3 +283,14 @@ SELECT t.mock('config', '{"latency_ms": 0}') ->> 'ok' AS fast;
 EXPLAIN (COSTS OFF)
 SELECT * FROM mangopay.user_emoney
  WHERE user_id IN ('a', 'b') AND month BETWEEN date '2025-01-01' AND date '2025-03-31';
+
+-- 13. a join that gives both keys of user_emoney (user and month from the outer side)
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE j13 AS
+SELECT s.user_id, s.month, e.credited_emoney_amount, e.debited_emoney_amount
+  FROM s_emoney s JOIN mangopay.user_emoney e ON e.user_id = s.user_id AND e.month = s.month;
+SELECT (SELECT count(*) FROM (SELECT user_id, month, credited_emoney_amount, debited_emoney_amount FROM f_emoney
+         EXCEPT ALL TABLE j13) x) AS missing,
+       (SELECT count(*) FROM (TABLE j13 EXCEPT ALL
+         SELECT user_id, month, credited_emoney_amount, debited_emoney_amount FROM f_emoney) x) AS extra,
+       (SELECT count(*) FROM t.api_calls) AS requests;
