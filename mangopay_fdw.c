@@ -165,6 +165,46 @@ count_ids(MpPlan *plan, double *nids)
 	return found;
 }
 
+/*
+ * A parent-scoped list (payin_refunds, user_emoney) needs every key column
+ * from the WHERE clause or a join: do these pushes give them all?
+ */
+static bool
+keys_given(const MpResource *res, List *pushes)
+{
+	for (int c = 0; c < res->ncols; c++)
+	{
+		bool		eq = false,
+					lo = false,
+					hi = false;
+		ListCell   *lc;
+
+		if (!(res->cols[c].flags & MP_COL_KEY))
+			continue;
+		foreach(lc, pushes)
+		{
+			MpPush	   *p = lfirst(lc);
+
+			if (p->colidx != c)
+				continue;
+			eq |= p->kind == MP_PUSH_KEY;
+			lo |= p->kind == MP_PUSH_MIN;
+			hi |= p->kind == MP_PUSH_MAX;
+		}
+		if (!eq && !(lo && hi))
+			return false;
+	}
+	return true;
+}
+
+/* the table is read per parent and has no list of the parents */
+static bool
+needs_parents(const MpResource *res)
+{
+	return res->source == MP_SRC_LIST && mp_resource_key_count(res) > 0 &&
+		res->enumerate_path == NULL;
+}
+
 static void
 mpGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -261,7 +301,7 @@ cost_scan(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri, double rows,
 		cost_by_id(ri, ri->nids, rows, startup, total);
 		return;
 	}
-	if (res->list_path == NULL)
+	if (res->list_path == NULL || (needs_parents(res) && !keys_given(res, ri->quals->pushes)))
 	{
 		*startup = *total = MP_NO_IDS_COST;
 		return;
@@ -322,13 +362,26 @@ add_parameterized_paths(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri)
 	List	   *seen = NIL;
 	IdColumnArg arg;
 	ListCell   *lc;
+	bool		parents = needs_parents(ri->res);
 
 	arg.attno = id_attno(ri);
-	if (arg.attno == 0)
+	if (arg.attno == 0 && !parents)
 		return;
 	/* "r.id = d.repudiation_id" lives in an equivalence class ... */
-	clauses = generate_implied_equalities_for_column(root, baserel, ec_member_is_id, &arg,
-													 baserel->lateral_referencers);
+	if (arg.attno != 0)
+		clauses = generate_implied_equalities_for_column(root, baserel, ec_member_is_id, &arg,
+														 baserel->lateral_referencers);
+	/* ... as does "f.payin_id = d.initial_transaction_id" of a parent key */
+	for (int c = 0; parents && c < ri->res->ncols; c++)
+	{
+		if (!(ri->res->cols[c].flags & MP_COL_KEY))
+			continue;
+		arg.attno = get_attnum(ri->relid, ri->res->cols[c].name);
+		if (arg.attno != InvalidAttrNumber)
+			clauses = list_concat(clauses,
+								  generate_implied_equalities_for_column(root, baserel, ec_member_is_id,
+																		 &arg, baserel->lateral_referencers));
+	}
 	/* ... other join clauses (r.id = lower(d.x), r.id = ANY(d.ids)) in joininfo */
 	foreach(lc, baserel->joininfo)
 	{
@@ -353,7 +406,28 @@ add_parameterized_paths(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri)
 		if (bms_is_empty(outer) || bms_overlap(outer, baserel->lateral_referencers))
 			continue;
 		one = mp_plan_classify(root, baserel, ri->res, ri->relid, list_make1(rinfo));
-		if (!count_ids(one, &nids))
+		if (count_ids(one, &nids))
+			rows = ri->has_ids ? Min(nids, ri->nids) : nids;	/* one object per id */
+		else if (parents && !ri->has_ids)
+		{
+			/* the key columns may come from several join clauses of these outer rels */
+			List	   *group = NIL;
+			ListCell   *g;
+
+			foreach(g, clauses)
+			{
+				RestrictInfo *r2 = lfirst(g);
+				Relids		o2 = bms_difference(r2->clause_relids, baserel->relids);
+
+				if (!bms_is_empty(o2) && bms_is_subset(o2, outer))
+					group = lappend(group, r2);
+			}
+			one = mp_plan_classify(root, baserel, ri->res, ri->relid, group);
+			if (!keys_given(ri->res, list_concat(list_copy(ri->quals->pushes), one->pushes)))
+				continue;
+			rows = nids = 5;	/* a parent's few children, one request */
+		}
+		else
 			continue;
 		foreach(s, seen)
 			if (bms_equal(lfirst(s), outer))
@@ -361,12 +435,10 @@ add_parameterized_paths(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri)
 		if (dup)
 			continue;
 		seen = lappend(seen, outer);
-		/* one object per outer row (per id it names) */
-		rows = ri->has_ids ? Min(nids, ri->nids) : nids;
-		cost_by_id(ri, rows, rows, &startup, &total);
+		cost_by_id(ri, nids, rows, &startup, &total);
 		add_path(baserel, (Path *)
 				 mp_foreignscan_path(root, baserel, clamp_row_est(rows), startup, total,
-									 NIL, outer, path_private(0, -1, true)));
+									 NIL, outer, path_private(0, -1, count_ids(one, &nids))));
 	}
 }
 
@@ -727,6 +799,8 @@ mpAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func, BlockNumbe
 						   "A sample would need a report of the API's whole history." :
 						   res->source == MP_SRC_BYID ?
 						   "MangoPay has no endpoint that lists these objects." :
+						   needs_parents(res) ?
+						   "MangoPay lists these objects per parent only." :
 						   "Its rows are listed per key value (funds type and currency)."),
 				 errhint("Row estimates come from the WHERE clause; set the server option use_remote_estimate for list tables.")));
 		return false;
@@ -878,17 +952,25 @@ mangopay_fdw_columns(PG_FUNCTION_ARGS)
 			if (col->flags & MP_COL_ATTRS)
 				push = NULL;
 			else if (col->flags & MP_COL_LOOKUP)
-				push = psprintf("lookup: GET %s per row, when referenced", res->lookup_path);
+				push = psprintf("lookup: GET %s per row, when referenced",
+								res->lookup_path ? res->lookup_path : res->single_path);
 			else if ((col->flags & MP_COL_ID) && res->source == MP_SRC_REPORT)
 				push = psprintf("= / IN / = ANY / join on id: GET %s instead of a report", mp_resource_id_path(res));
 			else if (col->flags & MP_COL_ID)
 				push = psprintf("= / IN / = ANY / join on id: GET %s", mp_resource_id_path(res));
+			else if ((col->flags & MP_COL_KEY) && col->kind == MP_CK_DATE)
+				push = psprintf("= / IN / = ANY / < <= >= > (a closed range): path %s, one request per month (key column: required)", res->list_path);
+			else if ((col->flags & MP_COL_KEY) && needs_parents(res))
+				push = psprintf("= / IN / = ANY / join: path %s, one request per value (key column: required)", res->list_path);
 			else if ((col->flags & MP_COL_KEY) && res->source == MP_SRC_REPORT)
 				push = psprintf("= / IN / = ANY: Filters.%s (key column: one report per value; none: every user wallet)", col->filter);
 			else if (col->flags & MP_COL_KEY)
 				push = psprintf("= / IN / = ANY: path %s (key column)", res->list_path);
 			else if ((col->flags & MP_COL_DATE) && res->sort_field)
 				push = psprintf("< <= = >= >: AfterDate/BeforeDate; ORDER BY: Sort=%s", res->sort_field);
+			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_SCALAR) &&
+					 res->source != MP_SRC_REPORT)
+				push = psprintf("=: %s (one value)", col->filter);
 			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_SCALAR))
 				push = psprintf("=: Filters.%s", col->filter);
 			else if ((col->flags & MP_COL_FILTER) && col->filter && res->source == MP_SRC_REPORT)

@@ -35,7 +35,7 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER ok1 OPTIONS (client_id 'a', api_key 
 ALTER USER MAPPING FOR CURRENT_USER SERVER ok1 OPTIONS (DROP api_key);
 -- tables need a known resource; columns take only "field"
 CREATE FOREIGN TABLE bad_t (id text) SERVER ok1;
-CREATE FOREIGN TABLE bad_t (id text) SERVER ok1 OPTIONS (resource 'payins');
+CREATE FOREIGN TABLE bad_t (id text) SERVER ok1 OPTIONS (resource 'cards');
 CREATE FOREIGN TABLE bad_t (id text OPTIONS (fieldname 'Id')) SERVER ok1 OPTIONS (resource 'disputes');
 CREATE FOREIGN TABLE good_t (id text OPTIONS (field 'Id'), amount numeric OPTIONS (field 'DisputedFunds.Amount'))
   SERVER ok1 OPTIONS (resource 'disputes');

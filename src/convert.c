@@ -91,6 +91,9 @@ jr_kind(MpColKind kind)
 			return MP_JR_KIND_BOOL;
 		case MP_CK_JSON:
 			return MP_JR_KIND_JSON;
+		case MP_CK_DATE:
+		case MP_CK_PRESENT:
+			return MP_JR_KIND_TEXT;
 	}
 	return MP_JR_KIND_TEXT;
 }
@@ -326,17 +329,27 @@ mp_json_to_values(const cJSON *obj, MpColMap *maps, int natts, Datum *values, bo
 		if (!m->needed || m->colname == NULL)
 			continue;
 		ctx.m = m;
-		if (m->is_key)
+		if (m->is_key && keyvals && keyvals[m->key_index])
 		{
-			if (keyvals && keyvals[m->key_index])
-			{
-				values[i] = mp_text_to_datum(m, keyvals[m->key_index]);
-				nulls[i] = false;
-			}
+			values[i] = mp_text_to_datum(m, keyvals[m->key_index]);
+			nulls[i] = false;
 			continue;
 		}
 		/* the attrs column is the whole object */
 		v = mp_jsonrow_walk(obj, m->path, m->is_attrs ? 0 : m->pathlen);
+		if (m->kind == MP_CK_PRESENT && m->typid == BOOLOID)
+		{
+			/* absent: unknown (NULL); null: false; a value: true */
+			const cJSON *raw = mp_jsonrow_walk(obj, m->path, m->pathlen - 1);
+
+			raw = cJSON_IsObject(raw) ? cJSON_GetObjectItemCaseSensitive(raw, m->path[m->pathlen - 1]) : NULL;
+			if (raw != NULL)
+			{
+				values[i] = BoolGetDatum(v != NULL);
+				nulls[i] = false;
+			}
+			continue;
+		}
 		if (v == NULL)
 			continue;
 		values[i] = json_value_to_datum(m, v);

@@ -73,7 +73,14 @@ mp_jsonrow_walk(const cJSON *obj, char *const *path, int pathlen)
 	int			p;
 
 	for (p = 0; p < pathlen && v; p++)
-		v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, path[p]) : NULL;
+	{
+		/* "Owners.0": a digit string indexes an array */
+		if (cJSON_IsArray(v) && path[p][0] >= '0' && path[p][0] <= '9' &&
+			strspn(path[p], "0123456789") == strlen(path[p]) && strlen(path[p]) < 6)
+			v = cJSON_GetArrayItem(v, atoi(path[p]));
+		else
+			v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, path[p]) : NULL;
+	}
 	if (v == NULL || cJSON_IsNull(v))
 		return NULL;
 	return v;

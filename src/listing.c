@@ -80,12 +80,15 @@ struct MpListScan
 	int			lookups_total;
 	int64		n_cache_hits;
 	bool		json_view;		/* a report table's row read as an API object */
+	bool		lookups;		/* a needed column is only in the object by id */
 	cJSON	   *fixed;			/* the report's fixed filters, checked by id */
 
 	/* partitions (key column values) */
 	Part	   *parts;
 	int			nparts;
 	int			part_idx;
+	MpRequest **part_first;		/* page 1 of the next parts, started ahead */
+	int			parts_started;	/* parts whose page 1 has been started */
 
 	/* paging within the current partition */
 	int64		total_pages;	/* -1 while unknown */
@@ -146,6 +149,13 @@ mp_list_query(const MpResource *res, MpEval *ev, int sort_dir, bool *filter_drop
 	{
 		if (!ev->vals_set[i] || ev->vals[i] == NIL || res->cols[i].filter == NULL)
 			continue;
+		/* a parameter of the answer, not a filter (user_emoney's Currency) */
+		if ((res->cols[i].flags & MP_COL_SCALAR) && list_length(ev->vals[i]) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s.%s takes one value per query", res->name, res->cols[i].name),
+					 errdetail("MangoPay answers in the one %s it is sent.", res->cols[i].filter),
+					 errhint("Query each value separately (UNION ALL).")));
 		/*
 		 * An undocumented value would get a 400, and A,B is documented only
 		 * for some filters (spec §2): leave those to the local check.
@@ -225,6 +235,52 @@ mp_list_remote_count(MpConn *conn, const MpResource *res, MpEval *ev, const char
 }
 
 static void expand_parts(MpListScan *s, MpEval *ev, int nkeys);
+typedef struct IdCacheEntry IdCacheEntry;
+static IdCacheEntry *cache_find(MpListScan *s, const char *id);
+static void cache_store(MpListScan *s, const char *id, const char *body, size_t len);
+static cJSON *cached_page(MpListScan *s, const char *path, bool *hit);
+
+/*
+ * A parent-scoped list (the refunds of a pay-in, the e-money of a user's
+ * month) is read per parent: the WHERE clause or a join must name every
+ * key column, MangoPay has no list of all of them.
+ */
+static void
+missing_keys(MpListScan *s, MpEval *ev)
+{
+	const MpResource *res = s->b.res;
+	StringInfoData cols;
+	StringInfoData ex;
+	int			k = 0;
+	bool		missing = false;
+
+	initStringInfo(&cols);
+	initStringInfo(&ex);
+	for (int i = 0; i < res->ncols; i++)
+	{
+		const MpColumnDef *c = &res->cols[i];
+
+		if (!(c->flags & MP_COL_KEY))
+			continue;
+		if (!ev->keys_set[k])
+			missing = true;
+		k++;
+		appendStringInfo(&cols, "%s%s", cols.len ? " and " : "", c->name);
+		if (c->kind == MP_CK_DATE)
+			appendStringInfo(&ex, "%s%s BETWEEN date '2025-01-01' AND date '2025-06-01'",
+							 ex.len ? " AND " : "", c->name);
+		else
+			appendStringInfo(&ex, "%s%s = '...'", ex.len ? " AND " : "", c->name);
+	}
+	if (!missing)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("a query on \"%s\" must give %s", RelationGetRelationName(s->b.rel), cols.data),
+			 errdetail("MangoPay lists %ss per parent (GET %s); it has no list of all of them.",
+					   res->object_name, res->list_path),
+			 errhint("Add WHERE %s (IN lists are read concurrently), or join the table that names them.", ex.data)));
+}
 static int	cached_count(MpListScan *s, List *ids);
 pg_noreturn static void lookups_exceeded(MpListScan *s, int more);
 static void start_part(MpListScan *s);
@@ -269,6 +325,8 @@ evaluate(MpListScan *s)
 				 errmsg("a query on \"%s\" must give the ids to fetch", RelationGetRelationName(s->b.rel)),
 				 errdetail("MangoPay has no endpoint that lists %ss; each is read by id.", res->object_name),
 				 errhint("Add WHERE id = '...' or id IN (...), or join the table that names the ids on id (for example disputes d JOIN repudiations r ON r.id = d.repudiation_id).")));
+	else if (!s->no_rows && mp_resource_key_count(res) > 0 && res->enumerate_path == NULL)
+		missing_keys(s, ev);
 
 	/* the list request: filters, date bounds, Sort */
 	s->query = mp_list_query(res, ev, s->b.plan->sort_dir, &filter_dropped);
@@ -290,6 +348,16 @@ evaluate(MpListScan *s)
 	s->started = true;
 }
 
+/* the k-th key column holds first-of-month dates */
+static bool
+key_is_month(const MpResource *res, int k)
+{
+	for (int i = 0; i < res->ncols; i++)
+		if ((res->cols[i].flags & MP_COL_KEY) && k-- == 0)
+			return res->cols[i].kind == MP_CK_DATE;
+	return false;
+}
+
 /* the path of one partition's list endpoint */
 static char *
 part_path(MpListScan *s, Part *p)
@@ -301,7 +369,13 @@ part_path(MpListScan *s, Part *p)
 	{
 		if (c[0] == '{' && c[1] >= '0' && c[1] <= '9' && c[2] == '}')
 		{
-			appendStringInfoString(&b, mp_url_escape(p->keyvals[c[1] - '0']));
+			const char *v = p->keyvals[c[1] - '0'];
+
+			/* a month key "YYYY-MM-01" is the path's {Year}/{Month} */
+			if (key_is_month(s->b.res, c[1] - '0') && strlen(v) == 10)
+				appendStringInfo(&b, "%.4s/%.2s", v, v + 5);
+			else
+				appendStringInfoString(&b, mp_url_escape(v));
 			c += 2;
 		}
 		else
@@ -313,8 +387,10 @@ part_path(MpListScan *s, Part *p)
 static MpRequest *
 page_request(MpListScan *s, const char *path, int64 page, int per_page, const char *query)
 {
-	char	   *pq = psprintf("%s?page=" INT64_FORMAT "&per_page=%d%s%s", path, page, per_page,
-							  query && *query ? "&" : "", query ? query : "");
+	char	   *pq = s->b.res->list_object ?
+		psprintf("%s%s%s", path, query && *query ? "?" : "", query ? query : "") :
+		psprintf("%s?page=" INT64_FORMAT "&per_page=%d%s%s", path, page, per_page,
+				 query && *query ? "&" : "", query ? query : "");
 	MpRequest  *r = mp_request_new(s->b.conn, RelationGetRelationName(s->b.rel), "GET",
 								   mp_api_url(s->b.conn, pq, true));
 
@@ -336,6 +412,19 @@ parse_page(MpListScan *s, MpRequest *r)
 	j = mp_json_body(r, r->buf, r->len);
 	if (j == NULL)
 		mp_error_json_shape(r, "the body is not valid JSON (or nests too deeply)");
+	if (s->b.res->list_object && cJSON_IsObject(j))
+	{
+		/* an endpoint of one object per parent: a page of one row */
+		cJSON	   *a = cJSON_CreateArray();
+
+		if (a == NULL)
+		{
+			cJSON_Delete(j);
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		}
+		cJSON_AddItemToArray(a, j);
+		j = a;
+	}
 	if (!cJSON_IsArray(j))
 	{
 		cJSON_Delete(j);
@@ -498,6 +587,110 @@ prefetch(MpListScan *s, const char *path)
 	}
 }
 
+/*
+ * A parent-scoped list (no list of the parents to enumerate) keeps the
+ * answer of a parent that fits one page across rescans, as the by-id
+ * tables keep objects: a join that names a parent twice reads it once.
+ */
+static bool
+keeps_parents(MpListScan *s)
+{
+	return mp_resource_key_count(s->b.res) > 0 && s->b.res->enumerate_path == NULL;
+}
+
+static MpRequest *start_id_request(MpListScan *s, const char *id);
+
+/*
+ * Lookup columns of a list (reporting_reports' filters, dates, columns):
+ * the list returns reduced items, so each item of the page is completed
+ * with the object read by id (max_concurrency GETs at a time, counted
+ * against max_lookups).  An object gone since the list (404) keeps the
+ * item as listed: its lookup columns are NULL.
+ */
+static void
+lookup_page(MpListScan *s, cJSON *page)
+{
+	int			n = cJSON_GetArraySize(page);
+	cJSON	  **items = palloc(sizeof(cJSON *) * Max(1, n));
+	MpRequest **reqs = palloc0(sizeof(MpRequest *) * Max(1, n));
+	int			window = s->b.conn->max_concurrency;
+	int			started = 0;
+	int			i = 0;
+
+	for (cJSON *it = page->child; it; it = it->next)
+		items[i++] = it;
+	for (int done = 0; done < n; done++)
+	{
+		MpRequest  *r;
+		cJSON	   *full;
+
+		for (; started < n && started < done + window; started++)
+		{
+			cJSON	   *id = cJSON_GetObjectItemCaseSensitive(items[started], "Id");
+
+			if (cJSON_IsString(id))
+				reqs[started] = start_id_request(s, id->valuestring);
+		}
+		if ((r = reqs[done]) == NULL)
+			continue;
+		mp_request_wait(r);
+		s->n_requests += r->attempts;
+		if (mp_request_not_found(r))
+		{
+			mp_request_release(r);
+			continue;
+		}
+		if (!mp_request_ok(r))
+			mp_report_request_failure(r);
+		full = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+		if (full == NULL || !cJSON_IsObject(full))
+		{
+			cJSON_Delete(full);
+			mp_error_json_shape(r, "a single-object endpoint answered with something other than a JSON object");
+		}
+		mp_request_release(r);
+		/* the object's fields over the item's; list-only fields stay */
+		while (full->child)
+		{
+			cJSON	   *f = cJSON_DetachItemViaPointer(full, full->child);
+
+			cJSON_DeleteItemFromObjectCaseSensitive(items[done], f->string);
+			cJSON_AddItemToObject(items[done], f->string, f);
+		}
+		cJSON_Delete(full);
+	}
+}
+
+/*
+ * Several parents (an IN list, = ANY of an array): page 1 of the next
+ * max_concurrency parents is in flight while the current one is read.
+ */
+static void
+prefetch_parts(MpListScan *s)
+{
+	int			window = Min(s->b.conn->max_concurrency, MP_MAX_WINDOW);
+
+	if (s->nparts < 2)
+		return;
+	if (s->part_first == NULL)
+	{
+		s->part_first = palloc0(sizeof(MpRequest *) * s->nparts);
+		s->parts_started = s->part_idx + 1;	/* the current one is read as before */
+	}
+	while (s->parts_started < s->nparts && s->parts_started < s->part_idx + window)
+	{
+		int			i = s->parts_started++;
+		char	   *path = part_path(s, &s->parts[i]);
+		MpRequest  *r;
+
+		if (keeps_parents(s) && cache_find(s, path))
+			continue;			/* read before: no request */
+		r = page_request(s, path, 1, s->per_page, s->query);
+		mp_request_start(r);
+		s->part_first[i] = r;
+	}
+}
+
 /* read the next non-empty page into s->cur; false at the end */
 static bool
 next_page(MpListScan *s)
@@ -528,8 +721,35 @@ next_page(MpListScan *s)
 			s->part_done = true;
 			continue;
 		}
+		if (s->next_page == 1 && keeps_parents(s))
+		{
+			bool		hit;
+
+			j = cached_page(s, path, &hit);
+			if (hit)
+			{
+				s->part_done = true;
+				s->next_page++;
+				if (j == NULL)
+					continue;
+				prefetch_parts(s);
+				s->cur = j;
+				s->cur_it = j->child;
+				s->cur_n = cJSON_GetArraySize(j);
+				s->cur_idx = 0;
+				MemoryContextSwitchTo(old);
+				return true;
+			}
+		}
+		prefetch_parts(s);
 		r = s->window[s->next_page % MP_MAX_WINDOW];
-		if (r == NULL || s->last_requested < s->next_page)
+		if (s->next_page == 1 && s->part_first && s->part_first[s->part_idx])
+		{
+			r = s->part_first[s->part_idx];
+			s->part_first[s->part_idx] = NULL;
+			s->last_requested = 1;
+		}
+		else if (r == NULL || s->last_requested < s->next_page)
 		{
 			r = page_request(s, path, s->next_page, s->per_page, s->query);
 			mp_request_start(r);
@@ -541,6 +761,8 @@ next_page(MpListScan *s)
 		{
 			/* a wallet asked for by key that does not exist: no rows */
 			s->n_requests += r->attempts;
+			if (s->next_page == 1 && keeps_parents(s))
+				cache_store(s, path, NULL, 0);
 			mp_request_release(r);
 			s->part_done = true;
 			continue;
@@ -553,6 +775,9 @@ next_page(MpListScan *s)
 			s->part_done = true;
 		if (r->hdr_link_seen && !r->hdr_link_next && s->total_pages < 0)
 			s->part_done = true;
+		if (s->next_page == 1 && keeps_parents(s) && r->buf && memchr(r->buf, '\0', r->len) == NULL &&
+			(s->total_pages == 1 || (s->total_pages < 0 && s->part_done) || n == 0))
+			cache_store(s, path, r->buf, r->len);
 		mp_request_release(r);
 		s->next_page++;
 		if (n == 0 && s->total_pages >= 0 && s->next_page - 1 <= s->total_pages)
@@ -571,6 +796,8 @@ next_page(MpListScan *s)
 			continue;
 		}
 		prefetch(s, path);
+		if (s->lookups)
+			lookup_page(s, j);
 		s->cur = j;
 		s->cur_it = j->child;
 		s->cur_n = n;
@@ -582,11 +809,11 @@ next_page(MpListScan *s)
 
 #define MP_ID_KEYLEN 256
 
-typedef struct IdCacheEntry
+struct IdCacheEntry
 {
-	char		id[MP_ID_KEYLEN];
+	char		id[MP_ID_KEYLEN];	/* an id, or a parent-scoped list's path */
 	char	   *json;			/* NULL: the API answered 404 */
-} IdCacheEntry;
+};
 
 static IdCacheEntry *
 cache_find(MpListScan *s, const char *id)
@@ -594,6 +821,36 @@ cache_find(MpListScan *s, const char *id)
 	if (s->id_cache == NULL || strlen(id) >= MP_ID_KEYLEN)
 		return NULL;
 	return hash_search(s->id_cache, id, HASH_FIND, NULL);
+}
+
+/* a parent's page read before (*hit), as a JSON array; NULL for a 404 */
+static cJSON *
+cached_page(MpListScan *s, const char *path, bool *hit)
+{
+	IdCacheEntry *e = cache_find(s, path);
+	cJSON	   *j;
+
+	*hit = e != NULL;
+	if (e == NULL || e->json == NULL)
+		return NULL;
+	s->n_cache_hits++;
+	j = cJSON_Parse(e->json);
+	if (j && s->b.res->list_object && cJSON_IsObject(j))
+	{
+		cJSON	   *a = cJSON_CreateArray();
+
+		if (a)
+			cJSON_AddItemToArray(a, j);
+		else
+			cJSON_Delete(j);
+		j = a;
+	}
+	if (j == NULL || !cJSON_IsArray(j))
+	{
+		cJSON_Delete(j);
+		elog(ERROR, "mangopay_fdw: cached page is not a JSON array");
+	}
+	return j;
 }
 
 static int
@@ -821,6 +1078,9 @@ mp_list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 
 	s->json_view = plan->res->source == MP_SRC_REPORT;	/* payouts by id */
 	mp_scan_base_init(&s->b, node, plan, conn, cur_cb, s);
+	for (int i = 0; i < s->b.natts && !s->json_view; i++)
+		if (s->b.maps[i].needed && s->b.maps[i].def && (s->b.maps[i].def->flags & MP_COL_LOOKUP))
+			s->lookups = plan->res->single_path != NULL;
 	s->cache_cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw objects by id",
 										 ALLOCSET_DEFAULT_SIZES);
 	if (s->json_view && plan->res->fixed_filters)
@@ -867,6 +1127,8 @@ mp_list_rescan(MpListScan *s)
 	s->parts = NULL;
 	s->nparts = 0;
 	s->part_idx = 0;
+	s->part_first = NULL;
+	s->parts_started = 0;
 	s->ids = NULL;
 	s->id_reqs = NULL;
 	s->nids = s->id_started = s->id_consumed = 0;
@@ -951,11 +1213,11 @@ mp_explain_pushes(MpPlan *plan, ForeignScanState *node, ExplainState *es)
 				api = res->source == MP_SRC_REPORT ? col->filter : "path";
 				break;
 			case MP_PUSH_MIN:
-				api = psprintf("Min%s", col->filter);
+				api = col->filter ? psprintf("Min%s", col->filter) : "path (from this month)";
 				op = "from";
 				break;
 			case MP_PUSH_MAX:
-				api = psprintf("Max%s", col->filter);
+				api = col->filter ? psprintf("Max%s", col->filter) : "path (to this month)";
 				op = "until";
 				break;
 			default:
@@ -1003,7 +1265,9 @@ mp_list_explain(MpListScan *s, MpPlan *plan, ForeignScanState *node, ExplainStat
 			ExplainPropertyInteger("MangoPay HTTP Requests", NULL, s->n_requests, es);
 			if (!s->by_id)
 				ExplainPropertyInteger("MangoPay Pages", NULL, s->n_pages, es);
-			else
+			if (!s->by_id && s->n_cache_hits > 0)
+				ExplainPropertyInteger("MangoPay Parents From Cache", NULL, s->n_cache_hits, es);
+			if (s->by_id)
 			{
 				ExplainPropertyInteger("MangoPay Not Found", NULL, s->n_notfound, es);
 				ExplainPropertyInteger("MangoPay Ids From Cache", NULL, s->n_cache_hits, es);

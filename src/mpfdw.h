@@ -83,7 +83,9 @@ typedef enum MpColKind
 	MP_CK_INT8,					/* amounts in minor units */
 	MP_CK_INT4,
 	MP_CK_BOOL,
-	MP_CK_JSON					/* nested object/array → jsonb */
+	MP_CK_JSON,					/* nested object/array → jsonb */
+	MP_CK_DATE,					/* a key column of first-of-month dates (path YYYY/MM) */
+	MP_CK_PRESENT				/* boolean: the field is there and not null */
 } MpColKind;
 
 #define MP_COL_FILTER	0x01	/* = / IN push down as API filter */
@@ -136,6 +138,7 @@ typedef struct MpResource
 	const char *fixed_filters;	/* JSON object merged into Filters */
 	const char *lookup_path;	/* /payouts/bankwire/{id} for lookup columns */
 	int			window_max_days;	/* > 0: a window is also at most this many days */
+	bool		list_object;	/* the list path answers one object (a row), not pages */
 } MpResource;
 
 extern const MpResource *mp_resource_by_name(const char *name);

@@ -33,6 +33,8 @@
 #include "executor/executor.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -227,6 +229,23 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 			add_push(plan, lower ? MP_PUSH_DATE_LO : MP_PUSH_DATE_HI, ci, false, val);
 			return true;
 		}
+		if ((col->flags & MP_COL_KEY) && col->kind == MP_CK_DATE && lt == DATEOID && rt == DATEOID)
+		{
+			/* a month key: = is one month, a range the months it spans */
+			bool		ge = strcmp(name, ">") == 0 || strcmp(name, ">=") == 0;
+			bool		le = strcmp(name, "<") == 0 || strcmp(name, "<=") == 0;
+
+			if (strcmp(name, "=") == 0)
+			{
+				add_push(plan, MP_PUSH_KEY, ci, false, val);
+				return true;
+			}
+			if (!ge && !le)
+				return false;
+			/* sent inclusive: a superset, the local check trims it */
+			add_push(plan, ge == var_left ? MP_PUSH_MIN : MP_PUSH_MAX, ci, false, val);
+			return true;
+		}
 		if ((col->flags & MP_COL_RANGE) && col->filter && lt == INT8OID &&
 			(rt == INT8OID || rt == INT4OID))
 		{
@@ -288,7 +307,9 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 		if (ci < 0 || !value_ok(root, baserel, val) || equality_kind(res, &res->cols[ci]) < 0)
 			return false;
 		name = builtin_opname(sa->opno, &lt, &rt);
-		if (name == NULL || strcmp(name, "=") != 0 || lt != TEXTOID || rt != TEXTOID)
+		if (name == NULL || strcmp(name, "=") != 0 ||
+			!((lt == TEXTOID && rt == TEXTOID) ||
+			  (res->cols[ci].kind == MP_CK_DATE && lt == DATEOID && rt == DATEOID)))
 			return false;
 		add_push(plan, (MpPushKind) equality_kind(res, &res->cols[ci]), ci, true, val);
 		return !(res->cols[ci].flags & MP_COL_CCY);
@@ -434,6 +455,18 @@ mp_plan_sort_dir(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, 
  * execution-time evaluation of the pushed values
  * ------------------------------------------------------------------------ */
 
+/* s appended to a list of strings unless it is there */
+static List *
+append_unique(List *out, char *s)
+{
+	ListCell   *lc;
+
+	foreach(lc, out)
+		if (strcmp(lfirst(lc), s) == 0)
+			return out;
+	return lappend(out, s);
+}
+
 /* the text values of "= x" or "= ANY(array)", in UTF-8, de-duplicated */
 static List *
 datum_texts(Datum d, bool is_array)
@@ -455,18 +488,71 @@ datum_texts(Datum d, bool is_array)
 	for (int i = 0; i < n; i++)
 	{
 		char	   *s;
-		bool		dup = false;
-		ListCell   *lc;
 
 		if (nulls[i])
 			continue;
 		s = TextDatumGetCString(elems[i]);
-		s = pg_server_to_any(s, strlen(s), PG_UTF8);
-		foreach(lc, out)
-			if (strcmp(lfirst(lc), s) == 0)
-				dup = true;
-		if (!dup)
-			out = lappend(out, s);
+		out = append_unique(out, pg_server_to_any(s, strlen(s), PG_UTF8));
+	}
+	return out;
+}
+
+/* a date as the first day of its month, "YYYY-MM-01" */
+static char *
+month_text(DateADT d)
+{
+	int			y,
+				m,
+				dd;
+
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+	return psprintf("%04d-%02d-01", y, m);
+}
+
+/* the months of "= date" or "= ANY(date[])", de-duplicated */
+static List *
+datum_months(Datum d, bool is_array)
+{
+	List	   *out = NIL;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (!is_array)
+		return DATE_NOT_FINITE(DatumGetDateADT(d)) ? NIL : list_make1(month_text(DatumGetDateADT(d)));
+	deconstruct_array(DatumGetArrayTypeP(d), DATEOID, sizeof(DateADT), true, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!nulls[i] && !DATE_NOT_FINITE(DatumGetDateADT(elems[i])))
+			out = append_unique(out, month_text(DatumGetDateADT(elems[i])));
+	return out;
+}
+
+#define MP_MAX_MONTHS 1200
+
+/* every month from lo's to hi's (days since 2000-01-01) */
+static List *
+month_range(int64 lo, int64 hi)
+{
+	List	   *out = NIL;
+	int			y,
+				m,
+				d,
+				y2,
+				m2;
+
+	j2date((int) lo + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	j2date((int) hi + POSTGRES_EPOCH_JDATE, &y2, &m2, &d);
+	if ((int64) (y2 - y) * 12 + (m2 - m) >= MP_MAX_MONTHS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the month range spans more than %d months", MP_MAX_MONTHS),
+				 errhint("Each month costs one request: narrow the range.")));
+	while (y < y2 || (y == y2 && m <= m2))
+	{
+		out = lappend(out, psprintf("%04d-%02d-01", y, m));
+		if (++m > 12)
+			m = 1, y++;
 	}
 	return out;
 }
@@ -645,8 +731,10 @@ mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
 							k++;
 					if (k < 2)
 						set_values(&ev->keys[k], &ev->keys_set[k],
-								   plausible_values(&res->cols[p->colidx],
-													datum_texts(d, p->is_array)),
+									   res->cols[p->colidx].kind == MP_CK_DATE ?
+									   datum_months(d, p->is_array) :
+									   plausible_values(&res->cols[p->colidx],
+														datum_texts(d, p->is_array)),
 								   &ev->no_rows);
 					break;
 				}
@@ -654,9 +742,17 @@ mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
 			case MP_PUSH_MAX:
 				{
 					Oid			t = exprType((Node *) es->expr);
-					int64		v = (t == INT4OID) ? DatumGetInt32(d) : DatumGetInt64(d);
+					int64		v = (t == INT4OID) ? DatumGetInt32(d) :
+						(t == DATEOID) ? DatumGetDateADT(d) : DatumGetInt64(d);
 					int			c = p->colidx;
 
+					/* an infinite month bound bounds nothing (-infinity) or excludes all */
+					if (t == DATEOID && DATE_NOT_FINITE(DatumGetDateADT(d)))
+					{
+						if ((p->kind == MP_PUSH_MIN) == DATE_IS_NOEND(DatumGetDateADT(d)))
+							ev->no_rows = true;
+						break;
+					}
 					/* widened so that either reading of the bound keeps the row */
 					if ((p->adjust < 0 && v == PG_INT64_MIN) || (p->adjust > 0 && v == PG_INT64_MAX))
 						break;	/* nothing to widen to: the local check alone */
@@ -674,6 +770,16 @@ mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
 	}
 	if (ev->have_lo && ev->have_hi && ev->lo > ev->hi)
 		ev->no_rows = true;
+	/* a closed range on a month key: its months */
+	for (int c = 0, k = 0; c < res->ncols && !ev->no_rows; c++)
+	{
+		if (!(res->cols[c].flags & MP_COL_KEY))
+			continue;
+		if (res->cols[c].kind == MP_CK_DATE && k < 2 && ev->have_min[c] && ev->have_max[c])
+			set_values(&ev->keys[k], &ev->keys_set[k], month_range(ev->min[c], ev->max[c]),
+					   &ev->no_rows);
+		k++;
+	}
 	return ev;
 }
 

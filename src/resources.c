@@ -34,6 +34,7 @@ static const char *const funds_types[] = {"FEES", "CREDIT", NULL};
 #define J MP_CK_JSON
 
 #define ATTRS_COL {"attrs", "", J, MP_COL_ATTRS, NULL, NULL}
+#define DEPOSIT_COL {"deposit_id", "DepositId", T, 0, NULL, NULL}
 
 /* comma multi-values: documented for transaction Status/Type/Nature and
  * dispute Status/DisputeType only (spec §2) */
@@ -133,6 +134,12 @@ static const MpColumnDef reporting_reports_cols[] = {
 	{"status", "Status", T, MP_COL_FILTER, "Status", reporting_status},
 	{"result_code", "ResultCode", T, 0, NULL, NULL},
 	{"result_message", "ResultMessage", T, 0, NULL, NULL},
+	/* not in the list's reduced items: GET /reporting/reports/{Id} per row */
+	{"download_url_present", "DownloadURL", MP_CK_PRESENT, MP_COL_LOOKUP, NULL, NULL},
+	{"after_date", "AfterDate", TS, MP_COL_LOOKUP, NULL, NULL},
+	{"before_date", "BeforeDate", TS, MP_COL_LOOKUP, NULL, NULL},
+	{"filters", "Filters", J, MP_COL_LOOKUP, NULL, NULL},
+	{"columns", "Columns", J, MP_COL_LOOKUP, NULL, NULL},
 	ATTRS_COL
 };
 
@@ -151,6 +158,7 @@ static const MpColumnDef client_wallet_tx_cols[] = {
 	{"funds_type", "FundsType", T, MP_COL_KEY, NULL, funds_types},
 	{"currency", "Currency", T, MP_COL_KEY, NULL, NULL},
 	TX_BASE_COLS(0, MP_COL_FILTER),
+	DEPOSIT_COL,
 	ATTRS_COL
 };
 
@@ -177,6 +185,102 @@ static const MpColumnDef repudiations_cols[] = {
 	{"initial_transaction_id", "InitialTransactionId", T, 0, NULL, NULL},
 	{"initial_transaction_type", "InitialTransactionType", T, 0, NULL, NULL},
 	{"initial_transaction_nature", "InitialTransactionNature", T, 0, NULL, NULL},
+	ATTRS_COL
+};
+
+/* ------------------------------------------------------------------------
+ * objects a reconciliation follows: by id, and parent-scoped lists whose
+ * parent id is a key column (the {0} of the path)
+ * ------------------------------------------------------------------------ */
+static const MpColumnDef payins_cols[] = {
+	TX_BASE_COLS(MP_COL_ID, 0),
+	{"payment_type", "PaymentType", T, 0, NULL, NULL},
+	{"execution_type", "ExecutionType", T, 0, NULL, NULL},
+	{"card_id", "CardId", T, 0, NULL, NULL},
+	{"statement_descriptor", "StatementDescriptor", T, 0, NULL, NULL},
+	DEPOSIT_COL,
+	ATTRS_COL
+};
+
+static const MpColumnDef transfers_cols[] = {
+	TX_BASE_COLS(MP_COL_ID, 0),
+	ATTRS_COL
+};
+
+static const MpColumnDef users_cols[] = {
+	{"id", "Id", T, MP_COL_ID, NULL, NULL},
+	{"person_type", "PersonType", T, 0, NULL, NULL},
+	{"tag", "Tag", T, 0, NULL, NULL},
+	{"creation_date", "CreationDate", TS, 0, NULL, NULL},
+	{"email", "Email", T, 0, NULL, NULL},
+	{"kyc_level", "KYCLevel", T, 0, NULL, NULL},
+	ATTRS_COL
+};
+
+/* GET /wallets/{Id} and GET /users/{UserId}/wallets: the balance now */
+static const MpColumnDef user_wallets_cols[] = {
+	{"user_id", "Owners.0", T, MP_COL_KEY, NULL, NULL},
+	{"id", "Id", T, MP_COL_ID, NULL, NULL},
+	{"description", "Description", T, 0, NULL, NULL},
+	{"currency", "Currency", T, 0, NULL, NULL},
+	{"balance_amount", "Balance.Amount", I8, 0, NULL, NULL},
+	{"balance_currency", "Balance.Currency", T, 0, NULL, NULL},
+	{"funds_type", "FundsType", T, 0, NULL, NULL},
+	{"tag", "Tag", T, 0, NULL, NULL},
+	{"creation_date", "CreationDate", TS, 0, NULL, NULL},
+	ATTRS_COL
+};
+
+#define REFUND_BODY_COLS \
+	TX_BASE_COLS(0, 0), \
+	{"initial_transaction_id", "InitialTransactionId", T, 0, NULL, NULL}, \
+	{"initial_transaction_type", "InitialTransactionType", T, 0, NULL, NULL}, \
+	{"initial_transaction_nature", "InitialTransactionNature", T, 0, NULL, NULL}, \
+	{"refund_reason_type", "RefundReason.RefundReasonType", T, 0, NULL, NULL}, \
+	{"refund_reason_message", "RefundReason.RefundReasonMessage", T, 0, NULL, NULL}, \
+	{"statement_descriptor", "StatementDescriptor", T, 0, NULL, NULL}, \
+	ATTRS_COL
+
+#define PARENT_KEY(name) {name, "InitialTransactionId", T, MP_COL_KEY, NULL, NULL}
+static const MpColumnDef payin_refunds_cols[] = {PARENT_KEY("payin_id"), REFUND_BODY_COLS};
+static const MpColumnDef transfer_refunds_cols[] = {PARENT_KEY("transfer_id"), REFUND_BODY_COLS};
+static const MpColumnDef payout_refunds_cols[] = {PARENT_KEY("payout_id"), REFUND_BODY_COLS};
+static const MpColumnDef repudiation_refunds_cols[] = {PARENT_KEY("repudiation_id"), REFUND_BODY_COLS};
+
+static const MpColumnDef dispute_transactions_cols[] = {
+	{"dispute_id", "DisputeId", T, MP_COL_KEY, NULL, NULL},
+	TX_BASE_COLS(0, MP_COL_FILTER),
+	DEPOSIT_COL,
+	ATTRS_COL
+};
+
+static const MpColumnDef dispute_documents_by_dispute_cols[] = {
+	{"dispute_id", "DisputeId", T, MP_COL_KEY, NULL, NULL},
+	{"id", "Id", T, 0, NULL, NULL},
+	{"tag", "Tag", T, 0, NULL, NULL},
+	{"creation_date", "CreationDate", TS, MP_COL_DATE, NULL, NULL},
+	{"type", "Type", T, MP_COL_FILTER, "Type", doc_type},
+	{"status", "Status", T, MP_COL_FILTER, "Status", doc_status},
+	{"refused_reason_type", "RefusedReasonType", T, 0, NULL, NULL},
+	{"refused_reason_message", "RefusedReasonMessage", T, 0, NULL, NULL},
+	{"processed_date", "ProcessedDate", TS, 0, NULL, NULL},
+	ATTRS_COL
+};
+
+#define DISPUTE_FILTER MP_COL_FILTER
+static const MpColumnDef user_disputes_cols[] = {{"user_id", "UserId", T, MP_COL_KEY, NULL, NULL}, DISPUTE_COLS};
+static const MpColumnDef wallet_disputes_cols[] = {{"wallet_id", "WalletId", T, MP_COL_KEY, NULL, NULL}, DISPUTE_COLS};
+static const MpColumnDef payin_disputes_cols[] = {{"payin_id", "InitialTransactionId", T, MP_COL_KEY, NULL, NULL}, DISPUTE_COLS};
+#undef DISPUTE_FILTER
+
+/* GET /users/{UserId}/emoney/{Year}/{Month}: month is a key column of
+ * first-of-month dates; = / IN / a closed range give the months */
+static const MpColumnDef user_emoney_cols[] = {
+	{"user_id", "UserId", T, MP_COL_KEY, NULL, NULL},
+	{"month", "Month", MP_CK_DATE, MP_COL_KEY, NULL, NULL},
+	{"currency", "CreditedEMoney.Currency", T, MP_COL_FILTER | MP_COL_SCALAR, "Currency", NULL},
+	{"credited_emoney_amount", "CreditedEMoney.Amount", I8, 0, NULL, NULL},
+	{"debited_emoney_amount", "DebitedEMoney.Amount", I8, 0, NULL, NULL},
 	ATTRS_COL
 };
 
@@ -246,6 +350,8 @@ static const MpColumnDef payouts_cols[] = {
 	{"fallback_reason_code", "FallbackReason.Code", T, MP_COL_LOOKUP, NULL, NULL},
 	{"fallback_reason_message", "FallbackReason.Message", T, MP_COL_LOOKUP, NULL, NULL},
 	{"end_to_end_id", "EndToEndId", T, MP_COL_LOOKUP, NULL, NULL},
+	{"payment_ref_reason_type", "PaymentRef.ReasonType", T, MP_COL_LOOKUP, NULL, NULL},
+	{"payment_ref_reference_id", "PaymentRef.ReferenceId", T, MP_COL_LOOKUP, NULL, NULL},
 	ATTRS_COL
 };
 
@@ -470,6 +576,52 @@ static const MpResource resources[] = {
 	{"settlement_transfers", MP_SRC_BYID, "settlement transfer", NULL, "/settlements/{id}",
 		NULL, NULL, 0, NULL, COLS(settlement_transfers_cols),
 	"settlement transfers of lost disputes, by id (GET /settlements/{Id})"},
+	{"payins", MP_SRC_BYID, "pay-in", NULL, "/payins/{id}",
+		NULL, NULL, 0, NULL, COLS(payins_cols),
+	"pay-ins, by id (GET /payins/{Id}); older than 13 months: no row"},
+	{"transfers", MP_SRC_BYID, "transfer", NULL, "/transfers/{id}",
+		NULL, NULL, 0, NULL, COLS(transfers_cols),
+	"transfers between wallets, by id (GET /transfers/{Id}); older than 13 months: no row"},
+	{"conversions", MP_SRC_BYID, "conversion", NULL, "/conversions/{id}",
+		NULL, NULL, 0, NULL, COLS(transfers_cols),
+	"currency conversions, by id (GET /conversions/{Id}); older than 13 months: no row"},
+	{"users", MP_SRC_BYID, "user", NULL, "/users/{id}",
+		NULL, NULL, 0, NULL, COLS(users_cols),
+	"natural and legal users, by id (GET /users/{Id})"},
+	{"user_wallets", MP_SRC_LIST, "user wallet", "/users/{0}/wallets", "/wallets/{id}",
+		NULL, NULL, 0, NULL, COLS(user_wallets_cols),
+	"user wallets and their balance now, by id (GET /wallets/{Id}) or by user (GET /users/{UserId}/wallets)"},
+	{"payin_refunds", MP_SRC_LIST, "pay-in refund", "/payins/{0}/refunds", NULL,
+		NULL, NULL, 0, NULL, COLS(payin_refunds_cols),
+	"refunds of a pay-in (GET /payins/{PayInId}/refunds)"},
+	{"transfer_refunds", MP_SRC_LIST, "transfer refund", "/transfers/{0}/refunds", NULL,
+		NULL, NULL, 0, NULL, COLS(transfer_refunds_cols),
+	"refunds of a transfer (GET /transfers/{TransferId}/refunds)"},
+	{"payout_refunds", MP_SRC_LIST, "payout refund", "/payouts/{0}/refunds", NULL,
+		NULL, NULL, 0, NULL, COLS(payout_refunds_cols),
+	"refunds (bank returns) of a payout (GET /payouts/{PayOutId}/refunds)"},
+	{"repudiation_refunds", MP_SRC_LIST, "repudiation refund", "/repudiations/{0}/refunds", NULL,
+		NULL, NULL, 0, NULL, COLS(repudiation_refunds_cols),
+	"refunds of a repudiation (GET /repudiations/{RepudiationId}/refunds)"},
+	{"dispute_transactions", MP_SRC_LIST, "dispute transaction", "/disputes/{0}/transactions", NULL,
+		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(dispute_transactions_cols),
+	"the repudiation and settlement transfers of a dispute (GET /disputes/{DisputeId}/transactions)"},
+	{"dispute_documents_by_dispute", MP_SRC_LIST, "dispute document", "/disputes/{0}/documents", NULL,
+		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(dispute_documents_by_dispute_cols),
+	"the documents of a dispute (GET /disputes/{DisputeId}/documents)"},
+	{"user_disputes", MP_SRC_LIST, "dispute", "/users/{0}/disputes", NULL,
+		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(user_disputes_cols),
+	"disputes of a user (GET /users/{UserId}/disputes)"},
+	{"wallet_disputes", MP_SRC_LIST, "dispute", "/wallets/{0}/disputes", NULL,
+		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(wallet_disputes_cols),
+	"disputes of a wallet (GET /wallets/{WalletId}/disputes)"},
+	{"payin_disputes", MP_SRC_LIST, "dispute", "/payins/{0}/disputes", NULL,
+		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(payin_disputes_cols),
+	"disputes of a pay-in (GET /payins/{PayInId}/disputes)"},
+	{"user_emoney", MP_SRC_LIST, "user e-money month", "/users/{0}/emoney/{1}", NULL,
+		NULL, NULL, 0, NULL, COLS(user_emoney_cols),
+	"a user's credited and debited e-money per month (GET /users/{UserId}/emoney/{Year}/{Month})",
+	.list_object = true},
 };
 
 int
@@ -580,6 +732,10 @@ mp_coltype_sql(MpColKind kind)
 			return "boolean";
 		case MP_CK_JSON:
 			return "jsonb";
+		case MP_CK_DATE:
+			return "date";
+		case MP_CK_PRESENT:
+			return "boolean";
 	}
 	return "text";
 }

@@ -149,6 +149,35 @@ SELECT 'second run' AS run, last_from::date AS "from", watermark AS "to", last_r
 RESET client_min_messages;
 
 \echo
-\echo '-- 10. What this session cost: mangopay_fdw_stats() (per backend; ratelimit_* are the API''s X-RateLimit-Remaining)'
+\echo '-- 10. Reconciliation: the disputes lost last month -> their pay-ins -> the refunds and the repudiation'
+\echo '--     -> the seller''s wallet (balance now) and the seller''s e-money that month (minor units).'
+\echo '--     Every object is read by id or per parent (nested loops); each distinct id costs one GET.'
+SELECT requests AS requests_before FROM (SELECT value AS requests FROM mangopay_fdw_stats() WHERE counter = 'requests') x \gset
+WITH lost AS MATERIALIZED (
+  SELECT id, closed_date, initial_transaction_id, repudiation_id,
+         disputed_funds_currency, disputed_funds_amount
+  FROM mangopay.disputes
+  WHERE status = 'CLOSED' AND result_code = 'LOST'
+    AND closed_date >= date_trunc('month', now() - interval '1 month')
+    AND closed_date < date_trunc('month', now()))
+SELECT l.id AS dispute, l.disputed_funds_currency AS ccy, l.disputed_funds_amount AS disputed,
+       p.id AS payin, p.debited_funds_amount AS paid,
+       (SELECT coalesce(sum(f.debited_funds_amount), 0) FROM mangopay.payin_refunds f
+         WHERE f.payin_id = p.id AND f.status = 'SUCCEEDED') AS refunded,
+       r.debited_funds_amount AS repudiated,
+       w.id AS seller_wallet, w.balance_amount AS wallet_balance_now,
+       e.credited_emoney_amount AS seller_emoney_in, e.debited_emoney_amount AS seller_emoney_out
+FROM lost l
+LEFT JOIN mangopay.payins p ON p.id = l.initial_transaction_id
+LEFT JOIN mangopay.repudiations r ON r.id = l.repudiation_id
+LEFT JOIN mangopay.user_wallets w ON w.id = p.credited_wallet_id
+LEFT JOIN mangopay.user_emoney e ON e.user_id = p.credited_user_id
+      AND e.month = date_trunc('month', now() - interval '1 month')::date
+ORDER BY l.closed_date, l.id;
+SELECT value - :requests_before AS requests_of_the_reconciliation
+FROM mangopay_fdw_stats() WHERE counter = 'requests';
+
+\echo
+\echo '-- 11. What this session cost: mangopay_fdw_stats() (per backend; ratelimit_* are the API''s X-RateLimit-Remaining)'
 SELECT * FROM mangopay_fdw_stats();
 SQL

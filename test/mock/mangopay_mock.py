@@ -797,6 +797,57 @@ class Handler(BaseHTTPRequestHandler):
                     return self.list_resp(txs, q, TX_SPEC)
             elif seg[:1] == ["events"] and n == 1:
                 return self.list_events(q)
+            elif n == 3 and seg[2] == "refunds" and seg[0] in ("payins", "transfers", "payouts",
+                                                               "repudiations"):
+                # parent-scoped refunds (§5): the parent must exist and be retained
+                coll, kind = {"payins": (s.payins, "PayIn"), "transfers": (s.transfers, "Transfer"),
+                              "payouts": (s.payouts, "PayOut"),
+                              "repudiations": (s.repudiations, "Repudiation")}[seg[0]]
+                o = coll.get(seg[1])
+                if o is None or not s.retained(o):
+                    raise not_found(kind, seg[1])
+                kids = [r for r in s.refunds_by_parent.get(seg[1], []) if s.retained(r)]
+                return self.list_resp(kids, q, TX_SPEC)
+            elif n == 3 and seg[2] == "disputes" and seg[0] in ("payins", "users", "wallets"):
+                coll, idx, kind = {"payins": (s.payins, s.disputes_by_payin, "PayIn"),
+                                   "users": (s.user_objs, s.disputes_by_user, "User"),
+                                   "wallets": (s.wallet_objs, s.disputes_by_wallet, "Wallet")}[seg[0]]
+                o = coll.get(seg[1])
+                if o is None or (seg[0] == "payins" and not s.retained(o)):
+                    raise not_found(kind, seg[1])
+                return self.list_resp(idx.get(seg[1], []), q, DISPUTE_SPEC)
+            elif seg[:1] == ["users"] and n >= 2:
+                u = s.user_objs.get(seg[1])
+                if u is None:
+                    raise not_found("User", seg[1])
+                if n == 2:
+                    return Resp(200, obj=u)
+                if n == 3 and seg[2] == "wallets":
+                    return self.list_resp(s.wallets_by_user.get(seg[1], []), q, WALLET_SPEC)
+                if n == 5 and seg[2] == "emoney":
+                    if not re.match(r"^[0-9]{4}$", seg[3]):
+                        raise param_error({"Year": "The value '%s' is not valid for Year" % seg[3]})
+                    if not re.match(r"^[0-9]{1,2}$", seg[4]) or not 1 <= int(seg[4]) <= 12:
+                        raise param_error({"Month": "The value '%s' is not valid for Month"
+                                                    % seg[4]})
+                    ccy = (q.first("Currency") or "EUR").upper()
+                    if ccy not in md.CCY_RATE:
+                        raise param_error({"Currency": "The value '%s' is not a valid currency"
+                                                       % ccy})
+                    return Resp(200, obj=s.emoney_object(seg[1], int(seg[3]), int(seg[4]), ccy))
+            elif seg[:1] == ["wallets"] and n == 2:
+                w = s.wallet_objs.get(seg[1])
+                if w is None:
+                    raise not_found("Wallet", seg[1])
+                return Resp(200, obj=w)
+            elif n == 2 and seg[0] in ("payins", "transfers", "conversions"):
+                coll, kind = {"payins": (s.payins, "PayIn"), "transfers": (s.transfers, "Transfer"),
+                              "conversions": (s.conversions, "Conversion")}[seg[0]]
+                o = coll.get(seg[1])
+                # §5/§8: transaction objects older than 13 months -> 404
+                if o is None or not s.retained(o):
+                    raise not_found(kind, seg[1])
+                return Resp(200, obj=o)
             elif n == 2 and seg[0] in ("repudiations", "settlements", "refunds", "payouts"):
                 coll, kind = {"repudiations": (s.repudiations, "Repudiation"),
                               "settlements": (s.settlements, "Settlement"),
@@ -1384,8 +1435,60 @@ def truth(st, name, q):
             datef = "Date"
             lim = time.time() - int(st.config.get("events_max_age_days", 45)) * 86400
             objs = [e for e in s.events if e["Date"] >= lim]
-        elif name in ("repudiations", "settlements", "refunds", "payouts"):
+        elif name in ("repudiations", "settlements", "refunds", "payouts", "payins", "transfers",
+                      "conversions"):
             objs = [o for o in getattr(s, name).values() if s.retained(o)]
+        elif name == "users":
+            objs = list(s.user_objs.values())
+        elif name == "user_wallets":
+            objs = [dict(w, **{"_Owners.0": w["Owners"][0]}) for w in s.wallet_objs.values()]
+        elif name == "dispute_transactions":
+            objs = []
+            for d in s.disputes:
+                for t in dispute_transactions(s, d):
+                    o = dict(t)
+                    o["_DisputeId"] = d["Id"]
+                    objs.append(o)
+        elif name in ("payin_refunds", "transfer_refunds", "payout_refunds",
+                      "repudiation_refunds"):
+            # the refunds each parent-scoped list returns, with the parent as "_InitialTransactionId"
+            parents = {"payin_refunds": s.payins, "transfer_refunds": s.transfers,
+                       "payout_refunds": s.payouts, "repudiation_refunds": s.repudiations}[name]
+            objs = []
+            for pid, kids in s.refunds_by_parent.items():
+                po = parents.get(pid)
+                if po is None or not s.retained(po):
+                    continue
+                for k in kids:
+                    if s.retained(k):
+                        o = dict(k)
+                        o["_InitialTransactionId"] = pid
+                        objs.append(o)
+        elif name in ("user_disputes", "wallet_disputes", "payin_disputes"):
+            key, idx = {"user_disputes": ("_UserId", s.disputes_by_user),
+                        "wallet_disputes": ("_WalletId", s.disputes_by_wallet),
+                        "payin_disputes": ("_InitialTransactionId", s.disputes_by_payin)}[name]
+            objs = []
+            for pid, ds in idx.items():
+                if name == "payin_disputes" and not (pid in s.payins and s.retained(s.payins[pid])):
+                    continue
+                for d in ds:
+                    o = dict(d)
+                    o[key] = pid
+                    objs.append(o)
+        elif name == "dispute_documents_by_dispute":
+            objs = []
+            for d in s.dispute_documents:
+                o = dict(d)
+                o["_DisputeId"] = d["DisputeId"]
+                objs.append(o)
+        elif name == "user_emoney":
+            # ?UserId=&Year=&Month=[&Currency=]: one object, as the API renders it
+            o = s.emoney_object(q.first("UserId"), int(q.first("Year")), int(q.first("Month")),
+                                (q.first("Currency") or "EUR").upper())
+            o["_UserId"] = o["UserId"]
+            o["_Month"] = "%04d-%02d-01" % (int(q.first("Year")), int(q.first("Month")))
+            return Resp(200, raw=jdump(o) + b"\n", content_type="application/x-ndjson; charset=utf-8")
         elif name == "transactions":
             objs = None
         elif name == "wallets":

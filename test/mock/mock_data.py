@@ -13,6 +13,7 @@ import bisect
 import calendar
 import datetime as _dt
 import random
+import time
 
 # ---------------------------------------------------------------------------
 # constants / enums (spec §2, §3, §5, §6, §7)
@@ -300,6 +301,7 @@ class Store:
         self._gen_ledger()
         self._gen_disputes()
         self._gen_client_wallet_txs()
+        self._link_disputes()
         self._finish_ledger()
         self._gen_docs()
         self._build_views()
@@ -1038,6 +1040,13 @@ class Store:
         if kind == "transaction":
             o["DepositId"] = g("DepositId")     # in recent list examples (§7)
             return o
+        if kind == "payin":
+            for k in ("PaymentType", "ExecutionType", "CardId", "Culture", "StatementDescriptor",
+                      "DepositId"):
+                o[k] = g(k)
+            return o
+        if kind in ("transfer", "conversion"):
+            return o
         if kind in ("payout", "payout_bankwire"):
             o["PaymentType"] = g("PaymentType")
             o["BankAccountId"] = g("BankAccountId")
@@ -1090,6 +1099,230 @@ class Store:
                     "Id": wid, "Balance": money(c, b), "Currency": c, "FundsType": ft,
                     "Tag": None if ft == "FEES" else "Repudiation wallet",
                     "CreationDate": created + CURRENCIES.index(c) * 60})
+
+    # ------------------------------------------------------------------ objects (§5-§7)
+    def _link_disputes(self):
+        """Every dispute's InitialTransactionId is a real SUCCEEDED pay-in of the ledger,
+        in the dispute's currency and before it; the disputed funds, the repudiation and
+        the settlement follow that pay-in.  Some disputed pay-ins were partly refunded
+        before the dispute; some repudiations were refunded (a reversed chargeback).
+        A tenth of the card pay-ins carry a DepositId.  Own random stream: the data
+        generated before is unchanged."""
+        rng = random.Random(self.seed * 7 + 9)
+        by_ccy = {}
+        for r in self.ledger:
+            if r[LF["Type"]] == "PAYIN" and r[LF["Nature"]] == "REGULAR":
+                if r[LF["PaymentType"]] == "CARD" and rng.random() < 0.1:
+                    r[LF["DepositId"]] = "deposit_m_" + ulid(r[LF["CreationDate"]] - 600, rng)
+                if r[LF["Status"]] == "SUCCEEDED" and r[LF["CreditedWalletId"]]:
+                    by_ccy.setdefault(r[LF["DebitedFundsCurrency"]], []).append(r)
+        times = {c: [r[LF["CreationDate"]] for r in rows] for c, rows in by_ccy.items()}
+        repud = {r[LF["Id"]]: r for r in self.repud_rows}
+        settle = {}
+        for r in self.settle_rows:
+            settle.setdefault(r[LF["RepudiationId"]], []).append(r)
+        used = set()
+        extra = []
+        for d in self.disputes:
+            t = d["CreationDate"]
+            ccy = d["DisputedFunds"]["Currency"]
+            payin = None
+            fixed = d["Id"].startswith("90000000")
+            if not fixed:
+                rows = by_ccy.get(ccy, [])
+                hi = bisect.bisect_left(times.get(ccy, []), t - 86400)
+                lo = bisect.bisect_left(times.get(ccy, []), t - 86400 * 90)
+                for _ in range(12):
+                    if hi <= lo:
+                        break
+                    cand = rows[rng.randrange(lo, hi)]
+                    if cand[LF["Id"]] not in used:
+                        payin = cand
+                        break
+            if payin is None:
+                # a pay-in made for this dispute (fixed records keep their ids)
+                w = self._pick_wallet(rng, t - 86400 * 20, ccy)
+                payin = self._new_row()
+                pt = t - 86400 * 20 - rng.randrange(86400)
+                amt = d["DisputedFunds"]["Amount"]
+                vals = {"Id": d["InitialTransactionId"] if fixed else "payin_m_" + ulid(pt, rng),
+                        "Tag": None, "CreationDate": pt, "ExecutionDate": pt + 2,
+                        "AuthorId": w[WF["Owners"]], "CreditedUserId": w[WF["Owners"]],
+                        "DebitedFundsAmount": amt, "DebitedFundsCurrency": ccy,
+                        "CreditedFundsAmount": amt, "CreditedFundsCurrency": ccy,
+                        "FeesAmount": 0, "FeesCurrency": ccy, "Status": "SUCCEEDED",
+                        "ResultCode": "000000", "ResultMessage": "Success", "Type": "PAYIN",
+                        "Nature": "REGULAR", "CreditedWalletId": w[0], "PaymentType": "CARD",
+                        "ExecutionType": "DIRECT", "Culture": "FR",
+                        "CardId": "card_m_" + ulid(pt - 3600, rng)}
+                for k, v in vals.items():
+                    payin[LF[k]] = v
+                extra.append(payin)
+            used.add(payin[LF["Id"]])
+            old = d["DisputedFunds"]["Amount"]
+            amt = payin[LF["DebitedFundsAmount"]]
+            d["InitialTransactionId"] = payin[LF["Id"]]
+            d["InitialTransactionType"] = "PAYIN"
+            d["InitialTransactionNature"] = "REGULAR"
+            if not fixed:
+                d["DisputedFunds"] = money(ccy, amt)
+                if d["ContestedFunds"] is not None:
+                    d["ContestedFunds"] = money(ccy, amt if d["ContestedFunds"]["Amount"] == old
+                                                else max(1, amt // 2))
+            rr = repud.get(d["RepudiationId"]) if d["RepudiationId"] else None
+            if rr is not None:
+                rr[LF["InitialTransactionId"]] = payin[LF["Id"]]
+                rr[LF["InitialTransactionType"]] = "PAYIN"
+                rr[LF["InitialTransactionNature"]] = "REGULAR"
+                rr[LF["AuthorId"]] = payin[LF["AuthorId"]]
+                for x in [rr] + settle.get(rr[LF["Id"]], []):
+                    for p in ("DebitedFunds", "CreditedFunds"):
+                        x[LF[p + "Amount"]] = d["DisputedFunds"]["Amount"]
+                if rng.random() < 0.08:
+                    # the repudiation refunded: the funds come back to CREDIT_<CCY>
+                    rt = self._before_t0(rng, rr[LF["CreationDate"]],
+                                         rr[LF["CreationDate"]] + rng.randint(86400, 86400 * 30))
+                    rf = self._new_row()
+                    vals = {"Id": "refund_m_" + ulid(rt, rng), "CreationDate": rt,
+                            "ExecutionDate": rt + 1, "AuthorId": rr[LF["AuthorId"]],
+                            "DebitedFundsAmount": rr[LF["DebitedFundsAmount"]],
+                            "DebitedFundsCurrency": ccy,
+                            "CreditedFundsAmount": rr[LF["DebitedFundsAmount"]],
+                            "CreditedFundsCurrency": ccy, "FeesAmount": 0, "FeesCurrency": ccy,
+                            "Status": "SUCCEEDED", "ResultCode": "000000",
+                            "ResultMessage": "Success", "Type": "PAYIN", "Nature": "REFUND",
+                            "CreditedWalletId": "CREDIT_" + ccy,
+                            "InitialTransactionId": rr[LF["Id"]],
+                            "InitialTransactionType": "PAYOUT",
+                            "InitialTransactionNature": "REPUDIATION",
+                            "RefundReasonType": "OTHER",
+                            "RefundReasonMessage": "Chargeback reversed"}
+                    for k, v in vals.items():
+                        rf[LF[k]] = v
+                    extra.append(rf)
+            if d["RepudiationId"] and rng.random() < 0.12:
+                # a partial refund of the pay-in before the dispute
+                ft = payin[LF["CreationDate"]] + rng.randint(3600, max(3601, t - payin[LF["CreationDate"]] - 60))
+                rf = self._new_row()
+                rf[LF["CreationDate"]] = ft
+                rf[LF["Status"]] = "SUCCEEDED"
+                rf[LF["Tag"]] = None
+                self._fill_refund(rf, rng, ft, 0, False, payin, "SUCCEEDED", "REF_PAYIN")
+                rf[LF["DebitedFundsAmount"]] = rf[LF["CreditedFundsAmount"]] = max(1, amt // 4)
+                rf[LF["ExecutionDate"]] = ft + 2
+                rf[LF["ResultCode"]], rf[LF["ResultMessage"]] = "000000", "Success"
+                extra.append(rf)
+        self.ledger.extend(extra)
+
+    # built on first use, not at startup: the by-id views and their indexes
+    LAZY = ("payins", "transfers", "conversions", "refunds_by_parent", "owner", "wallet_objs",
+            "wallets_by_user", "user_objs", "disputes_by_payin", "disputes_by_wallet",
+            "disputes_by_user", "emoney")
+
+    def __getattr__(self, name):
+        if name in Store.LAZY and "_objects_built" not in self.__dict__:
+            self._objects_built = True
+            self._build_objects()
+            return getattr(self, name)
+        raise AttributeError(name)
+
+    def _build_objects(self):
+        """The by-id views (pay-ins, transfers, conversions, users, wallets) and the
+        indexes behind the parent-scoped lists."""
+        rng = random.Random(self.seed * 7 + 10)
+        self.payins, self.transfers, self.conversions = {}, {}, {}
+        self.refunds_by_parent = {}
+        for r in self.ledger:
+            typ, nat, rid = r[LF["Type"]], r[LF["Nature"]], r[LF["Id"]]
+            if nat == "REGULAR" and typ == "PAYIN":
+                self.payins[rid] = self.tx_object(r, "payin")
+            elif nat == "REGULAR" and typ == "TRANSFER":
+                self.transfers[rid] = self.tx_object(r, "transfer")
+            elif nat == "REGULAR" and typ == "CONVERSION":
+                self.conversions[rid] = self.tx_object(r, "conversion")
+            elif nat == "REFUND" and r[LF["InitialTransactionId"]]:
+                self.refunds_by_parent.setdefault(r[LF["InitialTransactionId"]], []).append(
+                    self.refunds[rid])
+        self.owner = {w[0]: w[WF["Owners"]] for w in self.wallets}
+        self.wallet_objs = {}
+        first = {}
+        for w in self.wallets:
+            self.wallet_objs[w[0]] = {
+                "Id": w[0], "Owners": [w[WF["Owners"]]], "Description": w[WF["Description"]],
+                "Balance": money(w[WF["Currency"]], w[WF["BalanceAmount"]]),
+                "Currency": w[WF["Currency"]], "FundsType": "DEFAULT", "Tag": w[WF["Tag"]],
+                "CreationDate": w[WF["CreationDate"]]}
+            first.setdefault(w[WF["Owners"]], w[WF["CreationDate"]])
+        self.wallets_by_user = {}
+        for w in self.wallet_objs.values():
+            self.wallets_by_user.setdefault(w["Owners"][0], []).append(w)
+        self.user_objs = {}
+        for uid, t in first.items():
+            ut = t - 60
+            tag = _tag(rng, 0.03, 0.6, "user-")
+            if rng.random() < 0.7:
+                fn = rng.choice(["Marie", "Jean", "Ana", "Lukas", "Zoë", "Émile", "Kenji"])
+                ln = rng.choice(["Martin", "Dubois", "Müller", "García", "O'Brien", "Tanaka"])
+                self.user_objs[uid] = {
+                    "Id": uid, "PersonType": "NATURAL", "FirstName": fn, "LastName": ln,
+                    "Email": "%s.%s@example.invalid" % (fn.lower(), ln.lower()),
+                    "Birthday": 315532800 + rng.randrange(30 * 365) * 86400,
+                    "Nationality": rng.choice(COUNTRIES), "CountryOfResidence": rng.choice(COUNTRIES),
+                    "KYCLevel": rng.choice(["LIGHT", "LIGHT", "REGULAR"]),
+                    "UserCategory": rng.choice(["PAYER", "OWNER"]),
+                    "TermsAndConditionsAccepted": True, "Tag": tag, "CreationDate": ut}
+            else:
+                name = rng.choice(["Acme SAS", "Widgets GmbH", "Café, Crème & Co", "Tanaka KK",
+                                   "O'Brien Ltd"])
+                self.user_objs[uid] = {
+                    "Id": uid, "PersonType": "LEGAL", "Name": name,
+                    "LegalPersonType": rng.choice(["BUSINESS", "ORGANIZATION", "SOLETRADER"]),
+                    "Email": "billing@example.invalid",
+                    "CompanyNumber": "%09d" % rng.randrange(10 ** 9),
+                    "LegalRepresentativeFirstName": "Claire", "LegalRepresentativeLastName": "Roux",
+                    "KYCLevel": rng.choice(["LIGHT", "REGULAR", "REGULAR"]),
+                    "UserCategory": "OWNER", "TermsAndConditionsAccepted": True,
+                    "Tag": tag, "CreationDate": ut}
+        # disputes per pay-in, per credited wallet and per user (the pay-in's author)
+        self.disputes_by_payin, self.disputes_by_wallet, self.disputes_by_user = {}, {}, {}
+        for d in self.disputes:
+            p = self.payins.get(d["InitialTransactionId"])
+            self.disputes_by_payin.setdefault(d["InitialTransactionId"], []).append(d)
+            if p is not None:
+                self.disputes_by_wallet.setdefault(p["CreditedWalletId"], []).append(d)
+                self.disputes_by_user.setdefault(p["AuthorId"], []).append(d)
+        self.emoney = None          # built on first use (startup time)
+
+    def _build_emoney(self):
+        """e-money per user and month: SUCCEEDED flows into / out of the user's wallets"""
+        em = {}
+        st, cd, cw, dw = LF["Status"], LF["CreationDate"], LF["CreditedWalletId"], LF["DebitedWalletId"]
+        sides = ((cw, 0, LF["CreditedFundsCurrency"], LF["CreditedFundsAmount"]),
+                 (dw, 1, LF["DebitedFundsCurrency"], LF["DebitedFundsAmount"]))
+        for r in self.ledger:
+            if r[st] != "SUCCEEDED":
+                continue
+            for wi, side, ci, ai in sides:
+                uid = self.owner.get(r[wi])
+                if uid is None:
+                    continue
+                tm = time.gmtime(r[cd])
+                e = em.setdefault((uid, tm.tm_year, tm.tm_mon), {})
+                e.setdefault(r[ci], [0, 0])[side] += r[ai]
+        self.emoney = em
+
+    def emoney_object(self, uid, year, month, ccy="EUR"):
+        """GET /users/{Id}/emoney/{Year}/{Month}: the month's credited and debited
+        e-money of the user's wallets, converted into ccy at the fixed rates."""
+        if self.emoney is None:
+            self._build_emoney()
+        cred = deb = 0
+        for c, (a, b) in self.emoney.get((uid, year, month), {}).items():
+            f = CCY_RATE[ccy] / CCY_RATE[c] * 10 ** (CCY_EXP[ccy] - CCY_EXP[c])
+            cred += int(round(a * f))
+            deb += int(round(b * f))
+        return {"UserId": uid, "CreditedEMoney": money(ccy, cred),
+                "DebitedEMoney": money(ccy, deb)}
 
     def retained(self, obj):
         """§5/§8 13-month retention for transaction objects (anchored at T0)."""

@@ -212,6 +212,10 @@ test_walk(void)
 	char	   *p_tagx[] = {"Tag", "X"};
 	char	   *p_arr[] = {"Arr", "x"};
 	char	   *p_arr0[] = {"Arr", "0"};
+	char	   *p_arr0x[] = {"Arr", "0", "x"};
+	char	   *p_arr5[] = {"Arr", "5"};
+	char	   *p_arrneg[] = {"Arr", "-1"};
+	char	   *p_amount0[] = {"DebitedFunds", "0"};
 	char	   *p_str[] = {"S", "x"};
 	char	   *p_inner[] = {"N", "Inner"};
 	char	   *p_dotkey[] = {"a.b"};
@@ -226,7 +230,13 @@ test_walk(void)
 	CHECK(mp_jsonrow_walk(o, p_tag, 1) == NULL);	/* null leaf */
 	CHECK(mp_jsonrow_walk(o, p_tagx, 2) == NULL);	/* through a null */
 	CHECK(mp_jsonrow_walk(o, p_arr, 2) == NULL);	/* through an array */
-	CHECK(mp_jsonrow_walk(o, p_arr0, 2) == NULL);	/* no array indexing */
+	/* a digit string indexes an array ("Owners.0"), nothing else */
+	CHECK(cJSON_IsObject(mp_jsonrow_walk(o, p_arr0, 2)));
+	v = mp_jsonrow_walk(o, p_arr0x, 3);
+	CHECK(cJSON_IsNumber(v) && v->valuedouble == 1);
+	CHECK(mp_jsonrow_walk(o, p_arr5, 2) == NULL);
+	CHECK(mp_jsonrow_walk(o, p_arrneg, 2) == NULL);
+	CHECK(mp_jsonrow_walk(o, p_amount0, 2) == NULL);	/* not an index of an object */
 	CHECK(mp_jsonrow_walk(o, p_str, 2) == NULL);	/* through a string */
 	CHECK(mp_jsonrow_walk(o, p_inner, 2) == NULL);
 	/* a key with a dot is reachable only through an explicit path */

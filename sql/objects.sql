@@ -1,0 +1,296 @@
+--
+-- objects: every object a reconciliation follows.  By id (payins,
+-- transfers, conversions, users, user_wallets) and parent-scoped lists
+-- whose parent id is a required key column (payin_refunds, ...,
+-- dispute_transactions, user_disputes, user_wallets by user, user_emoney
+-- per month).  Each is compared with the mock's ground truth column by
+-- column; joins fetch each distinct parent once; IN lists fan out.
+--
+SELECT t.mock('reset') ->> 'ok' AS reset;
+
+CREATE TEMP TABLE tr_disputes AS SELECT j FROM t.truth('disputes') j;
+CREATE TEMP TABLE tr_payins AS SELECT j FROM t.truth('payins') j;
+CREATE TEMP TABLE tr_refunds AS SELECT j FROM t.truth('refunds') j;
+
+-- the mock's disputes name real pay-ins (made up to 90 days before them):
+-- those of the last 9 months are all readable
+SELECT count(*) AS disputes_without_payin
+  FROM tr_disputes d
+ WHERE t.ts(d.j->'CreationDate') > now() - interval '9 months'
+   AND NOT EXISTS (SELECT FROM tr_payins p WHERE p.j->>'Id' = d.j->>'InitialTransactionId');
+
+-- samples: pay-ins of disputes (some with refunds), their authors and wallets
+CREATE TEMP TABLE s_payins AS
+SELECT DISTINCT p.j->>'Id' AS id FROM tr_payins p
+  JOIN tr_disputes d ON d.j->>'InitialTransactionId' = p.j->>'Id'
+ WHERE p.j->>'Id' IN (SELECT j->>'InitialTransactionId' FROM tr_refunds)
+UNION
+SELECT id FROM (SELECT p.j->>'Id' AS id FROM tr_payins p ORDER BY p.j->>'Id' LIMIT 40) x;
+CREATE TEMP TABLE s_users AS
+SELECT DISTINCT p.j->>'AuthorId' AS id FROM tr_payins p JOIN s_payins s ON s.id = p.j->>'Id';
+SELECT count(*) >= 40 AS enough_payins FROM s_payins;
+
+-- 1. payins by id: exact rows, column by column
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('payins', 'payins', true,
+  $$j->>'Id' IN (SELECT id FROM s_payins)$$, $$id = ANY(ARRAY(SELECT id FROM s_payins))$$);
+SELECT count(*) = (SELECT count(*) FROM s_payins) AS one_get_per_id,
+       bool_and(path ~ '/payins/[^/]+$') AS by_id
+  FROM t.api_calls;
+-- the new columns carry values somewhere in the sample
+SELECT count(deposit_id) >= 0 AS deposit_col, count(DISTINCT payment_type) > 1 AS payment_types
+  FROM mangopay.payins WHERE id = ANY(ARRAY(SELECT id FROM s_payins));
+-- without ids: an ERROR with a HINT
+SELECT t.err('SELECT * FROM mangopay.payins');
+
+-- 2. a pay-in older than 13 months is a 404: no row (the disputes older
+--    than 13 months name them)
+CREATE TEMP TABLE s_old AS
+SELECT j->>'InitialTransactionId' AS id FROM tr_disputes
+ WHERE j->>'InitialTransactionId' NOT IN (SELECT j->>'Id' FROM tr_payins)
+ ORDER BY 1 LIMIT 3;
+SELECT count(*) AS old_payins FROM s_old;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS old_payin_rows FROM mangopay.payins WHERE id = ANY(ARRAY(SELECT id FROM s_old));
+SELECT count(*) = (SELECT count(*) FROM s_old) AS one_get_each, bool_and(status = 404) AS all_404
+  FROM t.api_calls;
+
+-- 3. transfers and conversions by id
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('transfers', 'transfers', true,
+  $$j->>'Id' IN (SELECT j->>'Id' FROM t.truth('transfers') j ORDER BY 1 LIMIT 25)$$,
+  $$id = ANY(ARRAY(SELECT j->>'Id' FROM t.truth('transfers') j ORDER BY 1 LIMIT 25))$$);
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('conversions', 'conversions', true,
+  $$j->>'Id' IN (SELECT j->>'Id' FROM t.truth('conversions') j ORDER BY 1 LIMIT 25)$$,
+  $$id = ANY(ARRAY(SELECT j->>'Id' FROM t.truth('conversions') j ORDER BY 1 LIMIT 25))$$);
+
+-- 4. users: natural and legal in one table
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('users', 'users', true,
+  $$j->>'Id' IN (SELECT id FROM s_users)$$, $$id = ANY(ARRAY(SELECT id FROM s_users))$$);
+SELECT person_type, count(*) > 0 AS seen, bool_and(attrs ? CASE person_type WHEN 'LEGAL' THEN 'Name' ELSE 'FirstName' END) AS rest_in_attrs
+  FROM mangopay.users WHERE id = ANY(ARRAY(SELECT id FROM s_users)) GROUP BY 1 ORDER BY 1;
+
+-- 5. user_wallets: by id, and by user (the balance now)
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('user_wallets', 'user_wallets', true,
+  $$j->>'_Owners.0' IN (SELECT id FROM s_users)$$, $$user_id = ANY(ARRAY(SELECT id FROM s_users))$$);
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('user_wallets', 'user_wallets', true,
+  $$j->>'Id' IN (SELECT j->>'CreditedWalletId' FROM tr_payins p JOIN s_payins s ON s.id = p.j->>'Id')$$,
+  $$id = ANY(ARRAY(SELECT j->>'CreditedWalletId' FROM tr_payins p JOIN s_payins s ON s.id = p.j->>'Id'))$$);
+SELECT count(*) FILTER (WHERE path ~ '/wallets/[^/]+$') > 0 AS by_id,
+       count(*) FILTER (WHERE path ~ '/users/') AS by_user
+  FROM t.api_calls;
+SELECT t.err('SELECT * FROM mangopay.user_wallets');
+
+-- 6. refunds of a pay-in, a transfer, a payout, a repudiation: the parent id
+--    is a required key; an IN list is read concurrently, each parent once
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('payin_refunds', 'payin_refunds', true,
+  $$j->>'_InitialTransactionId' IN (SELECT id FROM s_payins)$$,
+  $$payin_id = ANY(ARRAY(SELECT id FROM s_payins))$$);
+SELECT count(*) = (SELECT count(*) FROM s_payins) AS one_list_per_parent,
+       count(DISTINCT path) = count(*) AS no_parent_twice
+  FROM t.api_calls WHERE path ~ '/payins/[^/]+/refunds$';
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('transfer_refunds', 'transfer_refunds', true,
+  $$j->>'_InitialTransactionId' IN (SELECT j->>'InitialTransactionId' FROM t.truth('transfer_refunds') j)$$,
+  $$transfer_id = ANY(ARRAY(SELECT j->>'InitialTransactionId' FROM t.truth('transfer_refunds') j))$$);
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('payout_refunds', 'payout_refunds', true,
+  $$j->>'_InitialTransactionId' IN (SELECT j->>'InitialTransactionId' FROM t.truth('payout_refunds') j)$$,
+  $$payout_id = ANY(ARRAY(SELECT j->>'InitialTransactionId' FROM t.truth('payout_refunds') j))$$);
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('repudiation_refunds', 'repudiation_refunds', true,
+  $$j->>'_InitialTransactionId' IN (SELECT j->>'InitialTransactionId' FROM t.truth('repudiation_refunds') j)$$,
+  $$repudiation_id = ANY(ARRAY(SELECT j->>'InitialTransactionId' FROM t.truth('repudiation_refunds') j))$$);
+SELECT count(*) > 0 AS some_repudiation_refunds FROM t.truth('repudiation_refunds');
+SELECT t.err('SELECT * FROM mangopay.payin_refunds');
+SELECT t.err('SELECT * FROM mangopay.payin_refunds WHERE initial_transaction_id = ''x''');
+-- an unknown (or too old) parent is a 404: no rows
+SELECT count(*) AS unknown_parent_rows FROM mangopay.payin_refunds WHERE payin_id = 'payin_m_nosuch';
+
+-- 7. the transactions and documents of a dispute, the disputes of a user,
+--    a wallet, a pay-in
+CREATE TEMP TABLE s_lost AS
+SELECT j->>'Id' AS id FROM tr_disputes WHERE j->>'ResultCode' = 'LOST'
+   AND t.ts(j->'CreationDate') > now() - interval '11 months' ORDER BY 1 LIMIT 30;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('dispute_transactions', 'dispute_transactions', true,
+  $$j->>'_DisputeId' IN (SELECT id FROM s_lost)$$, $$dispute_id = ANY(ARRAY(SELECT id FROM s_lost))$$);
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('dispute_documents_by_dispute', 'dispute_documents_by_dispute', true,
+  $$j->>'_DisputeId' IN (SELECT id FROM s_lost UNION SELECT '9000000001')$$,
+  $$dispute_id = ANY(ARRAY(SELECT id FROM s_lost UNION SELECT '9000000001'))$$);
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('user_disputes', 'user_disputes', true,
+  $$j->>'_UserId' IN (SELECT id FROM s_users)$$, $$user_id = ANY(ARRAY(SELECT id FROM s_users))$$);
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('wallet_disputes', 'wallet_disputes', true,
+  $$j->>'_WalletId' IN (SELECT j->>'CreditedWalletId' FROM tr_payins p JOIN s_payins s ON s.id = p.j->>'Id')$$,
+  $$wallet_id = ANY(ARRAY(SELECT j->>'CreditedWalletId' FROM tr_payins p JOIN s_payins s ON s.id = p.j->>'Id'))$$);
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('payin_disputes', 'payin_disputes', true,
+  $$j->>'_InitialTransactionId' IN (SELECT id FROM s_payins)$$,
+  $$payin_id = ANY(ARRAY(SELECT id FROM s_payins))$$);
+-- filters of the parent-scoped list go to the API
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) > 0 AS lost_closed FROM mangopay.user_disputes
+ WHERE user_id = ANY(ARRAY(SELECT id FROM s_users)) AND status = 'CLOSED';
+SELECT bool_and(query->>'Status' = 'CLOSED') AS status_sent FROM t.api_calls;
+
+-- 8. user_emoney: one request per user and month; a closed date range on
+--    month fans out to its months
+CREATE TEMP TABLE s_emoney AS
+SELECT u.id AS user_id, m::date AS month
+  FROM (SELECT id FROM s_users ORDER BY id LIMIT 2) u,
+       generate_series(date_trunc('month', now() - interval '3 months'),
+                       date_trunc('month', now() - interval '1 month'), interval '1 month') m;
+CREATE TEMP TABLE e_emoney AS
+SELECT s.user_id, s.month, (j->>'UserId') AS uid, (j#>>'{CreditedEMoney,Currency}') AS currency,
+       (j#>>'{CreditedEMoney,Amount}')::bigint AS credited, (j#>>'{DebitedEMoney,Amount}')::bigint AS debited
+  FROM s_emoney s, t.truth(format('user_emoney?UserId=%s&Year=%s&Month=%s', s.user_id,
+                                  extract(year FROM s.month), extract(month FROM s.month))) j;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE f_emoney AS
+SELECT user_id, month, attrs->>'UserId' AS uid, currency, credited_emoney_amount, debited_emoney_amount
+  FROM mangopay.user_emoney
+ WHERE user_id IN (SELECT id FROM s_users ORDER BY id LIMIT 2)
+   AND month BETWEEN (date_trunc('month', now() - interval '3 months'))::date
+                 AND (now() - interval '1 month')::date;
+SELECT (SELECT count(*) FROM f_emoney) AS rows,
+       (SELECT count(*) FROM (TABLE e_emoney EXCEPT ALL TABLE f_emoney) x) AS missing,
+       (SELECT count(*) FROM (TABLE f_emoney EXCEPT ALL TABLE e_emoney) x) AS extra;
+SELECT count(*) AS requests, count(DISTINCT path) AS distinct_paths,
+       bool_and(path ~ '/users/[^/]+/emoney/[0-9]{4}/[0-9]{2}$') AS year_month_paths
+  FROM t.api_calls WHERE path LIKE '%/emoney/%';
+-- Currency goes to the API
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS usd_rows FROM mangopay.user_emoney
+ WHERE user_id = (SELECT id FROM s_users ORDER BY id LIMIT 1)
+   AND month = date_trunc('month', now() - interval '1 month')::date AND currency = 'USD';
+SELECT count(*) AS requests, bool_and(query->>'Currency' = 'USD') AS currency_sent FROM t.api_calls;
+SELECT t.err('SELECT * FROM mangopay.user_emoney WHERE user_id = ''x''');
+SELECT t.err('SELECT * FROM mangopay.user_emoney WHERE user_id = ''x'' AND month >= date ''2025-01-01''');
+SELECT t.err('SELECT * FROM mangopay.user_emoney WHERE user_id = ''x'' AND month BETWEEN date ''1900-01-01'' AND date ''2025-01-01''');
+
+-- 9. joins: a parameterized scan per parent; a parent named twice is read once
+SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_memoize = off;
+EXPLAIN (COSTS OFF)
+SELECT d.id, f.id FROM mangopay.disputes d
+  JOIN mangopay.payin_refunds f ON f.payin_id = d.initial_transaction_id
+ WHERE d.status = 'CLOSED';
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE j9 AS
+SELECT p.id AS payin_id, f.id FROM (SELECT id FROM s_payins UNION ALL SELECT id FROM s_payins) p
+  JOIN mangopay.payin_refunds f ON f.payin_id = p.id;
+SELECT (SELECT count(*) FROM j9) = 2 * (SELECT count(*) FROM tr_refunds
+         WHERE j->>'InitialTransactionId' IN (SELECT id FROM s_payins)) AS rows_ok,
+       (SELECT count(*) FROM t.api_calls WHERE path LIKE '%/refunds') = (SELECT count(*) FROM s_payins) AS each_parent_once;
+RESET enable_hashjoin; RESET enable_mergejoin; RESET enable_memoize;
+
+-- 10. the demo's reconciliation: the disputes lost last month -> their
+--     pay-ins -> refunds and repudiation -> the seller's wallet and e-money
+--     that month.  Exact rows, and one request per distinct object.
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE recon AS
+WITH lost AS MATERIALIZED (
+  SELECT id, closed_date, initial_transaction_id, repudiation_id, disputed_funds_amount
+  FROM mangopay.disputes
+  WHERE status = 'CLOSED' AND result_code = 'LOST'
+    AND closed_date >= date_trunc('month', now() - interval '1 month')
+    AND closed_date < date_trunc('month', now()))
+SELECT l.id AS dispute, p.id AS payin, p.debited_funds_amount AS paid,
+       (SELECT coalesce(sum(f.debited_funds_amount), 0) FROM mangopay.payin_refunds f
+         WHERE f.payin_id = p.id AND f.status = 'SUCCEEDED') AS refunded,
+       r.debited_funds_amount AS repudiated,
+       w.id AS wallet, w.balance_amount AS balance,
+       p.credited_user_id AS seller, e.credited_emoney_amount AS emoney_in, e.debited_emoney_amount AS emoney_out
+FROM lost l
+LEFT JOIN mangopay.payins p ON p.id = l.initial_transaction_id
+LEFT JOIN mangopay.repudiations r ON r.id = l.repudiation_id
+LEFT JOIN mangopay.user_wallets w ON w.id = p.credited_wallet_id
+LEFT JOIN mangopay.user_emoney e ON e.user_id = p.credited_user_id
+      AND e.month = date_trunc('month', now() - interval '1 month')::date;
+CREATE TEMP TABLE calls AS SELECT * FROM t.api_calls;
+CREATE TEMP TABLE recon_truth AS
+WITH lost AS (
+  SELECT j FROM tr_disputes WHERE j->>'Status' = 'CLOSED' AND j->>'ResultCode' = 'LOST'
+     AND t.ts(j->'ClosedDate') >= date_trunc('month', now() - interval '1 month')
+     AND t.ts(j->'ClosedDate') < date_trunc('month', now())),
+w AS (SELECT j FROM t.truth('user_wallets') j),
+r AS (SELECT j FROM t.truth('repudiations') j)
+SELECT l.j->>'Id' AS dispute, p.j->>'Id' AS payin, (p.j#>>'{DebitedFunds,Amount}')::bigint AS paid,
+       CASE WHEN p.j IS NULL THEN NULL ELSE
+       (SELECT coalesce(sum((f.j#>>'{DebitedFunds,Amount}')::bigint), 0) FROM tr_refunds f
+         WHERE f.j->>'InitialTransactionId' = p.j->>'Id' AND f.j->>'Status' = 'SUCCEEDED') END AS refunded,
+       (r.j#>>'{DebitedFunds,Amount}')::bigint AS repudiated,
+       w.j->>'Id' AS wallet, (w.j#>>'{Balance,Amount}')::bigint AS balance,
+       p.j->>'CreditedUserId' AS seller,
+       (e.j#>>'{CreditedEMoney,Amount}')::bigint AS emoney_in, (e.j#>>'{DebitedEMoney,Amount}')::bigint AS emoney_out
+  FROM lost l
+  LEFT JOIN tr_payins p ON p.j->>'Id' = l.j->>'InitialTransactionId'
+  LEFT JOIN r ON r.j->>'Id' = l.j->>'RepudiationId'
+  LEFT JOIN w ON w.j->>'Id' = p.j->>'CreditedWalletId'
+  LEFT JOIN LATERAL (SELECT j FROM t.truth(format('user_emoney?UserId=%s&Year=%s&Month=%s', p.j->>'CreditedUserId',
+      extract(year FROM now() - interval '1 month'), extract(month FROM now() - interval '1 month'))) j
+      WHERE p.j IS NOT NULL) e ON true;
+SELECT (SELECT count(*) FROM recon) > 5 AS enough_disputes,
+       (SELECT count(*) FROM recon WHERE refunded > 0) > 0 AS some_refunded,
+       (SELECT count(*) FROM (TABLE recon EXCEPT ALL TABLE recon_truth) x) AS extra,
+       (SELECT count(*) FROM (TABLE recon_truth EXCEPT ALL TABLE recon) x) AS missing;
+-- each distinct object once: pay-ins, repudiations, wallets, refund lists, e-money months
+SELECT (SELECT count(*) FROM recon WHERE payin IS NULL) AS payins_not_found,
+       (SELECT count(*) FROM calls WHERE path ~ '/payins/[^/]+$') = (SELECT count(DISTINCT payin) FROM recon) AS payins_once,
+       (SELECT count(*) FROM calls WHERE path ~ '/repudiations/') = (SELECT count(*) FROM recon) AS repudiations_once,
+       (SELECT count(*) FROM calls WHERE path ~ '/wallets/') = (SELECT count(DISTINCT wallet) FROM recon) AS wallets_once,
+       (SELECT count(*) FROM calls WHERE path ~ '/refunds$') = (SELECT count(DISTINCT payin) FROM recon) AS refund_lists_once,
+       (SELECT count(*) FROM calls WHERE path ~ '/emoney/') = (SELECT count(DISTINCT seller) FROM recon) AS emoney_once,
+       (SELECT count(*) FROM calls WHERE path !~ '/disputes$') = (SELECT count(DISTINCT path) FROM calls WHERE path !~ '/disputes$') AS no_path_twice;
+
+-- 11. columns the API has: a payout's PaymentRef (read by id), the
+--     Reporting Service's dates, filters, columns and DownloadURL (the list's
+--     items are reduced: read by id per row, only when referenced)
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE s_po AS
+SELECT j->>'Id' AS id FROM t.truth('payouts') j ORDER BY (j->'PaymentRef' = 'null'), 1 LIMIT 30;
+SELECT count(*) AS rows, count(payment_ref_reason_type) > 0 AS some_refs,
+       count(*) FILTER (WHERE (p.payment_ref_reason_type, p.payment_ref_reference_id)
+         IS NOT DISTINCT FROM (tr.j#>>'{PaymentRef,ReasonType}', tr.j#>>'{PaymentRef,ReferenceId}')) AS same_ref
+  FROM mangopay.payouts p JOIN t.truth('payouts') tr(j) ON tr.j->>'Id' = p.id
+ WHERE p.id = ANY(ARRAY(SELECT id FROM s_po));
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE rr AS
+SELECT id, download_url_present, after_date, before_date, filters, columns FROM mangopay.reporting_reports;
+CREATE TEMP TABLE rr_truth AS
+SELECT j->>'Id' AS id, CASE WHEN j ? 'DownloadURL' THEN j->'DownloadURL' <> 'null' END AS download_url_present,
+       t.ts(j->'AfterDate') AS after_date, t.ts(j->'BeforeDate') AS before_date,
+       NULLIF(j->'Filters', 'null') AS filters, NULLIF(j->'Columns', 'null') AS columns
+  FROM t.truth('reporting_reports') j;
+SELECT (SELECT count(*) FROM rr) > 10 AS listed,
+       (SELECT count(*) FROM rr WHERE download_url_present) > 0 AS some_downloadable,
+       (SELECT count(*) FROM (TABLE rr EXCEPT ALL TABLE rr_truth) x) AS extra,
+       (SELECT count(*) FROM (TABLE rr_truth EXCEPT ALL TABLE rr) x) AS missing;
+SELECT count(*) FILTER (WHERE path ~ '/reporting/reports$') AS list_pages,
+       count(*) FILTER (WHERE path ~ '/reporting/reports/') = (SELECT count(*) FROM rr) AS one_get_per_row
+  FROM t.api_calls;
+-- not referenced: no GET per row
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) > 10 AS listed FROM mangopay.reporting_reports WHERE status IS NOT NULL;
+SELECT count(*) FILTER (WHERE path ~ '/reporting/reports/') AS gets_by_id FROM t.api_calls;
+-- currency is a parameter of the answer: one value per query
+SELECT t.err('SELECT * FROM mangopay.user_emoney WHERE user_id = ''x'' AND month = date ''2025-01-01'' AND currency IN (''USD'', ''GBP'')');
+
+-- 12. an IN list of parents is read concurrently: with 400 ms per request,
+--     8 parents one after another would take 3.2 s; max_concurrency (4) at
+--     once, about 1 s
+SELECT t.mock('config', '{"latency_ms": 400}') ->> 'ok' AS slow;
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(*) >= 0 AS read FROM mangopay.dispute_transactions
+ WHERE dispute_id = ANY(ARRAY(SELECT id FROM s_lost ORDER BY id LIMIT 8));
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '2400 ms' AS concurrent;
+SELECT t.mock('config', '{"latency_ms": 0}') ->> 'ok' AS fast;
+EXPLAIN (COSTS OFF)
+SELECT * FROM mangopay.user_emoney
+ WHERE user_id IN ('a', 'b') AND month BETWEEN date '2025-01-01' AND date '2025-03-31';
+
+-- 13. a join that gives both keys of user_emoney (user and month from the outer side)
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE j13 AS
+SELECT s.user_id, s.month, e.credited_emoney_amount, e.debited_emoney_amount
+  FROM s_emoney s JOIN mangopay.user_emoney e ON e.user_id = s.user_id AND e.month = s.month;
+SELECT (SELECT count(*) FROM (SELECT user_id, month, credited_emoney_amount, debited_emoney_amount FROM f_emoney
+         EXCEPT ALL TABLE j13) x) AS missing,
+       (SELECT count(*) FROM (TABLE j13 EXCEPT ALL
+         SELECT user_id, month, credited_emoney_amount, debited_emoney_amount FROM f_emoney) x) AS extra,
+       (SELECT count(*) FROM t.api_calls) AS requests;
