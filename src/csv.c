@@ -656,6 +656,12 @@ mp_csv_feed(MpCsvParser *p, const char *data, size_t len)
 			/* s[i] is processed below, in the new state */
 		}
 
+		/*
+		 * A plain byte at a field's start begins an unquoted field: it is
+		 * read with the run below, through the same limit checks.
+		 */
+		if (p->state == CS_FIELD_START && !p->stop[0][s[i]])
+			p->state = CS_UNQUOTED;
 		if (p->state == CS_UNQUOTED || p->state == CS_QUOTED)
 		{
 			size_t		n = csv_run_length(p, s + i, len - i);

@@ -262,7 +262,9 @@ static int
 on_record(void *arg, const MpCsvRecord *rec)
 {
 	MpReportScan *s = (MpReportScan *) arg;
-	size_t		need = sizeof(QRow) + rec->nfields * (sizeof(int32) + sizeof(char *));
+	size_t		base = sizeof(QRow) + rec->nfields * (sizeof(int32) + sizeof(char *));
+	size_t		need = base;
+	bool		contiguous = true;
 	QRow	   *r;
 	char	   *p;
 
@@ -283,7 +285,12 @@ on_record(void *arg, const MpCsvRecord *rec)
 		return 0;
 	}
 	for (int i = 0; i < rec->nfields; i++)
+	{
+		/* the parser's fields lie one after another, each NUL-terminated */
+		if (rec->fields[i].data != rec->fields[0].data + (need - base))
+			contiguous = false;
 		need += rec->fields[i].len + 1;
+	}
 	r = malloc(need);
 	if (r == NULL)
 		return -2;
@@ -295,14 +302,19 @@ on_record(void *arg, const MpCsvRecord *rec)
 	r->data = (char **) (r + 1);
 	r->len = (int32 *) (r->data + rec->nfields);
 	p = (char *) (r->len + rec->nfields);
+	if (contiguous && rec->nfields > 0)
+		memcpy(p, rec->fields[0].data, need - base);	/* the whole record at once */
 	for (int i = 0; i < rec->nfields; i++)
 	{
 		const MpCsvField *f = &rec->fields[i];
 
 		r->len[i] = (f->len == 0 && !f->quoted) ? -1 : (int32) f->len;
 		r->data[i] = p;
-		memcpy(p, f->data, f->len);
-		p[f->len] = '\0';
+		if (!contiguous)
+		{
+			memcpy(p, f->data, f->len);
+			p[f->len] = '\0';
+		}
 		p += f->len + 1;
 	}
 	if (s->qtail)
@@ -909,10 +921,16 @@ field_int(const QRow *r, int f, bool *ok)
 {
 	char	   *end;
 	long long	v;
+	int64		v8;
 
 	*ok = false;
 	if (f < 0 || f >= r->nfields || r->len[f] <= 0)
 		return 0;
+	if (mp_fast_int8(r->data[f], r->len[f], &v8))
+	{
+		*ok = true;
+		return v8;
+	}
 	v = strtoll(r->data[f], &end, 10);
 	*ok = (*end == '\0');
 	return v;
