@@ -13,6 +13,9 @@
  * bytes, then the values' bytes.  The result is byte for byte what jsonb_in
  * made of the text (sql/reports.sql compares them).
  *
+ * List tables' attrs (an API object) go from the cJSON tree to jsonb the
+ * same way, through pushJsonbValue, instead of printed and parsed back.
+ *
  * Typed columns: a bigint and a legacy "dd/MM/yyyy HH:mm:ss" date in their
  * usual exact form are converted here; any other form still goes through
  * the column type's input function, so values and errors are unchanged.
@@ -20,9 +23,15 @@
  */
 #include "rowbuild.h"
 
+#include <cjson/cJSON.h>
+
+#include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 
 struct MpAttrsLayout
 {
@@ -253,4 +262,79 @@ mp_ascii(const char *s, size_t n)
 	for (; i < n; i++)
 		acc |= (unsigned char) s[i];
 	return (acc & UINT64CONST(0x8080808080808080)) == 0;
+}
+
+/* network text → a jsonb string (verified, converted to the server encoding) */
+static void
+jb_string(JsonbValue *v, const char *s)
+{
+	size_t		len = strlen(s);
+	char	   *c = pg_any_to_server(s, len, PG_UTF8);
+
+	v->type = jbvString;
+	v->val.string.val = c;
+	v->val.string.len = c == s ? len : strlen(c);
+}
+
+/* one cJSON value into the jsonb being built, as jsonb_in reads cJSON's text */
+static JsonbValue *
+push_cjson(JsonbParseState **st, JsonbIteratorToken tok, const cJSON *v)
+{
+	JsonbValue	jv;
+
+	check_stack_depth();
+	if (cJSON_IsObject(v) || cJSON_IsArray(v))
+	{
+		bool		obj = cJSON_IsObject(v);
+		JsonbValue *res;
+
+		pushJsonbValue(st, obj ? WJB_BEGIN_OBJECT : WJB_BEGIN_ARRAY, NULL);
+		for (const cJSON *c = v->child; c; c = c->next)
+		{
+			if (obj)
+			{
+				jb_string(&jv, c->string ? c->string : "");
+				pushJsonbValue(st, WJB_KEY, &jv);
+			}
+			push_cjson(st, obj ? WJB_VALUE : WJB_ELEM, c);
+		}
+		res = pushJsonbValue(st, obj ? WJB_END_OBJECT : WJB_END_ARRAY, NULL);
+		return res;
+	}
+	if (cJSON_IsString(v))
+		jb_string(&jv, v->valuestring ? v->valuestring : "");
+	else if (cJSON_IsNumber(v))
+	{
+		/* cJSON's own text of the number (NaN, Infinity: null), read by numeric_in */
+		char	   *t = cJSON_PrintUnformatted(v);
+
+		if (t == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		if (strcmp(t, "null") == 0)
+			jv.type = jbvNull;
+		else
+		{
+			jv.type = jbvNumeric;
+			jv.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(t),
+																 ObjectIdGetDatum(InvalidOid),
+																 Int32GetDatum(-1)));
+		}
+		cJSON_free(t);
+	}
+	else if (cJSON_IsBool(v))
+	{
+		jv.type = jbvBool;
+		jv.val.boolean = cJSON_IsTrue(v);
+	}
+	else
+		jv.type = jbvNull;
+	return pushJsonbValue(st, tok, &jv);
+}
+
+Datum
+mp_cjson_to_jsonb(const cJSON *v)
+{
+	JsonbParseState *st = NULL;
+
+	return JsonbPGetDatum(JsonbValueToJsonb(push_cjson(&st, WJB_ELEM, v)));
 }

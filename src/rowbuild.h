@@ -37,4 +37,8 @@ extern bool mp_fast_int8(const char *s, int len, int64 *out);
  */
 extern bool mp_fast_legacy_iso(const char *s, int len, TimestampTz *out);
 
+/* a cJSON object or array → jsonb, equal to jsonb_in of its cJSON_PrintUnformatted text */
+struct cJSON;
+extern Datum mp_cjson_to_jsonb(const struct cJSON *v);
+
 #endif							/* MP_ROWBUILD_H */
