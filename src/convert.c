@@ -6,8 +6,8 @@
  * a user may declare another type than IMPORT FOREIGN SCHEMA does (numeric
  * for an amount, varchar for an id); Unix-second numbers still become
  * timestamps; an object or array into jsonb (attrs) is built as jsonb
- * directly (src/rowbuild.c).  Text from the network is verified (and converted) to the
- * server encoding before any input function sees it.  A failure names the
+ * directly (src/rowbuild.c).  Text from the network is verified (and
+ * converted) to the server encoding before any input function sees it.  A failure names the
  * column, the field and the row in the error's CONTEXT.
  *
  * Field paths and how a JSON value becomes text or Unix seconds are in the
