@@ -5,8 +5,9 @@
  * Every value goes through the declared column type's input function, so
  * a user may declare another type than IMPORT FOREIGN SCHEMA does (numeric
  * for an amount, varchar for an id); Unix-second numbers still become
- * timestamps.  Text from the network is verified (and converted) to the
- * server encoding before any input function sees it.  A failure names the
+ * timestamps; an object or array into jsonb (attrs) is built as jsonb
+ * directly (src/rowbuild.c).  Text from the network is verified (and
+ * converted) to the server encoding before any input function sees it.  A failure names the
  * column, the field and the row in the error's CONTEXT.
  *
  * Field paths and how a JSON value becomes text or Unix seconds are in the
@@ -20,6 +21,7 @@
 #include <ctype.h>
 
 #include "jsonrow.h"
+#include "rowbuild.h"
 
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
@@ -256,6 +258,9 @@ json_value_to_datum(MpColMap *m, const cJSON *v)
 {
 	MpJrValue	jv;
 
+	/* an object or array into jsonb (attrs): built directly, no text */
+	if (m->typid == JSONBOID && (cJSON_IsObject(v) || cJSON_IsArray(v)))
+		return mp_cjson_to_jsonb(v);
 	switch (mp_jsonrow_value(&jr_alloc, v, jr_kind(m->kind),
 							 m->typid == JSONBOID || m->typid == JSONOID, &jv))
 	{

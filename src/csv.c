@@ -656,6 +656,12 @@ mp_csv_feed(MpCsvParser *p, const char *data, size_t len)
 			/* s[i] is processed below, in the new state */
 		}
 
+		/*
+		 * A plain byte at a field's start begins an unquoted field: it is
+		 * read with the run below, through the same limit checks.
+		 */
+		if (p->state == CS_FIELD_START && !p->stop[0][s[i]])
+			p->state = CS_UNQUOTED;
 		if (p->state == CS_UNQUOTED || p->state == CS_QUOTED)
 		{
 			size_t		n = csv_run_length(p, s + i, len - i);
@@ -671,6 +677,28 @@ mp_csv_feed(MpCsvParser *p, const char *data, size_t len)
 			}
 		}
 
+		/*
+		 * A delimiter that ends a field where csv_next_field() would neither
+		 * fail nor grow an array: the same steps, without the calls.
+		 */
+		if (s[i] == p->delim &&
+			(p->state == CS_UNQUOTED || p->state == CS_FIELD_START ||
+			 p->state == CS_QUOTE_SEEN) &&
+			p->pos + 1 - p->rec_offset <= p->max_record_len &&
+			p->buflen < p->bufcap && p->nfields < p->fcap && p->nfields < p->max_fields)
+		{
+			CsvFieldPos *f;
+
+			p->pos++;
+			p->buf[p->buflen++] = '\0';
+			f = &p->fpos[p->nfields++];
+			f->off = p->buflen;
+			f->len = 0;
+			f->quoted = false;
+			p->state = CS_FIELD_START;
+			i++;
+			continue;
+		}
 		rc = csv_byte(p, s[i]);
 		if (rc == MP_CSV_ERROR && p->state == CS_ERROR)
 			return MP_CSV_ERROR;

@@ -52,6 +52,7 @@
 #include "utils/rel.h"
 
 #include "csv.h"
+#include "rowbuild.h"
 #include "windows.h"
 
 #define MP_QUEUE_ROWS	1024	/* rows parsed ahead of the executor, at most */
@@ -150,6 +151,8 @@ struct MpReportScan
 	char	  **csv_names;
 	int			ncsv;
 	int		   *attr_field;		/* per attribute: CSV field index or -1 */
+	MpAttrsLayout *attrs_layout;	/* the header's attrs keys, made at the first row */
+	int			ascii_check;	/* -1: not known yet; 1: check rows for ASCII at once */
 	uint64		skip;			/* bytes to drop (server ignored Range) */
 	uint64		resumes;
 	bool		dl_failed;		/* callback-side failure (memory, CSV) */
@@ -284,7 +287,9 @@ static int
 on_record(void *arg, const MpCsvRecord *rec)
 {
 	MpReportScan *s = (MpReportScan *) arg;
-	size_t		need = sizeof(QRow) + rec->nfields * (sizeof(int32) + sizeof(char *));
+	size_t		base = sizeof(QRow) + rec->nfields * (sizeof(int32) + sizeof(char *));
+	size_t		need = base;
+	bool		contiguous = true;
 	QRow	   *r;
 	char	   *p;
 
@@ -305,7 +310,12 @@ on_record(void *arg, const MpCsvRecord *rec)
 		return 0;
 	}
 	for (int i = 0; i < rec->nfields; i++)
+	{
+		/* the parser's fields lie one after another, each NUL-terminated */
+		if (rec->fields[i].data != rec->fields[0].data + (need - base))
+			contiguous = false;
 		need += rec->fields[i].len + 1;
+	}
 	r = malloc(need);
 	if (r == NULL)
 		return -2;
@@ -317,14 +327,19 @@ on_record(void *arg, const MpCsvRecord *rec)
 	r->data = (char **) (r + 1);
 	r->len = (int32 *) (r->data + rec->nfields);
 	p = (char *) (r->len + rec->nfields);
+	if (contiguous && rec->nfields > 0)
+		memcpy(p, rec->fields[0].data, need - base);	/* the whole record at once */
 	for (int i = 0; i < rec->nfields; i++)
 	{
 		const MpCsvField *f = &rec->fields[i];
 
 		r->len[i] = (f->len == 0 && !f->quoted) ? -1 : (int32) f->len;
 		r->data[i] = p;
-		memcpy(p, f->data, f->len);
-		p[f->len] = '\0';
+		if (!contiguous)
+		{
+			memcpy(p, f->data, f->len);
+			p[f->len] = '\0';
+		}
 		p += f->len + 1;
 	}
 	if (s->qtail)
@@ -949,6 +964,8 @@ map_header(MpReportScan *s)
 					break;
 				}
 	}
+	s->attrs_layout = NULL;
+	s->ascii_check = -1;
 	s->date_field = -1;
 	s->id_field = -1;
 	for (int f = 0; f < s->ncsv; f++)
@@ -1058,10 +1075,16 @@ field_int(const QRow *r, int f, bool *ok)
 {
 	char	   *end;
 	long long	v;
+	int64		v8;
 
 	*ok = false;
 	if (f < 0 || f >= r->nfields || r->len[f] <= 0)
 		return 0;
+	if (mp_fast_int8(r->data[f], r->len[f], &v8))
+	{
+		*ok = true;
+		return v8;
+	}
 	v = strtoll(r->data[f], &end, 10);
 	*ok = (*end == '\0');
 	return v;
@@ -1131,6 +1154,8 @@ store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 	ErrorContextCallback cb;
 	RowCtx		ctx = {s, NULL, r->line};
 	Window	   *w = &s->w[s->cur];
+	int64		v8;
+	bool		ascii = false;
 
 	cb.callback = row_context;
 	cb.arg = &ctx;
@@ -1143,6 +1168,20 @@ store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 						RelationGetRelationName(s->b.rel)),
 				 errdetail("Line %llu has %d fields, the header %d.", (unsigned long long) r->line,
 						   r->nfields, s->ncsv)));
+	if (s->ascii_check < 0)
+	{
+		/* many cells read: one look at the whole row instead of one per cell */
+		int			cells = 0;
+
+		for (int i = 0; i < s->b.natts; i++)
+			if (s->b.maps[i].needed && s->b.maps[i].colname)
+				cells += s->b.maps[i].is_attrs ? s->ncsv : (s->attr_field[i] >= 0);
+		s->ascii_check = cells >= 4 && GetDatabaseEncoding() == PG_UTF8;
+	}
+	/* ASCII is valid UTF-8 (the parser lets no NUL through): no cell needs verifying */
+	if (s->ascii_check > 0 && r->nfields > 0)
+		ascii = mp_ascii(r->data[0], r->data[r->nfields - 1] + Max(r->len[r->nfields - 1], 0) -
+						 r->data[0]);
 	for (int i = 0; i < s->b.natts; i++)
 	{
 		MpColMap   *m = &s->b.maps[i];
@@ -1164,8 +1203,23 @@ store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 			}
 			continue;
 		}
+		if (m->is_attrs && m->typid == JSONBOID)
+		{
+			/* built straight into jsonb's binary form (src/rowbuild.c) */
+			if (s->attrs_layout == NULL)
+			{
+				MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
+
+				s->attrs_layout = mp_attrs_layout(s->csv_names, s->ncsv);
+				MemoryContextSwitchTo(old);
+			}
+			values[i] = mp_attrs_jsonb(s->attrs_layout, r->data, r->len, ascii);
+			nulls[i] = false;
+			continue;
+		}
 		if (m->is_attrs)
 		{
+			/* a json column keeps the text as it is */
 			StringInfoData j;
 
 			initStringInfo(&j);
@@ -1202,9 +1256,13 @@ store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 			bool		ok;
 			int64		v = field_int(r, f, &ok);
 			char		buf[64];
+			TimestampTz ts;
 
 			if (ok)
 				values[i] = mp_unix_to_datum(m, (double) v);
+			else if (m->typid == TIMESTAMPTZOID && m->typmod < 0 &&
+					 mp_fast_legacy_iso(r->data[f], r->len[f], &ts))
+				values[i] = TimestampTzGetDatum(ts);
 			else
 				values[i] = mp_text_to_datum(m, iso_text(cell(r, f), buf, sizeof(buf)));
 			nulls[i] = false;
@@ -1213,11 +1271,13 @@ store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 		if (m->typid == TEXTOID)
 		{
 			/* most columns: no input function call, no strlen */
-			char	   *c = cell(r, f);
+			char	   *c = ascii ? r->data[f] : cell(r, f);
 
 			values[i] = PointerGetDatum(cstring_to_text_with_len(c, c == r->data[f] ? r->len[f]
 																	: (int) strlen(c)));
 		}
+		else if (m->typid == INT8OID && mp_fast_int8(r->data[f], r->len[f], &v8))
+			values[i] = Int64GetDatum(v8);
 		else
 			values[i] = mp_text_to_datum(m, cell(r, f));
 		nulls[i] = false;
@@ -1892,6 +1952,8 @@ mp_report_rescan(MpReportScan *s)
 	s->nlook = 0;
 	s->look_head = 0;
 	s->attr_field = NULL;
+	s->attrs_layout = NULL;
+	s->ascii_check = -1;
 	s->need_lookups = false;
 }
 

@@ -152,6 +152,7 @@ class MockState:
             "csv_shape": None,              # null: a new shape per report (mock_reports.CSV_SHAPES)
             "download_ignore_range": False,  # a server that answers Range with the whole file
             "bench_rows": 0,
+            "bench_cache": False,           # bench files built once, then served from memory
             "auth_lock_after": 0,           # 0 = never lock (§1 "repeated failures")
             "download_url_ttl": 86400,      # legacy link valid 24 h (§4a)
             "reporting_url_ttl": 31 * 86400,  # Reporting Service file valid 31 days (§4b)

@@ -157,11 +157,11 @@ def fast_iso(ts):
 
 
 class BytesCsv:
-    def __init__(self, data, last_record_at):
+    def __init__(self, data, last_record_at, etag=None):
         self.data = data
         self.size = len(data)
         self.last_record_at = last_record_at    # where the last line starts
-        self.etag = hashlib.md5(data).hexdigest()
+        self.etag = etag or hashlib.md5(data).hexdigest()
 
     def iter_from(self, offset, end=None):
         end = self.size if end is None else end
@@ -214,7 +214,7 @@ class BenchCsv:
         self.last_record_at = self.size - self.lengths[(n - 1) % self.P] if n else len(bom)
         if not shape["final"] and self.size > len(bom):
             self.size -= len(self.eol)          # iter_from stops there
-        self.etag = hashlib.md5(("bench-%d-%d-%d-%s" % (n, after, before, columns)).encode()
+        self.etag = hashlib.md5(("bench-%d-%d-%d-%s-%s" % (n, after, before, columns, sorted(shape.items()))).encode()
                                 ).hexdigest()
 
     # columns whose value depends on the row number i (everything else is per phase)
@@ -794,6 +794,8 @@ class ReportEngine:
             after, before = rec.get("window") or (f["AfterDate"], f["BeforeDate"])
             csv = BenchCsv(rec["bench"], o["Columns"], after, before,
                            o["Sort"].endswith("DESC"), f, shape, self.store.client_id)
+            if self.state.config.get("bench_cache"):
+                csv = self._bench_cached(csv)
         else:
             eol = shape["eol"]
             bom = BOM if shape["bom"] else b""
@@ -809,6 +811,20 @@ class ReportEngine:
             csv = BytesCsv(data, last)
         rec["csv"] = csv
         return csv
+
+    def _bench_cached(self, csv):
+        """Config "bench_cache": the same bench file (same rows, columns, dates and
+        filters) built into memory once and served at memory speed afterwards; the
+        two files built last are kept."""
+        cache = self.__dict__.setdefault("bench_files", {})
+        got = cache.get(csv.etag)
+        if got is None:
+            got = BytesCsv(b"".join(csv.iter_from(0)), csv.last_record_at, etag=csv.etag)
+            with self.lock:
+                while len(cache) >= 2:
+                    cache.pop(next(iter(cache)))
+                cache[csv.etag] = got
+        return got
 
     def _header(self, rec):
         if rec["kind"] == "legacy":
