@@ -6,11 +6,12 @@ PGFILEDESC = "mangopay_fdw - foreign data wrapper for the MangoPay API"
 
 SRCS = mangopay_fdw.c src/options.c src/resources.c src/http.c src/auth.c \
        src/listing.c src/convert.c src/plan.c src/apiparse.c src/errors.c \
-       src/report.c src/csv.c src/windows.c src/scan.c src/jsonrow.c
+       src/report.c src/csv.c src/windows.c src/scan.c src/jsonrow.c \
+       src/ratebudget.c
 OBJS = $(SRCS:.c=.o)
 
 # The regression suites; each needs the mock API (test/run.sh starts it).
-REGRESS      = setup options import lists pushdown joins faults matrix tls reports \
+REGRESS      = setup options import lists pushdown joins faults matrix budget tls reports \
                sync matviews cron upgrade
 
 PG_CONFIG ?= pg_config
