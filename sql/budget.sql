@@ -123,6 +123,34 @@ SELECT 'fairness' AS test, extract(epoch FROM :'short_end'::timestamptz - :'shor
 \o
 ALTER SERVER mp_budget OPTIONS (DROP page_size);
 
+-- the reserve: a batch session (a pg_cron job, or mangopay_fdw.workload =
+-- batch) leaves rate_reserve_pct of each window to interactive sessions; an
+-- analyst's query during its backfill does not wait for a refill
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"rate_limits":[60,120,240,100000],"rate_windows":[3,6,12,86400]}') ->> 'ok' AS small_budget;
+ALTER SERVER mp_budget OPTIONS (ADD rate_reserve_pct '50', ADD page_size '40');
+SELECT dblink_exec('s2', 'SET mangopay_fdw.workload = batch') AS batch;
+SELECT dblink_send_query('s2', 'SELECT count(*) || '' '' || extract(epoch FROM clock_timestamp()) FROM b.disputes');
+SELECT pg_sleep(1.5);
+SELECT clock_timestamp() AS short_start \gset
+SELECT count(*) AS short_rows FROM b.disputes WHERE id = :'one_id';
+SELECT clock_timestamp() AS short_end \gset
+SELECT :'short_end'::timestamptz - :'short_start' < interval '1 s' AS short_did_not_wait;
+SELECT split_part(v, ' ', 1) = :'truth_n' AS backfill_exact,
+       to_timestamp(split_part(v, ' ', 2)::numeric) > :'short_end'::timestamptz AS backfill_ended_later
+  FROM dblink_get_result('s2') AS r(v text);
+SELECT * FROM dblink_get_result('s2') AS r(v text);
+-- the batch session alone: about half of each window (a probe for fresh
+-- headers may go beyond, one at a time)
+SELECT max_calls <= 36 AS batch_kept_the_reserve, count(*) FILTER (WHERE (r->>'status')::int = 429) AS answers_429
+  FROM t.max_calls_per_window, t.requests() r GROUP BY max_calls;
+\o | cat >> results/budget_figures.txt
+SELECT 'reserve' AS test, extract(epoch FROM :'short_end'::timestamptz - :'short_start'::timestamptz) AS short_seconds,
+       max_calls AS batch_max_calls_in_3s FROM t.max_calls_per_window;
+\o
+SELECT dblink_exec('s2', 'RESET mangopay_fdw.workload') AS interactive_again;
+ALTER SERVER mp_budget OPTIONS (DROP rate_reserve_pct, DROP page_size);
+
 -- sessions killed while they wait for a slot or hold one: the others go on
 SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT t.mock('config', '{"rate_limits":[60,120,240,100000],"rate_windows":[3,6,12,86400]}') ->> 'ok' AS small_budget;
