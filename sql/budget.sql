@@ -105,21 +105,32 @@ SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT t.mock('config', '{"rate_limits":[60,120,240,100000],"rate_windows":[3,6,12,86400]}') ->> 'ok' AS small_budget;
 SELECT j->>'Id' AS one_id FROM t.truth('disputes') j LIMIT 1 \gset
 SELECT count(*) AS budget_on_again FROM generate_series(1, 10) i, LATERAL dblink_exec('s' || i, 'RESET mangopay_fdw.rate_budget') x;
+-- a backfill of all disputes in session sess; 1.5 s later, here, a query of
+-- one dispute by id: how long it took, and whether the backfill was exact
+-- and ended after it
+CREATE FUNCTION t.backfill_then_short(sess text, truth_n text, one_id text,
+  OUT short_rows bigint, OUT short_seconds float8, OUT backfill_exact boolean,
+  OUT backfill_ended_later boolean) LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; t1 timestamptz; v text;
+BEGIN
+  PERFORM dblink_send_query(sess, 'SELECT count(*) || '' '' || extract(epoch FROM clock_timestamp()) FROM b.disputes');
+  PERFORM pg_sleep(1.5);
+  t0 := clock_timestamp();
+  SELECT count(*) INTO short_rows FROM b.disputes d WHERE d.id = one_id;
+  t1 := clock_timestamp();
+  short_seconds := extract(epoch FROM t1 - t0);
+  SELECT r.v INTO v FROM dblink_get_result(sess) AS r(v text);
+  PERFORM * FROM dblink_get_result(sess) AS r(v text);
+  backfill_exact := split_part(v, ' ', 1) = truth_n;
+  backfill_ended_later := to_timestamp(split_part(v, ' ', 2)::numeric) > t1;
+END $$;
 ALTER SERVER mp_budget OPTIONS (ADD page_size '20');
-SELECT dblink_send_query('s1', 'SELECT count(*) || '' '' || extract(epoch FROM clock_timestamp()) FROM b.disputes');
-SELECT pg_sleep(1.5);
-SELECT clock_timestamp() AS short_start \gset
-SELECT count(*) AS short_rows FROM b.disputes WHERE id = :'one_id';
-SELECT clock_timestamp() AS short_end \gset
-SELECT :'short_end'::timestamptz - :'short_start' < interval '4 s' AS short_within_refill;
-SELECT split_part(v, ' ', 1) = :'truth_n' AS backfill_exact,
-       to_timestamp(split_part(v, ' ', 2)::numeric) > :'short_end'::timestamptz AS backfill_ended_later
-  FROM dblink_get_result('s1') AS r(v text);
-SELECT * FROM dblink_get_result('s1') AS r(v text);
+CREATE TEMP TABLE fair AS SELECT * FROM t.backfill_then_short('s1', :'truth_n', :'one_id');
+SELECT short_rows, short_seconds < 4 AS short_within_refill, backfill_exact, backfill_ended_later FROM fair;
 SELECT count(*) FILTER (WHERE (r->>'status')::int = 429) AS answers_429 FROM t.requests() r;
 \o | cat >> results/budget_figures.txt
-SELECT 'fairness' AS test, extract(epoch FROM :'short_end'::timestamptz - :'short_start'::timestamptz) AS short_seconds,
-       (SELECT count(*) FROM t.requests() r WHERE r->>'port' = '18089') AS api_calls;
+SELECT 'fairness' AS test, short_seconds,
+       (SELECT count(*) FROM t.requests() r WHERE r->>'port' = '18089') AS api_calls FROM fair;
 \o
 ALTER SERVER mp_budget OPTIONS (DROP page_size);
 
@@ -130,23 +141,14 @@ SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT t.mock('config', '{"rate_limits":[60,120,240,100000],"rate_windows":[3,6,12,86400]}') ->> 'ok' AS small_budget;
 ALTER SERVER mp_budget OPTIONS (ADD rate_reserve_pct '50', ADD page_size '40');
 SELECT dblink_exec('s2', 'SET mangopay_fdw.workload = batch') AS batch;
-SELECT dblink_send_query('s2', 'SELECT count(*) || '' '' || extract(epoch FROM clock_timestamp()) FROM b.disputes');
-SELECT pg_sleep(1.5);
-SELECT clock_timestamp() AS short_start \gset
-SELECT count(*) AS short_rows FROM b.disputes WHERE id = :'one_id';
-SELECT clock_timestamp() AS short_end \gset
-SELECT :'short_end'::timestamptz - :'short_start' < interval '1 s' AS short_did_not_wait;
-SELECT split_part(v, ' ', 1) = :'truth_n' AS backfill_exact,
-       to_timestamp(split_part(v, ' ', 2)::numeric) > :'short_end'::timestamptz AS backfill_ended_later
-  FROM dblink_get_result('s2') AS r(v text);
-SELECT * FROM dblink_get_result('s2') AS r(v text);
+CREATE TEMP TABLE reserve AS SELECT * FROM t.backfill_then_short('s2', :'truth_n', :'one_id');
+SELECT short_rows, short_seconds < 1 AS short_did_not_wait, backfill_exact, backfill_ended_later FROM reserve;
 -- the batch session alone: about half of each window (a probe for fresh
 -- headers may go beyond, one at a time)
 SELECT max_calls <= 36 AS batch_kept_the_reserve, count(*) FILTER (WHERE (r->>'status')::int = 429) AS answers_429
   FROM t.max_calls_per_window, t.requests() r GROUP BY max_calls;
 \o | cat >> results/budget_figures.txt
-SELECT 'reserve' AS test, extract(epoch FROM :'short_end'::timestamptz - :'short_start'::timestamptz) AS short_seconds,
-       max_calls AS batch_max_calls_in_3s FROM t.max_calls_per_window;
+SELECT 'reserve' AS test, short_seconds, max_calls AS batch_max_calls_in_3s FROM reserve, t.max_calls_per_window;
 \o
 SELECT dblink_exec('s2', 'RESET mangopay_fdw.workload') AS interactive_again;
 ALTER SERVER mp_budget OPTIONS (DROP rate_reserve_pct, DROP page_size);
