@@ -7,12 +7,12 @@ PGFILEDESC = "mangopay_fdw - foreign data wrapper for the MangoPay API"
 SRCS = mangopay_fdw.c src/options.c src/resources.c src/http.c src/auth.c \
        src/listing.c src/convert.c src/plan.c src/apiparse.c src/errors.c \
        src/report.c src/csv.c src/windows.c src/scan.c src/jsonrow.c \
-       src/rowbuild.c
+       src/rowbuild.c src/ratebudget.c
 OBJS = $(SRCS:.c=.o)
 
 # The regression suites; each needs the mock API (test/run.sh starts it).
 REGRESS      = setup options import lists pushdown joins objects faults matrix wrong tls reports \
-               wide csvshapes apirules sync matviews cron upgrade
+               wide csvshapes apirules sync matviews cron upgrade budget
 
 PG_CONFIG ?= pg_config
 SHLIB_LINK += -lcurl -lcjson -lcrypto

@@ -102,8 +102,16 @@ SELECT t.in_db('up', $$
   CREATE TABLE books_disputes (id text PRIMARY KEY, creation_date timestamptz, status text);
   CALL mangopay_fdw_sync('mangopay.disputes', 'books_disputes', since => now() - interval '20 days');
   SELECT last_inserted = (SELECT count(*) FROM books_disputes) AND last_inserted > 0 FROM mangopay_fdw_sync_state$$) AS sync_works;
+-- and what 0.3 added: the shared rate budget, with the calls made above
+SELECT t.in_db('up', $$SELECT count(*) FROM mangopay_fdw_rate_limits()
+  WHERE api_url = 'http://127.0.0.1:18089' AND client_id = 'acme-test' AND calls_total > 0$$) AS rate_limits_works;
 -- and the extension goes back down to nothing cleanly
 SELECT t.in_db('up', 'DROP EXTENSION mangopay_fdw CASCADE; SELECT count(*) FROM pg_class WHERE relname = ''mangopay_fdw_sync_state''') AS state_table_after_drop;
+-- 0.2, updated: the same objects as a fresh install too
+SELECT t.in_db('up', $$CREATE EXTENSION mangopay_fdw VERSION '0.2'; ALTER EXTENSION mangopay_fdw UPDATE;
+  SELECT extversion FROM pg_extension WHERE extname = 'mangopay_fdw'$$)
+  = (SELECT default_version FROM pg_available_extensions WHERE name = 'mangopay_fdw') AS updated_from_02;
+SELECT t.in_db('up', q) = t.in_db('fresh', q) AS same_objects_from_02 FROM t.ext_objects_q;
 
 SELECT dblink_disconnect('up'), dblink_disconnect('fresh');
 DROP DATABASE mangopay_fdw_upgrade;

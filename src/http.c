@@ -27,6 +27,7 @@
 #include <math.h>
 
 #include "apiparse.h"
+#include "ratebudget.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "tcop/tcopprot.h"
@@ -209,7 +210,7 @@ header_cb(char *line, size_t size, size_t nmemb, void *userp)
 		req->hdr_items = -1;
 		req->hdr_link_next = false;
 		req->hdr_link_seen = false;
-		req->rl_nremaining = req->rl_nreset = 0;
+		req->rl_nremaining = req->rl_nreset = req->rl_nused = 0;
 		req->location[0] = '\0';
 		return n;
 	}
@@ -237,6 +238,11 @@ header_cb(char *line, size_t size, size_t nmemb, void *userp)
 	{
 		copy_header_value(tmp, sizeof(tmp), v, line + n);
 		req->rl_nremaining = mp_parse_ratelimit(tmp, req->rl_remaining, 4);
+	}
+	else if (header_is(line, n, "X-RateLimit", &v))
+	{
+		copy_header_value(tmp, sizeof(tmp), v, line + n);
+		req->rl_nused = mp_parse_ratelimit(tmp, req->rl_used, 4);
 	}
 	else if (header_is(line, n, "X-RateLimit-Reset", &v))
 	{
@@ -300,6 +306,7 @@ drop_handle(MpRequest *req)
 void
 mp_request_release(MpRequest *req)
 {
+	mp_budget_forget(req);
 	drop_handle(req);
 	unlink_live(req);
 	if (req->buf)
@@ -356,14 +363,16 @@ reset_response(MpRequest *req)
 		req->buf[0] = '\0';
 	req->hdr_pages = req->hdr_items = -1;
 	req->hdr_link_next = req->hdr_link_seen = false;
-	req->rl_nremaining = req->rl_nreset = 0;
+	req->rl_nremaining = req->rl_nreset = req->rl_nused = 0;
 	req->ratelimit_until = 0;
 	req->location[0] = '\0';
 	req->content_type_resp[0] = '\0';
 	req->errbuf[0] = '\0';
 }
 
-/* hand the request to curl now */
+static TimestampTz wait_deadline(MpConn *c);
+
+/* hand the request to curl now, once the shared rate budget allows it */
 static void
 launch(MpRequest *req)
 {
@@ -394,6 +403,24 @@ launch(MpRequest *req)
 	}
 	else if (req->basic_auth)
 		h = curl_slist_append(h, req->basic_auth);
+
+	/* a call slot of the shared rate budget (after the token's own) */
+	switch (mp_budget_acquire(req, wait_deadline(c), &req->ratelimit_until))
+	{
+		case MP_BUDGET_GO:
+			break;
+		case MP_BUDGET_WAIT:
+			curl_slist_free_all(h);
+			req->state = MP_REQ_WAITING;
+			req->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 20);
+			return;
+		case MP_BUDGET_TOO_LONG:
+			curl_slist_free_all(h);
+			req->ratelimit_wait_too_long = true;
+			req->state = MP_REQ_DONE;
+			unlink_live(req);
+			return;
+	}
 
 	e = curl_easy_init();
 	if (e == NULL)
@@ -621,6 +648,7 @@ finish(MpRequest *req, CURLcode result)
 	req->elapsed_ms = secs * 1000.0;
 	curl_multi_remove_handle(mp_multi, (CURL *) req->easy);
 	record_ratelimit(req);
+	mp_budget_response(req);
 
 	if (result != CURLE_OK)
 	{
@@ -775,9 +803,9 @@ mp_http_pump(long max_wait_ms)
 	}
 	if (wait_ms > 0)
 	{
-		/* only rate-limit waits left: say so in pg_stat_activity */
-		uint32		ev = (running == 0 && next_due != 0 && rl_only) ?
-			MP_WAIT_EVENT_RATELIMIT() : MP_WAIT_EVENT();
+		/* waits for the shared budget or a rate-limit reset: say so in pg_stat_activity */
+		uint32		ev = (mp_budget_waiting() && running == 0) ? mp_budget_wait_event() :
+			(running == 0 && next_due != 0 && rl_only) ? MP_WAIT_EVENT_RATELIMIT() : MP_WAIT_EVENT();
 
 		pgstat_report_wait_start(ev);
 		if (running > 0)

@@ -21,7 +21,7 @@
 #include "executor/tuptable.h"
 #include "utils/relcache.h"
 
-#define MPFDW_VERSION "0.2.0"
+#define MPFDW_VERSION "0.3.0"
 
 /* PostgreSQL 18 replaced the postfix pg_attribute_noreturn() by the prefix
  * pg_noreturn */
@@ -57,6 +57,7 @@ typedef struct MpConn
 	int			report_max_age_s;
 	int			max_lookups;
 	bool		use_remote_estimate;
+	int			rate_reserve_pct;	/* share of each window batch sessions leave */
 } MpConn;
 
 extern MpConn *mp_get_conn(Oid serverid, Oid userid);
@@ -237,6 +238,10 @@ struct MpRequest
 	int64		rl_reset[4];
 	int			rl_nremaining;	/* values parsed from X-RateLimit-Remaining */
 	int			rl_nreset;		/* ... and from X-RateLimit-Reset */
+	int64		rl_used[4];		/* X-RateLimit: calls counted */
+	int			rl_nused;
+	int			budget_state;	/* MP_BUDGET_*: the shared rate budget */
+	int			budget_slot;
 	char		location[512];
 	char		content_type_resp[128];
 	double		elapsed_ms;

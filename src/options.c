@@ -62,6 +62,7 @@ static const MpOption mp_options[] = {
 	{"report_max_age_s", ForeignServerRelationId, OPT_INT, 0, 2678400, false, false},
 	{"max_lookups", ForeignServerRelationId, OPT_INT, 0, 10000000, false, false},
 	{"use_remote_estimate", ForeignServerRelationId, OPT_BOOL, 0, 0, false, false},
+	{"rate_reserve_pct", ForeignServerRelationId, OPT_INT, 0, 90, false, false},
 	{"client_id", UserMappingRelationId, OPT_TEXT, 0, 0, false, false},
 	{"api_key", UserMappingRelationId, OPT_TEXT, 0, 0, false, true},
 	{"resource", ForeignTableRelationId, OPT_RESOURCE, 0, 0, false, false},
@@ -392,6 +393,7 @@ mp_get_server_settings(Oid serverid)
 	c->report_timeout_s = 900;
 	c->report_max_age_s = 0;
 	c->max_lookups = 1000;
+	c->rate_reserve_pct = 10;
 
 	foreach(lc, server->options)
 	{
@@ -423,6 +425,8 @@ mp_get_server_settings(Oid serverid)
 			c->max_lookups = int_option(def);
 		else if (strcmp(def->defname, "use_remote_estimate") == 0)
 			c->use_remote_estimate = defGetBoolean(def);
+		else if (strcmp(def->defname, "rate_reserve_pct") == 0)
+			c->rate_reserve_pct = int_option(def);
 	}
 	if (c->base_url == NULL)
 		c->base_url = pstrdup(strcmp(env, "production") == 0 ?

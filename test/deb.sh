@@ -9,7 +9,8 @@
 # the package's, then starts a throwaway PostgreSQL cluster of its own (port
 # $MP_DEB_PGPORT, 54339 by default, a socket in the temporary directory) and
 # checks CREATE EXTENSION, the version, the module loading, and the update
-# from 0.1 to the control file's default_version against a fresh install.
+# from 0.1 and from 0.2 to the control file's default_version against a
+# fresh install.
 # Ends with one line, "deb: ok: ..." or "deb: FAILED: ..."; exits non-zero on
 # any failure.  The cluster and the temporary directory go at exit.
 #
@@ -190,27 +191,31 @@ modversion=${out% *}
 out=$(q postgres "CREATE SERVER deb_check FOREIGN DATA WRAPPER mangopay_fdw OPTIONS (environment 'sandbox');
 	DROP SERVER deb_check") || fail "CREATE SERVER ... mangopay_fdw: $out"
 
-if [ "$default_version" = 0.1 ]; then
-	update="no update to test (default_version is 0.1)"
-elif ! grep -qxF "$extdir/mangopay_fdw--0.1.sql" "$tmp/contents"; then
-	update="update from 0.1 skipped: mangopay_fdw--0.1.sql is not in the package"
-	say "$update"
-else
-	out=$(q postgres "CREATE DATABASE deb_update") || fail "CREATE DATABASE: $out"
-	out=$(q deb_update "CREATE EXTENSION mangopay_fdw VERSION '0.1'") || fail "CREATE EXTENSION mangopay_fdw VERSION '0.1': $out"
-	v=$(q deb_update "SELECT extversion FROM pg_extension WHERE extname = 'mangopay_fdw'")
-	[ "$v" = 0.1 ] || fail "extversion after CREATE EXTENSION ... VERSION '0.1' is '$v'"
-	out=$(q deb_update "ALTER EXTENSION mangopay_fdw UPDATE") || fail "ALTER EXTENSION mangopay_fdw UPDATE: $out"
-	v=$(q deb_update "SELECT extversion FROM pg_extension WHERE extname = 'mangopay_fdw'")
+update=""
+for from in 0.1 0.2; do
+	[ "$from" != "$default_version" ] || break
+	if ! grep -qxF "$extdir/mangopay_fdw--$from.sql" "$tmp/contents"; then
+		say "update from $from skipped: mangopay_fdw--$from.sql is not in the package"
+		update="$update${update:+; }update from $from skipped"
+		continue
+	fi
+	db=deb_update_${from/./_}
+	out=$(q postgres "CREATE DATABASE $db") || fail "CREATE DATABASE: $out"
+	out=$(q $db "CREATE EXTENSION mangopay_fdw VERSION '$from'") || fail "CREATE EXTENSION mangopay_fdw VERSION '$from': $out"
+	v=$(q $db "SELECT extversion FROM pg_extension WHERE extname = 'mangopay_fdw'")
+	[ "$v" = "$from" ] || fail "extversion after CREATE EXTENSION ... VERSION '$from' is '$v'"
+	out=$(q $db "ALTER EXTENSION mangopay_fdw UPDATE") || fail "ALTER EXTENSION mangopay_fdw UPDATE: $out"
+	v=$(q $db "SELECT extversion FROM pg_extension WHERE extname = 'mangopay_fdw'")
 	[ "$v" = "$default_version" ] || fail "extversion after ALTER EXTENSION UPDATE is '$v', not '$default_version'"
-	updated=$(q deb_update "$objects_sql") || fail "$updated"
+	updated=$(q $db "$objects_sql") || fail "$updated"
 	if [ "$updated" != "$fresh" ]; then
 		lack=$(LC_ALL=C comm -23 <(LC_ALL=C sort <<<"$fresh") <(LC_ALL=C sort <<<"$updated") | paste -sd ';')
 		extra=$(LC_ALL=C comm -13 <(LC_ALL=C sort <<<"$fresh") <(LC_ALL=C sort <<<"$updated") | paste -sd ';')
-		fail "0.1 updated to $default_version differs from a fresh $default_version: lacks [${lack}], has besides [${extra}]"
+		fail "$from updated to $default_version differs from a fresh $default_version: lacks [${lack}], has besides [${extra}]"
 	fi
-	out=$(q deb_update "SELECT mangopay_fdw_version()") || fail "mangopay_fdw_version() after the update: $out"
-	update="0.1 -> $default_version update ok (the same objects as a fresh install)"
-fi
+	out=$(q $db "SELECT mangopay_fdw_version()") || fail "mangopay_fdw_version() after the update: $out"
+	update="$update${update:+; }$from -> $default_version update ok (the same objects as a fresh install)"
+done
+[ -n "$update" ] || update="no update to test (default_version is $default_version)"
 
 echo "deb: ok: $pkg $deb_version built in ${build_s} s ($(stat -c %s "$deb") bytes, $nfiles files), installed, CREATE EXTENSION $default_version, module $modversion loaded, $update; $(( $(date +%s) - t0 )) s in all"

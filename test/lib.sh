@@ -19,7 +19,7 @@ MP_API_KEY=${MP_API_KEY:-sk-test-6f1e0c2a9b8d47e3a5c4}
 MP_PGVER=${MP_PGVER:-15}
 MP_PGCACHE=${MP_PGCACHE:-/var/cache/mangopay_fdw}
 # pg_cron runs the scheduled-import suite's jobs (set MP_PRELOAD= for none)
-MP_PRELOAD=${MP_PRELOAD-pg_cron}
+MP_PRELOAD=${MP_PRELOAD-pg_cron,mangopay_fdw}
 MP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 export PGHOST=$MP_TESTDIR/sock PGPORT=$MP_PGPORT PGUSER=postgres

@@ -146,6 +146,7 @@ class MockState:
         self.default_config = {
             "token_ttl": args.token_ttl,
             "rate_limits": list(DEFAULT_LIMITS),
+            "rate_windows": list(WINDOWS),  # seconds of the four windows (shorter in tests)
             "latency_ms": 0,
             "report_delay_ms": 300,
             "csv_bom": False,               # true: every CSV starts with a BOM
@@ -194,17 +195,18 @@ class MockState:
         now = time.time()
         with self.lock:
             limits = self.config["rate_limits"]
+            windows = self.config["rate_windows"]
             calls = self.rl_calls.setdefault(key, [])
             cut = bisect.bisect_right(calls, now - 86400)
             if cut > 1000:
                 del calls[:cut]
-            used = [len(calls) - bisect.bisect_right(calls, now - w) for w in WINDOWS]
+            used = [len(calls) - bisect.bisect_right(calls, now - w) for w in windows]
             allowed = all(u < lim for u, lim in zip(used, limits))
             if allowed and count:
                 calls.append(now)
                 used = [u + 1 for u in used]
             resets = []
-            for w in WINDOWS:
+            for w in windows:
                 i = bisect.bisect_right(calls, now - w)
                 resets.append(int(math.ceil(calls[i] + w)) if i < len(calls) else int(now + w))
             rem = [max(0, lim - u) for u, lim in zip(used, limits)]
@@ -1057,12 +1059,12 @@ class Handler(BaseHTTPRequestHandler):
                                 ignored.append(k)
                             elif k == "csv_shape" and v is not None:
                                 st.config[k] = mr.shape_name(mr.parse_shape(v))
-                            elif k == "rate_limits":
-                                lims = list(st.config["rate_limits"])
+                            elif k in ("rate_limits", "rate_windows"):
+                                lims = list(st.config[k])
                                 for i, x in enumerate(v[:4]):
                                     if x is not None:
-                                        lims[i] = int(x)
-                                st.config["rate_limits"] = lims
+                                        lims[i] = int(x) if k == "rate_limits" else float(x)
+                                st.config[k] = lims
                             else:
                                 st.config[k] = v
                     r = Resp(200, obj={"ok": True, "config": st.config, "ignored": ignored})

@@ -1,0 +1,190 @@
+--
+-- budget: one MangoPay rate budget per (api_url, client_id) for the whole
+-- cluster (mangopay_fdw in shared_preload_libraries, test/lib.sh).  The
+-- mock allows 60 calls per 3 s window; ten sessions at once, a backfill and
+-- a short query, a session killed while it waits; and a cluster without
+-- the preload (test/budget_nopreload.sh).
+--
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+-- the windows of the API, shortened: 60 / 3 s, 120 / 6 s, 240 / 12 s
+SELECT t.mock('config', '{"rate_limits":[60,120,240,100000],"rate_windows":[3,6,12,86400]}') -> 'config' -> 'rate_limits' AS limits;
+-- "localhost": a budget of its own, apart from the other suites' server
+CREATE SERVER mp_budget FOREIGN DATA WRAPPER mangopay_fdw
+  OPTIONS (api_url 'http://localhost:18089', report_poll_ms '200');
+CREATE USER MAPPING FOR CURRENT_USER SERVER mp_budget
+  OPTIONS (client_id 'acme-test', api_key 'sk-test-6f1e0c2a9b8d47e3a5c4');
+CREATE SCHEMA b;
+IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes, transactions) FROM SERVER mp_budget INTO b;
+SELECT count(*) AS n, md5(string_agg(j->>'Id', ',' ORDER BY j->>'Id')) AS ids FROM t.truth('disputes') j \gset truth_
+SELECT now() - interval '3 days' AS lo \gset
+SELECT format('SELECT count(*) || '' '' || md5(string_agg(id, '','' ORDER BY id)) FROM b.transactions WHERE creation_date >= %L', :'lo') AS q_reports \gset
+SELECT 'SELECT count(*) || '' '' || md5(string_agg(id, '','' ORDER BY id)) FROM b.disputes' AS q_disputes \gset
+-- the report rows, read alone (the reports suite checks them against the API)
+SELECT v AS reports_alone FROM dblink(format('dbname=%s port=%s host=%s', current_database(), current_setting('port'), current_setting('unix_socket_directories')), :'q_reports') AS r(v text) \gset
+
+-- ten sessions
+CREATE FUNCTION t.connect_all(n int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..n LOOP
+    PERFORM dblink_connect('s' || i, format('dbname=%s port=%s host=%s', current_database(),
+      current_setting('port'), current_setting('unix_socket_directories')));
+  END LOOP;
+END $$;
+-- 8 sessions scan disputes, 2 a transactions report, all at once; each
+-- session's answer, or its error
+CREATE FUNCTION t.concurrent(budget_on boolean, qd text, qr text)
+RETURNS TABLE (session int, answer text) LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..10 LOOP
+    PERFORM dblink_exec('s' || i, format('SET mangopay_fdw.rate_budget = %s', budget_on));
+  END LOOP;
+  FOR i IN 1..10 LOOP
+    PERFORM dblink_send_query('s' || i, CASE WHEN i <= 8 THEN qd ELSE qr END);
+  END LOOP;
+  FOR i IN 1..10 LOOP
+    session := i;
+    BEGIN
+      SELECT v INTO answer FROM dblink_get_result('s' || i) AS r(v text);
+      PERFORM * FROM dblink_get_result('s' || i) AS r(v text);
+    EXCEPTION WHEN OTHERS THEN
+      answer := 'ERROR: ' || SQLERRM;
+    END;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+-- the most API calls (token calls too) the mock saw in any 3 s window
+CREATE VIEW t.max_calls_per_window AS
+  SELECT coalesce(max(c), 0) AS max_calls FROM (
+    SELECT count(*) OVER (ORDER BY (r->>'time')::numeric RANGE BETWEEN CURRENT ROW AND 2.999 FOLLOWING) AS c
+      FROM t.requests() r WHERE r->>'port' = '18089') x;
+SELECT t.connect_all(10);
+
+-- the shared budget: no 429, exact rows, at most 60 calls in any window
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"rate_limits":[60,120,240,100000],"rate_windows":[3,6,12,86400]}') ->> 'ok' AS small_budget;
+CREATE TEMP TABLE run_on AS SELECT * FROM t.concurrent(true, :'q_disputes', :'q_reports');
+SELECT count(*) FILTER (WHERE session <= 8 AND answer = :'truth_n' || ' ' || :'truth_ids') AS disputes_exact,
+       count(*) FILTER (WHERE session > 8 AND answer = :'reports_alone') AS reports_exact
+  FROM run_on;
+SELECT * FROM run_on WHERE answer LIKE 'ERROR%';
+SELECT count(*) FILTER (WHERE status = 429) AS answers_429, count(*) > 60 AS more_than_one_window
+  FROM t.requests() r, LATERAL (SELECT (r->>'status')::int AS status) s;
+SELECT max_calls <= 60 AS within_budget FROM t.max_calls_per_window;
+SELECT client_id, call_limit, in_flight, backends_waiting, calls_total >= 60 AS counted,
+       waits_total > 0 AS waited, remaining[1] <= 60 AS remaining_known,
+       resets_at[1] > now() - interval '1 min' AS reset_known
+  FROM mangopay_fdw_rate_limits() WHERE api_url = 'http://localhost:18089';
+-- figures for the record (not compared: they vary with timing)
+\o | cat >> results/budget_figures.txt
+SELECT 'on' AS budget, (SELECT count(*) FROM t.requests() r WHERE r->>'port' = '18089') AS api_calls,
+       (SELECT max_calls FROM t.max_calls_per_window) AS max_calls_in_3s,
+       (SELECT count(*) FROM t.requests() r WHERE (r->>'status')::int = 429) AS answers_429,
+       waits_total, extract(epoch FROM (SELECT max(t) - min(t) FROM (SELECT to_timestamp((r->>'time')::numeric) t FROM t.requests() r) x)) AS seconds
+  FROM mangopay_fdw_rate_limits() WHERE api_url = 'http://localhost:18089';
+\o
+
+-- the same without the budget (each session on its own, as before): 429s
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"rate_limits":[60,120,240,100000],"rate_windows":[3,6,12,86400]}') ->> 'ok' AS small_budget;
+CREATE TEMP TABLE run_off AS SELECT * FROM t.concurrent(false, :'q_disputes', :'q_reports');
+SELECT count(*) FILTER (WHERE (r->>'status')::int = 429) > 0 AS answers_429_without_budget FROM t.requests() r;
+\o | cat >> results/budget_figures.txt
+SELECT 'off' AS budget, (SELECT count(*) FROM t.requests() r WHERE r->>'port' = '18089') AS api_calls,
+       (SELECT max_calls FROM t.max_calls_per_window) AS max_calls_in_3s,
+       (SELECT count(*) FROM t.requests() r WHERE (r->>'status')::int = 429) AS answers_429,
+       (SELECT count(*) FROM run_off WHERE answer LIKE 'ERROR%') AS errors,
+       extract(epoch FROM (SELECT max(t) - min(t) FROM (SELECT to_timestamp((r->>'time')::numeric) t FROM t.requests() r) x)) AS seconds;
+\o
+
+-- a long backfill, then a short query: served in turn, the short query
+-- ends within one refill interval (3 s, and 1 s of slack), long before the
+-- backfill, and without a 429
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"rate_limits":[60,120,240,100000],"rate_windows":[3,6,12,86400]}') ->> 'ok' AS small_budget;
+SELECT j->>'Id' AS one_id FROM t.truth('disputes') j LIMIT 1 \gset
+SELECT count(*) AS budget_on_again FROM generate_series(1, 10) i, LATERAL dblink_exec('s' || i, 'RESET mangopay_fdw.rate_budget') x;
+-- a backfill of all disputes in session sess; 1.5 s later, here, a query of
+-- one dispute by id: how long it took, and whether the backfill was exact
+-- and ended after it
+CREATE FUNCTION t.backfill_then_short(sess text, truth_n text, one_id text,
+  OUT short_rows bigint, OUT short_seconds float8, OUT backfill_exact boolean,
+  OUT backfill_ended_later boolean) LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; t1 timestamptz; v text;
+BEGIN
+  PERFORM dblink_send_query(sess, 'SELECT count(*) || '' '' || extract(epoch FROM clock_timestamp()) FROM b.disputes');
+  PERFORM pg_sleep(1.5);
+  t0 := clock_timestamp();
+  SELECT count(*) INTO short_rows FROM b.disputes d WHERE d.id = one_id;
+  t1 := clock_timestamp();
+  short_seconds := extract(epoch FROM t1 - t0);
+  SELECT r.v INTO v FROM dblink_get_result(sess) AS r(v text);
+  PERFORM * FROM dblink_get_result(sess) AS r(v text);
+  backfill_exact := split_part(v, ' ', 1) = truth_n;
+  backfill_ended_later := to_timestamp(split_part(v, ' ', 2)::numeric) > t1;
+END $$;
+ALTER SERVER mp_budget OPTIONS (ADD page_size '20');
+CREATE TEMP TABLE fair AS SELECT * FROM t.backfill_then_short('s1', :'truth_n', :'one_id');
+SELECT short_rows, short_seconds < 4 AS short_within_refill, backfill_exact, backfill_ended_later FROM fair;
+SELECT count(*) FILTER (WHERE (r->>'status')::int = 429) AS answers_429 FROM t.requests() r;
+\o | cat >> results/budget_figures.txt
+SELECT 'fairness' AS test, short_seconds,
+       (SELECT count(*) FROM t.requests() r WHERE r->>'port' = '18089') AS api_calls FROM fair;
+\o
+ALTER SERVER mp_budget OPTIONS (DROP page_size);
+
+-- the reserve: a batch session (a pg_cron job, or mangopay_fdw.workload =
+-- batch) leaves rate_reserve_pct of each window to interactive sessions; an
+-- analyst's query during its backfill does not wait for a refill
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"rate_limits":[60,120,240,100000],"rate_windows":[3,6,12,86400]}') ->> 'ok' AS small_budget;
+ALTER SERVER mp_budget OPTIONS (ADD rate_reserve_pct '50', ADD page_size '40');
+SELECT dblink_exec('s2', 'SET mangopay_fdw.workload = batch') AS batch;
+CREATE TEMP TABLE reserve AS SELECT * FROM t.backfill_then_short('s2', :'truth_n', :'one_id');
+SELECT short_rows, short_seconds < 1 AS short_did_not_wait, backfill_exact, backfill_ended_later FROM reserve;
+-- the batch session alone: about half of each window (a probe for fresh
+-- headers may go beyond, one at a time)
+SELECT max_calls <= 36 AS batch_kept_the_reserve, count(*) FILTER (WHERE (r->>'status')::int = 429) AS answers_429
+  FROM t.max_calls_per_window, t.requests() r GROUP BY max_calls;
+\o | cat >> results/budget_figures.txt
+SELECT 'reserve' AS test, short_seconds, max_calls AS batch_max_calls_in_3s FROM reserve, t.max_calls_per_window;
+\o
+SELECT dblink_exec('s2', 'RESET mangopay_fdw.workload') AS interactive_again;
+ALTER SERVER mp_budget OPTIONS (DROP rate_reserve_pct, DROP page_size);
+
+-- sessions killed while they wait for a slot or hold one: the others go on
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"rate_limits":[60,120,240,100000],"rate_windows":[3,6,12,86400]}') ->> 'ok' AS small_budget;
+CREATE TEMP TABLE pids AS SELECT i, (SELECT p FROM dblink('s' || i, 'SELECT pg_backend_pid()') AS r(p int)) AS pid
+  FROM generate_series(1, 10) i;
+SELECT count(*) AS sent FROM generate_series(1, 10) i, LATERAL dblink_send_query('s' || i, :'q_disputes') x;
+SELECT pg_sleep(1.5);
+SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS killed FROM pids WHERE i IN (3, 7);
+CREATE FUNCTION t.collect(skip int[]) RETURNS TABLE (session int, answer text) LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..10 LOOP
+    CONTINUE WHEN i = ANY (skip);
+    session := i;
+    SELECT v INTO answer FROM dblink_get_result('s' || i) AS r(v text);
+    PERFORM * FROM dblink_get_result('s' || i) AS r(v text);
+    RETURN NEXT;
+  END LOOP;
+END $$;
+SELECT count(*) FILTER (WHERE answer = :'truth_n' || ' ' || :'truth_ids') AS survivors_exact FROM t.collect('{3,7}');
+SELECT count(*) FILTER (WHERE (r->>'status')::int = 429) AS answers_429 FROM t.requests() r;
+-- nothing leaked: no call in flight, nobody waiting
+SELECT in_flight, backends_waiting FROM mangopay_fdw_rate_limits() WHERE api_url = 'http://localhost:18089';
+SELECT dblink_disconnect('s' || i) FROM generate_series(1, 10) i WHERE i NOT IN (3, 7);
+
+-- without shared_preload_libraries (a second cluster): before PostgreSQL 17
+-- each session goes on alone, as before, with a NOTICE once; from 17 the
+-- DSM registry shares the budget all the same
+SELECT setting AS bindir FROM pg_config WHERE name = 'BINDIR' \gset
+\setenv MP_BINDIR :bindir
+SELECT t.mock('reset') ->> 'ok' AS reset;
+\! bash test/budget_nopreload.sh
+
+DROP SCHEMA b CASCADE;
+DROP USER MAPPING FOR CURRENT_USER SERVER mp_budget;
+DROP SERVER mp_budget;
