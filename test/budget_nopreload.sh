@@ -36,7 +36,5 @@ else
 	# per session as before: one NOTICE, no shared rows
 	echo "no preload: as expected: $([ "$notices" = 1 ] && echo "$out" | grep -q '^budget rows 0$' && echo yes || echo "no: $out")"
 fi
-echo "$out" | grep "NOTICE\|HINT" | sed 's/^/  /' | head -2 >"$dir/notice"
-[ "$v17" = 1 ] || cat "$dir/notice"
 as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1
 rm -rf "$dir"
