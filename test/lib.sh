@@ -26,7 +26,7 @@ mp_log() { printf '== %s\n' "$*" >&2; }
 mp_install_deps() {
 	local pkgs="make gcc libc6-dev postgresql-$MP_PGVER postgresql-server-dev-$MP_PGVER
 		libcurl4-openssl-dev libcjson-dev libssl-dev openssl python3 curl ca-certificates procps
-		clang libclang-rt-14-dev postgresql-$MP_PGVER-cron libfaketime"
+		clang libclang-rt-14-dev postgresql-$MP_PGVER-cron"
 	local missing=""
 	for p in $pkgs; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
