@@ -2,7 +2,7 @@
 # test/timeshift.sh — the pg_regress suites with the clock moved (issue 11).
 #
 #   bash test/isolate.sh bash test/timeshift.sh                  # the four instants below
-#   bash test/isolate.sh bash test/timeshift.sh '2027-02-28 23:59:30'
+#   bash test/isolate.sh bash test/timeshift.sh '2027-02-28 23:59:30' '2027-12-31 12:00:00'
 #   MP_TIMESHIFT_SUITES="setup sync" bash test/isolate.sh bash test/timeshift.sh
 #
 # For each INSTANT (UTC, "YYYY-MM-DD HH:MM:SS"), starts a fresh cluster with
@@ -17,16 +17,23 @@
 # Results and diffs are kept in $MP_TIMESHIFT_OUT/<instant>/.
 # Ends with one line per instant and exits non-zero if any failed.
 #
-# The default instants: a window that starts 30 s after the data's midnight,
-# one at noon, one 30 s before midnight, and the last day of a month after a
-# short one (2027-03-31: "- 1 month" is Feb 28) that crosses into April.
+# The default instants: tomorrow 00:00:30 (a window that starts 30 s after the
+# data's midnight), 12:00:00 and 23:59:30, and the next March 31 at 23:59:30:
+# the last day of a month after a short one ("- 1 month" is Feb 28), a run
+# that crosses into April, three weeks after the US DST change (pg_regress's
+# TimeZone is PST8PDT). Instants before now fail the TLS suite: the mock's
+# certificates are made with the real clock.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . test/lib.sh
 
 instants=("$@")
-[ ${#instants[@]} -gt 0 ] || instants=("2026-12-10 00:00:30" "2026-12-16 12:00:00"
-	"2026-12-22 23:59:30" "2027-03-31 23:59:30")
+if [ ${#instants[@]} -eq 0 ]; then
+	# ahead of the real clock: the mock's certificates are valid from now on
+	day=$(date -u -d tomorrow +%F)
+	year=$(date -u +%Y); [[ $(date -u +%m%d) < 0330 ]] || year=$((year + 1))
+	instants=("$day 00:00:30" "$day 12:00:00" "$day 23:59:30" "$year-03-31 23:59:30")
+fi
 out=${MP_TIMESHIFT_OUT:-$MP_ROOT/timeshift.out}
 lead=${MP_TIMESHIFT_LEAD:-45}	# seconds the cluster and mock take to start
 shim_dir=$(mktemp -d); chmod 755 "$shim_dir"
