@@ -10,8 +10,8 @@ SRCS = mangopay_fdw.c src/options.c src/resources.c src/http.c src/auth.c \
 OBJS = $(SRCS:.c=.o)
 
 # The regression suites; each needs the mock API (test/run.sh starts it).
-REGRESS      = setup options import lists pushdown joins faults matrix tls reports \
-               sync matviews cron upgrade
+REGRESS      = setup options import lists pushdown joins faults matrix wrong tls reports csvshapes \
+               apirules sync matviews cron upgrade
 
 PG_CONFIG ?= pg_config
 SHLIB_LINK += -lcurl -lcjson -lcrypto

@@ -62,7 +62,23 @@ typedef struct MpScanState
 	MpPlan	   *plan;
 	MpListScan *list;			/* list and by-id sources */
 	MpReportScan *report;		/* report sources */
+	MpConn	   *conn;
+	/* a report table read by id (payouts): the ids the GET did not find */
+	bool		ids_done;		/* the GETs are done */
+	List	   *missing;		/* ids still to look up in old_rows */
+	HTAB	   *old_rows;		/* id → row older than the GET serves, once per scan */
+	MemoryContext old_cxt;
+	bool		old_lookups;	/* lookup columns asked for: NULL for those rows */
+	bool		old_noticed;
 } MpScanState;
+
+#define MP_OLD_ID_LEN 130		/* ids are at most 128 characters */
+
+typedef struct OldRow
+{
+	char		id[MP_OLD_ID_LEN];
+	MinimalTuple tup;
+} OldRow;
 
 void		_PG_init(void);
 
@@ -484,10 +500,118 @@ mpBeginForeignScan(ForeignScanState *node, int eflags)
 	}
 #endif
 	conn = mp_get_conn(GetForeignTable(relid)->serverid, userid);
+	st->conn = conn;
 	if (st->plan->res->source == MP_SRC_REPORT && !st->plan->by_id)
 		st->report = mp_report_begin(node, st->plan, conn);
 	else
 		st->list = mp_list_begin(node, st->plan, conn);
+}
+
+/*
+ * Payouts by id: GET /payouts/bankwire/{id} answers 404 for payouts older
+ * than 13 months, which the report still lists (36).  So that the same
+ * query gives the same rows whatever the plan, ids the GET did not find are
+ * looked up among the report's rows older than 12 months, read once per
+ * scan (a join's rescans reuse them), without lookups: those columns are
+ * NULL, and a NOTICE says so.
+ */
+static void
+load_old_rows(ForeignScanState *node, MpScanState *st, TupleTableSlot *slot)
+{
+	Relation	rel = node->ss.ss_currentRelation;
+	const MpColumnDef *idcol = mp_resource_id_column(st->plan->res);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	idatt = InvalidAttrNumber;
+	MemoryContext old;
+	MemoryContext tmp;
+	MpPlan	   *p;
+	MpReportScan *r;
+	HASHCTL		ctl;
+
+	st->old_cxt = AllocSetContextCreate(node->ss.ps.state->es_query_cxt,
+										"mangopay_fdw old rows", ALLOCSET_DEFAULT_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = MP_OLD_ID_LEN;
+	ctl.entrysize = sizeof(OldRow);
+	ctl.hcxt = st->old_cxt;
+	st->old_rows = hash_create("mangopay_fdw old rows", 256, &ctl,
+							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	for (int i = 0; idcol && i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped &&
+			strcmp(NameStr(TupleDescAttr(desc, i)->attname), idcol->name) == 0)
+			idatt = i + 1;
+	if (idatt == InvalidAttrNumber)
+		return;
+
+	old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
+	p = palloc(sizeof(MpPlan));
+	*p = *st->plan;
+	p->by_id = false;			/* CSV columns, not the object's fields */
+	p->pushes = NIL;			/* every old row: a rescan may ask other values */
+	p->limit_hint = 0;
+	p->needed = bms_add_member(bms_copy(st->plan->needed),
+							   idatt - FirstLowInvalidHeapAttributeNumber);
+	r = mp_report_begin_old(node, p, st->conn);
+	/* each row's values in a context of their own, as the executor's per-tuple one */
+	tmp = AllocSetContextCreate(node->ss.ps.state->es_query_cxt, "mangopay_fdw old row",
+								ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		bool		isnull;
+		Datum		d;
+		char	   *id;
+		OldRow	   *e;
+		bool		found;
+
+		MemoryContextReset(tmp);
+		MemoryContextSwitchTo(tmp);
+		if (!mp_report_next(r, slot))
+			break;
+		d = slot_getattr(slot, idatt, &isnull);
+		if (isnull || strlen(id = TextDatumGetCString(d)) >= MP_OLD_ID_LEN)
+			continue;
+		e = hash_search(st->old_rows, id, HASH_ENTER, &found);
+		if (!found)
+		{
+			MemoryContextSwitchTo(st->old_cxt);
+			e->tup = ExecCopySlotMinimalTuple(slot);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	ExecClearTuple(slot);
+	MemoryContextDelete(tmp);
+	st->old_lookups = mp_report_lookups_dropped(r);
+	mp_report_end(r);
+}
+
+static TupleTableSlot *
+old_row_next(ForeignScanState *node, MpScanState *st, TupleTableSlot *slot)
+{
+	ExecClearTuple(slot);
+	if (st->old_rows == NULL)
+		load_old_rows(node, st, slot);
+	while (st->missing != NIL)
+	{
+		char	   *id = linitial(st->missing);
+		OldRow	   *e = strlen(id) < MP_OLD_ID_LEN ?
+			hash_search(st->old_rows, id, HASH_FIND, NULL) : NULL;
+
+		st->missing = list_delete_first(st->missing);
+		if (e == NULL)
+			continue;
+		if (st->old_lookups && !st->old_noticed)
+		{
+			st->old_noticed = true;
+			ereport(NOTICE,
+					(errmsg("MangoPay no longer serves some %ss of \"%s\" by id: their lookup columns are NULL",
+							st->plan->res->object_name, RelationGetRelationName(node->ss.ss_currentRelation)),
+					 errdetail("GET %s answered 404; objects are readable for 13 months, reports list them for %d.",
+							   st->plan->res->lookup_path, st->plan->res->retention_months)));
+		}
+		ExecForceStoreMinimalTuple(e->tup, slot, false);
+		return slot;
+	}
+	return slot;
 }
 
 static TupleTableSlot *
@@ -498,8 +622,20 @@ mpIterateForeignScan(ForeignScanState *node)
 
 	if (st->report)
 		mp_report_next(st->report, slot);
-	else
+	else if (!st->ids_done)
+	{
 		mp_list_next(st->list, slot);
+		if (TupIsNull(slot) && st->plan->res->source == MP_SRC_REPORT)
+		{
+			/* a report table read by id: the ids the GET did not find */
+			st->ids_done = true;
+			st->missing = list_copy(mp_list_missing_ids(st->list));
+			if (st->missing != NIL)
+				return old_row_next(node, st, slot);
+		}
+	}
+	else
+		return old_row_next(node, st, slot);
 	return slot;
 }
 
@@ -508,6 +644,9 @@ mpReScanForeignScan(ForeignScanState *node)
 {
 	MpScanState *st = node->fdw_state;
 
+	/* the old rows of a by-id scan are kept: the next ids may be among them */
+	st->ids_done = false;
+	st->missing = NIL;
 	if (st->list)
 		mp_list_rescan(st->list);
 	if (st->report)
@@ -728,7 +867,7 @@ mangopay_fdw_columns(PG_FUNCTION_ARGS)
 			else if (col->flags & MP_COL_ID)
 				push = psprintf("= / IN / = ANY / join on id: GET %s", mp_resource_id_path(res));
 			else if ((col->flags & MP_COL_KEY) && res->source == MP_SRC_REPORT)
-				push = psprintf("= / IN / = ANY: Filters.%s (key column: one is required)", col->filter);
+				push = psprintf("= / IN / = ANY: Filters.%s (key column: one report per value; none: every user wallet)", col->filter);
 			else if (col->flags & MP_COL_KEY)
 				push = psprintf("= / IN / = ANY: path %s (key column)", res->list_path);
 			else if ((col->flags & MP_COL_DATE) && res->sort_field)
@@ -737,10 +876,15 @@ mangopay_fdw_columns(PG_FUNCTION_ARGS)
 				push = psprintf("=: Filters.%s", col->filter);
 			else if ((col->flags & MP_COL_FILTER) && col->filter && res->source == MP_SRC_REPORT)
 				push = psprintf("= / IN / = ANY: Filters.%s", col->filter);
-			else if ((col->flags & MP_COL_FILTER) && col->filter)
+			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_MULTI))
 				push = psprintf("= / IN / = ANY: %s", col->filter);
+			else if ((col->flags & MP_COL_FILTER) && col->filter)
+				push = psprintf("=: %s (IN / = ANY: checked locally)", col->filter);
 			else if (col->flags & MP_COL_RANGE)
-				push = psprintf("< <= = >= >: Filters.Min%s / Max%s", col->filter, col->filter);
+				push = psprintf("< <= = >= >: Filters.Min%s / Max%s (widened by 1 where needed)",
+								col->filter, col->filter);
+			else if (col->flags & MP_COL_CCY)
+				push = "=: the Min/Max...Currency of an amount bound";
 			else if (col->flags & MP_COL_OPTIONAL)
 				push = "(optional report column: requested only when referenced)";
 			v[0] = CStringGetTextDatum(res->name);

@@ -99,8 +99,7 @@ SELECT 'wallets' AS t, * FROM t.compare('wallets', 'wallets', false, 'true', 'tr
 SELECT count(*) AS reports, max((body -> 'Filters' ->> 'BeforeDate')::bigint - (body -> 'Filters' ->> 'AfterDate')::bigint) <= 732 * 86400 AS within_24_months
 FROM t.posts WHERE path LIKE '%/reports/wallets';
 
--- Reporting Service: user_wallet_transactions needs its key column
-SELECT count(*) FROM mangopay.user_wallet_transactions;
+-- Reporting Service: user_wallet_transactions of one user (without a key: apirules)
 SELECT t.mock('reset') ->> 'ok' AS reset;
 CREATE TEMP TABLE u AS SELECT j ->> 'AuthorId' AS uid FROM t.truth('transactions') j
   WHERE j ->> 'Status' = 'SUCCEEDED' AND (j ->> 'CreationDate')::bigint > extract(epoch FROM now() - interval '6 months')

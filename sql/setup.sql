@@ -90,7 +90,7 @@ BEGIN
   FOR r IN SELECT * FROM mangopay_fdw_columns() c WHERE c.table_name = tbl ORDER BY ordinal LOOP
     CONTINUE WHEN r.api_field = '(whole object)' AND NOT with_attrs;
     -- lookup and key columns of report tables are checked on their own
-    CONTINUE WHEN r.pushdown LIKE 'lookup:%' OR r.pushdown LIKE '%(key column: one is required)';
+    CONTINUE WHEN r.pushdown LIKE 'lookup:%' OR r.pushdown LIKE '%(key column: one report per value%';
     IF r.api_field = '(whole object)' THEN
       e := $x$(SELECT jsonb_object_agg(k, v) FROM jsonb_each(j) AS x(k, v) WHERE k NOT LIKE '\_%')$x$;
     ELSE

@@ -140,6 +140,25 @@ basic_header(MpConn *conn)
 	return hdr;
 }
 
+/* the Basic credentials' value, base64(client_id:api_key), palloc'ed */
+char *
+mp_auth_basic_value(MpConn *conn)
+{
+	char	   *plain;
+	int			n;
+	char	   *b64;
+
+	if (conn->client_id == NULL || conn->api_key == NULL)
+		return pstrdup("");
+	plain = psprintf("%s:%s", conn->client_id, conn->api_key);
+	n = strlen(plain);
+	b64 = palloc(4 * ((n + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *) b64, (const unsigned char *) plain, n);
+	explicit_bzero(plain, n);
+	pfree(plain);
+	return b64;
+}
+
 /* an OAuth error body, {"error": "...", "error_description": "..."} */
 static void
 token_refused(MpRequest *req)
@@ -164,8 +183,9 @@ token_refused(MpRequest *req)
 		if (cJSON_IsString(d))
 			desc = d->valuestring;
 	}
-	errs = pstrdup(err ? err : "unknown");
-	descs = desc ? pstrdup(desc) : NULL;
+	/* the body may echo the credentials: masked, sanitised and capped */
+	errs = err ? mp_safe_text(req->conn, err, 200) : pstrdup("unknown");
+	descs = desc ? mp_safe_text(req->conn, desc, 500) : NULL;
 	if (j)
 		cJSON_Delete(j);
 	ereport(ERROR,
@@ -221,7 +241,7 @@ fetch_token(MpConn *conn, TokenEntry *e)
 	if (!mp_request_ok(req))
 		mp_report_request_failure(req);
 
-	j = cJSON_ParseWithLength(req->buf ? req->buf : "", req->len);
+	j = mp_json_body(req, req->buf, req->len);
 	if (j == NULL)
 		mp_error_json_shape(req, "the OAuth token response is not valid JSON");
 	tok = cJSON_GetObjectItemCaseSensitive(j, "access_token");

@@ -267,6 +267,12 @@ json_value_to_datum(MpColMap *m, const cJSON *v)
 		case MP_JR_ABSENT:
 			elog(ERROR, "null JSON value reached the conversion");
 			break;
+		case MP_JR_ETIME_FORMAT:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+					 errmsg("MangoPay date \"%s\" is neither Unix seconds nor an ISO 8601 date",
+							mp_safe_text(NULL, to_server(jv.text), 60))));
+			break;
 	}
 	if (jv.form == MP_JR_FORM_UNIX)
 		return timestamptz_to_datum(m, TimestampTzGetDatum((TimestampTz) jv.usec));

@@ -20,6 +20,7 @@
  *-------------------------------------------------------------------------
  */
 #include "mpfdw.h"
+#include "jsonrow.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -74,26 +75,54 @@ mask(char *s, const char *secret)
 		memset(p, '*', n);
 }
 
-static char *
-safe_text(MpRequest *req, const char *s, size_t maxlen)
+/*
+ * API text fit to quote: every secret of conn (when not NULL) (api_key, cached token, the Basic
+ * value base64(client_id:api_key)) masked before the text is cut, so no
+ * part of one survives at the cut; control bytes as spaces, at most maxlen
+ * bytes, valid in the server encoding.
+ */
+char *
+mp_safe_text(MpConn *conn, const char *s, size_t maxlen)
 {
 	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (size_t i = 0; s[i] && i < maxlen; i++)
+	size_t		slen = strlen(s);
+	size_t		take = Min(slen, maxlen + 512);	/* room for a secret at the cut */
+	char	   *copy = pnstrdup(s, take);
+	if (conn)
 	{
-		unsigned char c = (unsigned char) s[i];
+		char	   *basic = mp_auth_basic_value(conn);
 
-		appendStringInfoChar(&buf, (c < ' ' && c != '\t') ? ' ' : (char) c);
+		mask(copy, conn->api_key);
+		mask(copy, mp_auth_cached_token(conn));
+		mask(copy, basic);
+		explicit_bzero(basic, strlen(basic));
+		pfree(basic);
 	}
-	if (strlen(s) > maxlen)
+	initStringInfo(&buf);
+	for (size_t i = 0; copy[i] && i < maxlen; i++)
+	{
+		unsigned char c = (unsigned char) copy[i];
+
+		appendStringInfoChar(&buf, (c < ' ' || c == 0x7f) ? ' ' : (char) c);
+	}
+	if (slen > maxlen)
+	{
+		/* never end inside a multibyte character */
+		buf.len = pg_mbcliplen(buf.data, buf.len, buf.len);
+		buf.data[buf.len] = '\0';
 		appendStringInfoString(&buf, "...");
-	mask(buf.data, req->conn->api_key);
-	mask(buf.data, mp_auth_cached_token(req->conn));
+	}
+	pfree(copy);
 	/* the pieces of text we quote must be valid in the server encoding */
 	if (!pg_verifymbstr(buf.data, buf.len, true))
 		return pstrdup("(not valid text)");
 	return buf.data;
+}
+
+static char *
+safe_text(MpRequest *req, const char *s, size_t maxlen)
+{
+	return mp_safe_text(req->conn, s, maxlen);
 }
 
 /* "Type param_error; Message ...; Id ...; errors {...}" from an API error body */
@@ -143,6 +172,24 @@ api_error_detail(MpRequest *req, char **type_out)
 	}
 	cJSON_Delete(j);
 	return buf.len ? buf.data : NULL;
+}
+
+/*
+ * A response body as JSON, strictly (mp_jsonrow_parse): data after the
+ * value or a NUL character is an ERROR; NULL when it is not JSON at all,
+ * for the caller to say what it expected.
+ */
+cJSON *
+mp_json_body(MpRequest *req, const char *buf, size_t len)
+{
+	MpJrParse	why;
+	cJSON	   *j = mp_jsonrow_parse(buf, len, &why);
+
+	if (why == MP_JR_PARSE_TRAILING)
+		mp_error_json_shape(req, "the body has data after its JSON value");
+	if (why == MP_JR_PARSE_NUL)
+		mp_error_json_shape(req, "the body holds a NUL character, which PostgreSQL text cannot hold");
+	return j;
 }
 
 void

@@ -39,10 +39,14 @@
 #if PG_VERSION_NUM >= 170000
 #include "utils/wait_event.h"
 static uint32 mp_wait_event = 0;
+static uint32 mp_wait_event_rl = 0;
 #define MP_WAIT_EVENT() \
 	(mp_wait_event ? mp_wait_event : (mp_wait_event = WaitEventExtensionNew("MangoPayHTTP")))
+#define MP_WAIT_EVENT_RATELIMIT() \
+	(mp_wait_event_rl ? mp_wait_event_rl : (mp_wait_event_rl = WaitEventExtensionNew("MangoPayRateLimit")))
 #else
 #define MP_WAIT_EVENT() PG_WAIT_EXTENSION
+#define MP_WAIT_EVENT_RATELIMIT() PG_WAIT_EXTENSION
 #endif
 
 MpStats		mp_stats;
@@ -353,6 +357,7 @@ reset_response(MpRequest *req)
 	req->hdr_pages = req->hdr_items = -1;
 	req->hdr_link_next = req->hdr_link_seen = false;
 	req->rl_nremaining = req->rl_nreset = 0;
+	req->ratelimit_until = 0;
 	req->location[0] = '\0';
 	req->content_type_resp[0] = '\0';
 	req->errbuf[0] = '\0';
@@ -411,6 +416,8 @@ launch(MpRequest *req)
 	req->headers = h;
 
 	curl_easy_setopt(e, CURLOPT_URL, req->url);
+	/* the path goes out as built: no "/./" or "/../" squashed by libcurl */
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);	/* PostgreSQL owns SIGALRM */
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -467,6 +474,23 @@ launch(MpRequest *req)
 	req->started_at = GetCurrentTimestamp();
 	req->attempts++;
 	mp_stats.requests++;
+}
+
+/*
+ * A fresh Idempotency-Key into buf (MP_IDEM_KEY_LEN + 1 bytes): "mpfdw-" and
+ * 30 hex digits, 36 characters (the API takes 16 to 36 of [A-Za-z0-9-]).
+ */
+void
+mp_idempotency_key(char *buf)
+{
+	uint8		b[15];
+
+	if (!pg_strong_random(b, sizeof(b)))
+		for (int i = 0; i < (int) sizeof(b); i++)
+			b[i] = (uint8) random();
+	strcpy(buf, "mpfdw-");
+	for (int i = 0; i < (int) sizeof(b); i++)
+		snprintf(buf + 6 + 2 * i, 3, "%02x", b[i]);
 }
 
 void
@@ -556,6 +580,33 @@ record_ratelimit(MpRequest *req)
 	}
 }
 
+/*
+ * A rate-limit wait longer than a few seconds is said, once per statement
+ * and reset time: the user sees why the query is idle and until when.  The
+ * retry at that time re-checks the limit; nothing of the wait outlives the
+ * request, so the next statement never waits on stale state.
+ */
+#define MP_RATELIMIT_NOTICE_MS 3000
+
+static void
+ratelimit_wait_notice(MpRequest *req, int64 until, long delay)
+{
+	static TimestampTz said_stmt = 0;
+	static int64 said_until = 0;
+	TimestampTz stmt = GetCurrentStatementStartTimestamp();
+
+	req->ratelimit_until = until;
+	if (delay < MP_RATELIMIT_NOTICE_MS || (said_stmt == stmt && said_until == until))
+		return;
+	said_stmt = stmt;
+	said_until = until;
+	ereport(NOTICE,
+			(errmsg("MangoPay rate limit reached while reading \"%s\": waiting until %s",
+					req->what, timestamptz_to_str(time_t_to_timestamptz((pg_time_t) until))),
+			 errdetail("%s %s answered HTTP 429; X-RateLimit-Reset says the limit resets then, when the request is tried again.",
+					   req->method, req->log_path)));
+}
+
 static void
 finish(MpRequest *req, CURLcode result)
 {
@@ -604,7 +655,10 @@ finish(MpRequest *req, CURLcode result)
 				req->ratelimit_until = until;
 			}
 			else
+			{
 				delay = (long) ((until - now) * 1000) + 250 + (random() % 500);
+				ratelimit_wait_notice(req, until, delay);
+			}
 		}
 		else
 			delay = Max(1000, backoff_ms(req->attempts + 2));
@@ -623,6 +677,16 @@ finish(MpRequest *req, CURLcode result)
 		 result != CURLE_OK ? " " : "", result != CURLE_OK ? curl_easy_strerror(result) : "",
 		 req->elapsed_ms, req->attempts, delay >= 0 ? ", will retry" : "");
 
+	if (delay >= 0 && result == CURLE_OK && req->idempotency_key)
+	{
+		/*
+		 * The API blocks a key used on a failed call, whatever the status
+		 * (spec §3): a retry after an answer goes under a new key.  After
+		 * no answer (timeout, dropped connection) the key stays, so that a
+		 * creation that went through is found again (409, /responses/{key}).
+		 */
+		mp_idempotency_key(req->idempotency_key);
+	}
 	if (delay >= 0)
 	{
 		mp_stats.retries++;
@@ -657,6 +721,7 @@ mp_http_pump(long max_wait_ms)
 	long		wait_ms;
 	int			completed = 0;
 	uint64		progress0;
+	bool		rl_only = true;
 
 	mp_http_init();
 
@@ -669,8 +734,13 @@ mp_http_pump(long max_wait_ms)
 			continue;
 		if (r->not_before <= now && ndue < lengthof(due))
 			due[ndue++] = r;
-		else if (next_due == 0 || r->not_before < next_due)
-			next_due = r->not_before;
+		else
+		{
+			if (next_due == 0 || r->not_before < next_due)
+				next_due = r->not_before;
+			if (r->ratelimit_until == 0)
+				rl_only = false;
+		}
 	}
 	for (int i = 0; i < ndue; i++)
 		if (due[i]->state == MP_REQ_WAITING)
@@ -705,13 +775,17 @@ mp_http_pump(long max_wait_ms)
 	}
 	if (wait_ms > 0)
 	{
-		pgstat_report_wait_start(MP_WAIT_EVENT());
+		/* only rate-limit waits left: say so in pg_stat_activity */
+		uint32		ev = (running == 0 && next_due != 0 && rl_only) ?
+			MP_WAIT_EVENT_RATELIMIT() : MP_WAIT_EVENT();
+
+		pgstat_report_wait_start(ev);
 		if (running > 0)
 			curl_multi_poll(mp_multi, NULL, 0, (int) wait_ms, NULL);
 		else
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 wait_ms, MP_WAIT_EVENT());
+							 wait_ms, ev);
 			ResetLatch(MyLatch);
 		}
 		pgstat_report_wait_end();

@@ -227,6 +227,12 @@ mp_jsonrow_value(const MpAlloc *a, const cJSON *v, MpJrKind kind, bool json_type
 		if (kind == MP_JR_KIND_TIME && all_digits(s))
 			return set_unix(strtod(s, NULL), out);
 		out->text = s;
+		if (kind == MP_JR_KIND_TIME && !mp_jsonrow_iso_date(s))
+		{
+			out->len = strlen(s);
+			out->network = true;
+			return MP_JR_ETIME_FORMAT;
+		}
 		out->len = strlen(s);
 		out->network = true;
 		return MP_JR_OK;
@@ -251,4 +257,104 @@ mp_jsonrow_free(const MpAlloc *a, MpJrValue *val)
 	val->owned = false;
 	val->text = "";
 	val->len = 0;
+}
+
+/* n digits at *p, advancing it */
+static bool
+digits(const char **p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!IS_DIGIT((*p)[i]))
+			return false;
+	*p += n;
+	return true;
+}
+
+bool
+mp_jsonrow_iso_date(const char *s)
+{
+	const char *p = s;
+
+	if (!digits(&p, 4) || *p++ != '-' || !digits(&p, 2) || *p++ != '-' || !digits(&p, 2))
+		return false;
+	if (*p == 'T' || *p == ' ')
+	{
+		p++;
+		if (!digits(&p, 2) || *p++ != ':' || !digits(&p, 2))
+			return false;
+		if (*p == ':')
+		{
+			p++;
+			if (!digits(&p, 2))
+				return false;
+			if (*p == '.')
+			{
+				p++;
+				if (!digits(&p, 1))
+					return false;
+				while (IS_DIGIT(*p))
+					p++;
+			}
+		}
+	}
+	if (*p == 'Z')
+		p++;
+	else if (*p == '+' || *p == '-')
+	{
+		p++;
+		if (!digits(&p, 2))
+			return false;
+		if (*p == ':')
+		{
+			p++;
+			if (!digits(&p, 2))
+				return false;
+		}
+		else if (IS_DIGIT(*p) && !digits(&p, 2))
+			return false;
+	}
+	return *p == '\0';
+}
+
+cJSON *
+mp_jsonrow_parse(const char *buf, size_t len, MpJrParse *why)
+{
+	const char *end = NULL;
+	cJSON	   *j;
+
+	*why = MP_JR_PARSE_OK;
+	if (buf == NULL)
+		buf = "";
+	/* a NUL: a raw byte, or \u0000 (a backslash not itself escaped) */
+	for (size_t i = 0; i < len; i++)
+	{
+		if (buf[i] == '\0')
+		{
+			*why = MP_JR_PARSE_NUL;
+			return NULL;
+		}
+		if (buf[i] == '\\' && i + 1 < len)
+		{
+			if (buf[i + 1] == 'u' && i + 5 < len && memcmp(buf + i + 2, "0000", 4) == 0)
+			{
+				*why = MP_JR_PARSE_NUL;
+				return NULL;
+			}
+			i++;				/* the escaped character */
+		}
+	}
+	j = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+	if (j == NULL)
+	{
+		*why = MP_JR_PARSE_SYNTAX;
+		return NULL;
+	}
+	for (const char *p = end; p && p < buf + len; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+		{
+			cJSON_Delete(j);
+			*why = MP_JR_PARSE_TRAILING;
+			return NULL;
+		}
+	return j;
 }

@@ -27,7 +27,9 @@
  *	  leading '-' ("1735000000"), is Unix seconds; it must lie in
  *	  PostgreSQL's timestamp range [4714-11-24 BC, 294277-01-01) or the
  *	  status is MP_JR_ETIME_RANGE.  Any other value is rendered as below
- *	  (an ISO string goes to the input function as it is).
+ *	  An ISO 8601 string (mp_jsonrow_iso_date) goes to the input function
+ *	  as it is; any other string ("now", "yesterday", "epoch") is
+ *	  MP_JR_ETIME_FORMAT, never a time relative to the query.
  *	- Everything else, for every kind (TEXT, INT8, INT4, BOOL, JSON):
  *	  a string is its contents; a number is "%lld" when it is integral
  *	  and |v| < 9e15, else "%.17g" ("12.5", "1.0000000000000001e+300",
@@ -86,7 +88,10 @@ typedef enum MpJrStatus
 	MP_JR_ABSENT,				/* no value (NULL or JSON null): SQL NULL */
 	MP_JR_ETIME_RANGE,			/* Unix seconds out of the timestamp range;
 								 * out->secs holds them */
-	MP_JR_ENOMEM				/* the allocator or cJSON's printer failed */
+	MP_JR_ENOMEM,				/* the allocator or cJSON's printer failed */
+	MP_JR_ETIME_FORMAT			/* a date string in none of the API's formats
+								 * (Unix seconds, ISO 8601): out->text holds
+								 * it */
 } MpJrStatus;
 
 typedef enum MpJrForm
@@ -158,5 +163,27 @@ extern bool mp_jsonrow_unix_to_pg(double secs, int64_t *usec);
  */
 #define MP_JR_NUMBER_BUFSZ 32
 extern size_t mp_jsonrow_number_text(double v, char *buf);
+
+/*
+ * Is s an ISO 8601 date or date-time as the API writes them?
+ * YYYY-MM-DD, then optionally [T ]hh:mm[:ss[.f+]], then optionally Z or
+ * +hh[[:]mm] / -hh[[:]mm].  Nothing else (no words, no spaces around it).
+ */
+extern bool mp_jsonrow_iso_date(const char *s);
+
+/*
+ * Strict JSON parse of a whole response body of len bytes: NULL with *why
+ * set when it is not one JSON value and only whitespace after it, or when
+ * it holds a NUL character (a raw byte 0 or the escape \u0000: PostgreSQL
+ * text cannot hold one, and cJSON would cut the string there).
+ */
+typedef enum MpJrParse
+{
+	MP_JR_PARSE_OK = 0,
+	MP_JR_PARSE_SYNTAX,			/* not JSON (or cJSON ran out of memory) */
+	MP_JR_PARSE_TRAILING,		/* data after the value */
+	MP_JR_PARSE_NUL				/* a NUL character in the text */
+} MpJrParse;
+extern cJSON *mp_jsonrow_parse(const char *buf, size_t len, MpJrParse *why);
 
 #endif							/* MP_JSONROW_H */

@@ -57,6 +57,7 @@ struct MpListScan
 
 	/* single-object mode */
 	bool		by_id;
+	List	   *missing;		/* by id: the ids the API answered 404 for */
 	char	  **ids;
 	int			nids;
 	int			id_started;
@@ -139,10 +140,14 @@ mp_list_query(const MpResource *res, MpEval *ev, int sort_dir, bool *filter_drop
 	*filter_dropped = false;
 	for (int i = 0; i < res->ncols; i++)
 	{
-		if (!ev->vals_set[i] || ev->vals[i] == NIL)
+		if (!ev->vals_set[i] || ev->vals[i] == NIL || res->cols[i].filter == NULL)
 			continue;
-		/* an undocumented value would get a 400: leave it to the local check */
-		if (mp_enum_documented(&res->cols[i], ev->vals[i]))
+		/*
+		 * An undocumented value would get a 400, and A,B is documented only
+		 * for some filters (spec §2): leave those to the local check.
+		 */
+		if (mp_enum_documented(&res->cols[i], ev->vals[i]) &&
+			(list_length(ev->vals[i]) == 1 || (res->cols[i].flags & MP_COL_MULTI)))
 			append_param(&q, res->cols[i].filter, join_escaped(ev->vals[i]));
 		else
 			*filter_dropped = true;
@@ -161,7 +166,7 @@ mp_list_query(const MpResource *res, MpEval *ev, int sort_dir, bool *filter_drop
 		if (res->max_history_days > 0)
 		{
 			/* older than the API's history is refused with a 400 */
-			int64		oldest = (int64) time(NULL) - (int64) res->max_history_days * 86400 + 60;
+			int64		oldest = mp_list_history_floor(res);
 
 			if (!has_after || after < oldest)
 				after = oldest, has_after = true;
@@ -171,11 +176,25 @@ mp_list_query(const MpResource *res, MpEval *ev, int sort_dir, bool *filter_drop
 		if (ev->have_hi)
 			append_param(&q, "BeforeDate",
 						 psprintf(INT64_FORMAT, mp_timestamptz_to_unix_ceil(ev->hi) + 1));
-		if (sort_dir != 0)
-			append_param(&q, "Sort", psprintf("%s:%s", res->sort_field,
-											  sort_dir > 0 ? "ASC" : "DESC"));
+		/*
+		 * Always an explicit order, oldest first unless the query asks for
+		 * the newest: with a newest-first default, objects created while a
+		 * scan pages would shift every later page (rows read twice or never).
+		 */
+		append_param(&q, "Sort", psprintf("%s:%s", res->sort_field,
+										  sort_dir < 0 ? "DESC" : "ASC"));
 	}
 	return q.data;
+}
+
+/*
+ * The oldest date a list with a history limit (events: 45 days) may be
+ * asked for, a minute inside the limit (the API's clock reads later).
+ */
+int64
+mp_list_history_floor(const MpResource *res)
+{
+	return (int64) time(NULL) - (int64) res->max_history_days * 86400 + 60;
 }
 
 /*
@@ -220,6 +239,10 @@ evaluate(MpListScan *s)
 
 	ev = mp_plan_evaluate(s->b.plan, s->b.exprstates, s->b.node->ss.ps.ps_ExprContext);
 	s->no_rows = ev->no_rows;
+	/* a range that ends before the API's history (events: 45 days) has no rows */
+	if (res->max_history_days > 0 && ev->have_hi && !ev->have_ids &&
+		mp_timestamptz_to_unix_ceil(ev->hi) < mp_list_history_floor(res))
+		s->no_rows = true;
 
 	/* single-object GETs */
 	s->by_id = ev->have_ids;
@@ -306,7 +329,7 @@ parse_page(MpListScan *s, MpRequest *r)
 	s->n_requests += r->attempts;
 	if (!mp_request_ok(r))
 		mp_report_request_failure(r);
-	j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	j = mp_json_body(r, r->buf, r->len);
 	if (j == NULL)
 		mp_error_json_shape(r, "the body is not valid JSON (or nests too deeply)");
 	if (!cJSON_IsArray(j))
@@ -528,6 +551,15 @@ next_page(MpListScan *s)
 			s->part_done = true;
 		mp_request_release(r);
 		s->next_page++;
+		if (n == 0 && s->total_pages >= 0 && s->next_page - 1 <= s->total_pages)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("MangoPay returned an empty page %lld of %lld for \"%s\"",
+							(long long) (s->next_page - 1), (long long) s->total_pages,
+							RelationGetRelationName(s->b.rel)),
+					 errdetail("X-Number-Of-Pages announced %lld pages; the rows of this page would be missing.",
+							   (long long) s->total_pages),
+					 errhint("The list may have changed while it was read; the query can be retried.")));
 		if (n == 0)
 		{
 			cJSON_Delete(j);
@@ -668,7 +700,7 @@ start_id_request(MpListScan *s, const char *id)
 static bool
 take_object(MpListScan *s, MpRequest *r, const char *body, size_t len)
 {
-	s->cur = cJSON_ParseWithLength(body, len);
+	s->cur = r ? mp_json_body(r, body, len) : cJSON_ParseWithLength(body, len);
 	if (s->cur == NULL || !cJSON_IsObject(s->cur))
 	{
 		free_cur(s);
@@ -715,7 +747,10 @@ next_by_id(MpListScan *s)
 		{
 			s->n_cache_hits++;
 			if (e->json == NULL)
+			{
 				s->n_notfound++;
+				s->missing = lappend(s->missing, pstrdup(id));
+			}
 			else if (take_object(s, NULL, e->json, strlen(e->json)))
 			{
 				MemoryContextSwitchTo(old);
@@ -731,6 +766,7 @@ next_by_id(MpListScan *s)
 		{
 			/* the id does not exist (or is past the API's retention): no row */
 			s->n_notfound++;
+			s->missing = lappend(s->missing, pstrdup(id));
 			cache_store(s, id, NULL, 0);
 			mp_request_release(r);
 			continue;
@@ -830,8 +866,16 @@ mp_list_rescan(MpListScan *s)
 	s->ids = NULL;
 	s->id_reqs = NULL;
 	s->nids = s->id_started = s->id_consumed = 0;
+	s->missing = NIL;
 	s->first_query = NULL;
 	start_part(s);
+}
+
+/* by id: the ids the API answered 404 for (in the scan's context) */
+List *
+mp_list_missing_ids(MpListScan *s)
+{
+	return s->missing;
 }
 
 void
@@ -1048,7 +1092,7 @@ mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *row
 			total_pages = r->hdr_pages;
 			items = r->hdr_items;
 		}
-		h->page = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+		h->page = mp_json_body(r, r->buf, r->len);
 		if (h->page == NULL || !cJSON_IsArray(h->page))
 			mp_error_json_shape(r, "a list endpoint answered with something other than a JSON array");
 		mp_request_release(r);

@@ -89,6 +89,10 @@ typedef enum MpColKind
 #define MP_COL_RANGE	0x40	/* <, <=, >=, > → Min<filter> / Max<filter> */
 #define MP_COL_SCALAR	0x80	/* the filter takes one value, not a list */
 #define MP_COL_OPTIONAL 0x100	/* report column not in the default set */
+#define MP_COL_MULTI	0x200	/* list filter documented to take A,B (one
+								 * value per request otherwise) */
+#define MP_COL_CCY		0x400	/* the currency of an amount bound: = goes to
+								 * Min/Max<Base>Currency, never alone */
 
 typedef struct MpColumnDef
 {
@@ -125,6 +129,7 @@ typedef struct MpResource
 	int			retention_months;	/* how far back the API goes */
 	const char *fixed_filters;	/* JSON object merged into Filters */
 	const char *lookup_path;	/* /payouts/bankwire/{id} for lookup columns */
+	int			window_max_days;	/* > 0: a window is also at most this many days */
 } MpResource;
 
 extern const MpResource *mp_resource_by_name(const char *name);
@@ -185,7 +190,8 @@ struct MpRequest
 	const char *content_type;
 	bool		use_auth;		/* send the bearer token */
 	char	   *basic_auth;		/* token endpoint only; freed after use */
-	char	   *idempotency_key;
+	char	   *idempotency_key;	/* a buffer of MP_IDEM_KEY_LEN + 1: a retry
+									 * after an answer writes a new key in it */
 	bool		retry_post;		/* POST may be retried (idempotent) */
 	size_t		max_body;
 	MpDataFn	on_data;		/* streaming sink instead of buffering */
@@ -229,6 +235,8 @@ struct MpRequest
 	struct MpRequest *next_active;	/* engine's list of live requests */
 };
 
+#define MP_IDEM_KEY_LEN 36
+extern void mp_idempotency_key(char *buf);
 extern MpRequest *mp_request_new(MpConn *conn, const char *what, const char *method,
 								 const char *url);
 extern void mp_request_start(MpRequest *req);
@@ -252,6 +260,7 @@ extern char *mp_path_with_id(const char *tmpl, const char *id);
 extern const char *mp_auth_token(MpConn *conn);
 extern uint32 mp_auth_generation(MpConn *conn);
 extern const char *mp_auth_cached_token(MpConn *conn);
+extern char *mp_auth_basic_value(MpConn *conn);
 extern void mp_auth_forget(MpConn *conn, uint32 generation);
 extern void mp_auth_init(void);
 
@@ -262,6 +271,9 @@ extern void mp_report_request_failure(MpRequest *req) pg_attribute_noreturn();
 extern bool mp_request_ok(MpRequest *req);
 extern bool mp_request_not_found(MpRequest *req);
 extern void mp_error_json_shape(MpRequest *req, const char *problem) pg_attribute_noreturn();
+extern char *mp_safe_text(MpConn *conn, const char *s, size_t maxlen);
+struct cJSON;
+extern struct cJSON *mp_json_body(MpRequest *req, const char *buf, size_t len);
 
 /* ------------------------------------------------------------------------
  * convert.c — API values → Datums
@@ -318,6 +330,9 @@ typedef struct MpPush
 	int			colidx;			/* into res->cols */
 	bool		is_array;		/* the value is an array (IN, = ANY) */
 	int			expr_idx;		/* into fdw_exprs */
+	int			adjust;			/* MIN/MAX: added to the value (-1, 0, +1) so
+								 * that an inclusive and an exclusive reading
+								 * both return every matching row */
 } MpPush;
 
 typedef struct MpPlan
@@ -360,6 +375,7 @@ struct RelOptInfo;
 struct ExprContext;
 extern MpEval *mp_plan_evaluate(MpPlan *plan, List *exprstates, struct ExprContext *econtext);
 extern bool mp_enum_documented(const MpColumnDef *col, List *vals);
+extern bool mp_plausible_id(const char *s);
 extern MpEval *mp_plan_evaluate_consts(struct PlannerInfo *root, MpPlan *plan);
 extern MpPlan *mp_plan_classify(struct PlannerInfo *root, struct RelOptInfo *baserel,
 								const MpResource *res, Oid relid, List *clauses);
@@ -400,11 +416,13 @@ struct ExplainState;
 extern MpListScan *mp_list_begin(struct ForeignScanState *node, MpPlan *plan, MpConn *conn);
 extern bool mp_list_next(MpListScan *s, TupleTableSlot *slot);
 extern void mp_list_rescan(MpListScan *s);
+extern List *mp_list_missing_ids(MpListScan *s);
 extern void mp_list_end(MpListScan *s);
 extern void mp_list_explain(MpListScan *s, MpPlan *plan, struct ForeignScanState *node,
 							struct ExplainState *es);
 extern char *mp_list_query(const MpResource *res, MpEval *ev, int sort_dir,
 						   bool *filter_dropped);
+extern int64 mp_list_history_floor(const MpResource *res);
 extern int64 mp_list_remote_count(MpConn *conn, const MpResource *res, MpEval *ev,
 								  const char *relname);
 #define MP_ANALYZE_MAX_PAGES 10
@@ -417,6 +435,9 @@ extern char *mp_explain_pushes(MpPlan *plan, struct ForeignScanState *node, stru
  * ------------------------------------------------------------------------ */
 typedef struct MpReportScan MpReportScan;
 extern MpReportScan *mp_report_begin(struct ForeignScanState *node, MpPlan *plan, MpConn *conn);
+extern MpReportScan *mp_report_begin_old(struct ForeignScanState *node, MpPlan *plan,
+										 MpConn *conn);
+extern bool mp_report_lookups_dropped(MpReportScan *s);
 extern bool mp_report_next(MpReportScan *s, TupleTableSlot *slot);
 extern void mp_report_rescan(MpReportScan *s);
 extern void mp_report_end(MpReportScan *s);

@@ -142,7 +142,7 @@ add_expr(MpPlan *plan, Node *val)
 	return list_length(plan->exprs) - 1;
 }
 
-static void
+static MpPush *
 add_push(MpPlan *plan, MpPushKind kind, int colidx, bool is_array, Node *val)
 {
 	MpPush	   *p = palloc0(sizeof(MpPush));
@@ -152,6 +152,7 @@ add_push(MpPlan *plan, MpPushKind kind, int colidx, bool is_array, Node *val)
 	p->is_array = is_array;
 	p->expr_idx = add_expr(plan, val);
 	plan->pushes = lappend(plan->pushes, p);
+	return p;
 }
 
 /* kind of push for "col = value" on this column, or -1 */
@@ -164,6 +165,8 @@ equality_kind(const MpResource *res, const MpColumnDef *col)
 		return MP_PUSH_KEY;
 	if ((col->flags & MP_COL_FILTER) && col->filter)
 		return MP_PUSH_FILTER;
+	if (col->flags & MP_COL_CCY)
+		return MP_PUSH_FILTER;	/* only ever sent with an amount bound */
 	return -1;
 }
 
@@ -237,16 +240,24 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 				ge = le;
 				le = t;
 			}
+			/*
+			 * Whether MangoPay reads Min/Max as inclusive or exclusive is
+			 * unknown: the bound is sent so that both readings return every
+			 * matching row (>= v as Min v-1, <= v as Max v+1; > v as Min v
+			 * and < v as Max v), and the local check trims the rest.
+			 */
 			if (strcmp(name, "=") == 0)
 			{
-				add_push(plan, MP_PUSH_MIN, ci, false, val);
-				add_push(plan, MP_PUSH_MAX, ci, false, val);
+				add_push(plan, MP_PUSH_MIN, ci, false, val)->adjust = -1;
+				add_push(plan, MP_PUSH_MAX, ci, false, val)->adjust = 1;
 				return true;
 			}
 			if (ge || le)
 			{
-				/* sent inclusive: a superset, the local check trims it */
-				add_push(plan, ge ? MP_PUSH_MIN : MP_PUSH_MAX, ci, false, val);
+				bool		incl = strchr(name, '=') != NULL;
+
+				add_push(plan, ge ? MP_PUSH_MIN : MP_PUSH_MAX, ci, false, val)->adjust =
+					incl ? (ge ? -1 : 1) : 0;
 				return true;
 			}
 			return false;
@@ -254,7 +265,8 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 		if (strcmp(name, "=") == 0 && lt == TEXTOID && rt == TEXTOID && equality_kind(res, col) >= 0)
 		{
 			add_push(plan, (MpPushKind) equality_kind(res, col), ci, false, val);
-			return true;
+			/* a currency alone filters nothing at the API */
+			return !(col->flags & MP_COL_CCY);
 		}
 		return false;
 	}
@@ -279,7 +291,7 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 		if (name == NULL || strcmp(name, "=") != 0 || lt != TEXTOID || rt != TEXTOID)
 			return false;
 		add_push(plan, (MpPushKind) equality_kind(res, &res->cols[ci]), ci, true, val);
-		return true;
+		return !(res->cols[ci].flags & MP_COL_CCY);
 	}
 	return false;
 }
@@ -322,7 +334,8 @@ mp_plan_serialize(MpPlan *plan)
 	{
 		MpPush	   *p = lfirst(lc);
 
-		pushes = lappend(pushes, list_make4_int(p->kind, p->colidx, p->is_array, p->expr_idx));
+		pushes = lappend(pushes, lappend_int(list_make4_int(p->kind, p->colidx, p->is_array,
+															p->expr_idx), p->adjust));
 	}
 	while ((x = bms_next_member(plan->needed, x)) >= 0)
 		needed = lappend_int(needed, x);
@@ -356,6 +369,7 @@ mp_plan_deserialize(List *fdw_private)
 		p->colidx = lsecond_int(l);
 		p->is_array = lthird_int(l);
 		p->expr_idx = lfourth_int(l);
+		p->adjust = list_nth_int(l, 4);
 		plan->pushes = lappend(plan->pushes, p);
 	}
 	foreach(lc, (List *) list_nth(priv, MpPrivNeeded))
@@ -495,6 +509,58 @@ mp_enum_documented(const MpColumnDef *col, List *vals)
 	return true;
 }
 
+/*
+ * Could s be a MangoPay id (or a key that goes into a path)?  Ids are
+ * case-sensitive strings of at most 128 characters (ULIDs with a prefix,
+ * UUIDs, digit strings): no empty string, no "." or "..", nothing that
+ * would change the path's shape or is not printable ASCII.
+ */
+bool
+mp_plausible_id(const char *s)
+{
+	size_t		n = strlen(s);
+
+	if (n == 0 || n > 128 || strspn(s, ".") == n)
+		return false;
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+		if (*p <= ' ' || *p > '~' || strchr("/\\?#%", *p))
+			return false;
+	return true;
+}
+
+/*
+ * The values of a key or id column that can match a row, each once: a
+ * value that cannot be one (an impossible id, an enum value outside the
+ * documented set, in any other case: text compares case-sensitively) is
+ * dropped without a request, and a value given twice is read once.
+ */
+static List *
+plausible_values(const MpColumnDef *col, List *vals)
+{
+	List	   *out = NIL;
+	ListCell   *lc;
+
+	foreach(lc, vals)
+	{
+		char	   *v = lfirst(lc);
+		List	   *one = list_make1(v);
+		bool		dup = false;
+		ListCell   *lo;
+
+		if (!mp_plausible_id(v) || !mp_enum_documented(col, one))
+			continue;
+		if (strcmp(col->field, "Currency") == 0 &&
+			!(strlen(v) == 3 && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3))
+			continue;			/* ISO 4217 codes are upper case */
+		foreach(lo, out)
+			if (strcmp(lfirst(lo), v) == 0)
+				dup = true;
+		if (!dup)
+			out = lappend(out, v);
+	}
+	return out;
+}
+
 static void
 set_values(List **dst, bool *set, List *v, bool *no_rows)
 {
@@ -566,7 +632,9 @@ mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
 						   datum_texts(d, p->is_array), &ev->no_rows);
 				break;
 			case MP_PUSH_ID:
-				set_values(&ev->ids, &ev->have_ids, datum_texts(d, p->is_array), &ev->no_rows);
+				set_values(&ev->ids, &ev->have_ids,
+						   plausible_values(&res->cols[p->colidx], datum_texts(d, p->is_array)),
+						   &ev->no_rows);
 				break;
 			case MP_PUSH_KEY:
 				{
@@ -577,7 +645,9 @@ mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
 							k++;
 					if (k < 2)
 						set_values(&ev->keys[k], &ev->keys_set[k],
-								   datum_texts(d, p->is_array), &ev->no_rows);
+								   plausible_values(&res->cols[p->colidx],
+													datum_texts(d, p->is_array)),
+								   &ev->no_rows);
 					break;
 				}
 			case MP_PUSH_MIN:
@@ -586,6 +656,11 @@ mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
 					Oid			t = exprType((Node *) es->expr);
 					int64		v = (t == INT4OID) ? DatumGetInt32(d) : DatumGetInt64(d);
 					int			c = p->colidx;
+
+					/* widened so that either reading of the bound keeps the row */
+					if ((p->adjust < 0 && v == PG_INT64_MIN) || (p->adjust > 0 && v == PG_INT64_MAX))
+						break;	/* nothing to widen to: the local check alone */
+					v += p->adjust;
 
 					if (p->kind == MP_PUSH_MIN && (!ev->have_min[c] || v > ev->min[c]))
 						ev->min[c] = v, ev->have_min[c] = true;

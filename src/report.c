@@ -29,6 +29,7 @@
  *-------------------------------------------------------------------------
  */
 #include "mpfdw.h"
+#include "jsonrow.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -61,9 +62,23 @@ typedef enum WinState
 	W_WAITING,					/* created, next poll at next_poll */
 	W_POLLING,					/* GET /reports/{Id} in flight */
 	W_READY,					/* DownloadURL known */
-	W_DOWNLOADING,
+	W_DOWNLOADING,				/* its CSV is read: see DlState */
 	W_DONE
 } WinState;
+
+/*
+ * Where the download of the window being read stands.  Only
+ * set_download() changes it, and s->dl is set exactly while it is
+ * DL_STREAMING: a finished download is a state of its own, never a
+ * released request still waiting to be looked at.
+ */
+typedef enum DlState
+{
+	DL_NONE,					/* no file open: s->dl and s->csv are NULL */
+	DL_STREAMING,				/* s->dl in flight (or paused), s->csv parses it */
+	DL_FINISHED					/* read to its end and parsed, s->dl released:
+								 * only queued rows are left */
+} DlState;
 
 typedef struct Window
 {
@@ -71,7 +86,9 @@ typedef struct Window
 	int64		end;
 	int			part;			/* key values (user_wallet_transactions) */
 	WinState	state;
-	char		idem_key[40];
+	DlState		dl;				/* while W_DOWNLOADING */
+	char		idem_key[MP_IDEM_KEY_LEN + 1];
+	int			creates;		/* POSTs started (a new key after a failure) */
 	char	   *report_id;
 	char	   *download_url;
 	MpRequest  *req;
@@ -111,6 +128,7 @@ struct MpReportScan
 	cJSON	   *filters;		/* the Filters object, without dates */
 	cJSON	   *columns;		/* Columns to request, or NULL (the default set) */
 	char	   *sort;			/* "CreationDate:ASC" */
+	int64		floor_from;		/* the oldest AfterDate the API accepts */
 	char	  **parts;			/* per partition: the key values, 2 each */
 	int			nparts;
 	Window	   *w;
@@ -120,7 +138,7 @@ struct MpReportScan
 	bool		need_lookups;
 	int			id_field;
 
-	/* the download of window cur */
+	/* the download of window cur (set_download() sets and releases dl) */
 	MpRequest  *dl;
 	MpCsvParser *csv;
 	MpAlloc		alloc;
@@ -159,6 +177,9 @@ struct MpReportScan
 	int64		rows;
 	int64		dropped;		/* outside their window (boundary rows) */
 	int64		prefiltered;	/* rows the local quals rejected before a lookup */
+	bool		only_old;		/* rows the by-id GET no longer serves, no lookups */
+	bool		lookups_dropped;	/* only_old: lookup columns were asked for */
+	bool		old_notice;		/* the NOTICE on lookups past retention given */
 	double		wait_ms;
 };
 
@@ -365,21 +386,6 @@ failed:
 /* ------------------------------------------------------------------------
  * request building
  * ------------------------------------------------------------------------ */
-static char *
-random_key(void)
-{
-	char		k[40];
-	uint8		b[15];
-
-	if (!pg_strong_random(b, sizeof(b)))
-		for (int i = 0; i < (int) sizeof(b); i++)
-			b[i] = (uint8) random();
-	strcpy(k, "mpfdw-");
-	for (int i = 0; i < (int) sizeof(b); i++)
-		sprintf(k + 6 + 2 * i, "%02x", b[i]);
-	return pstrdup(k);
-}
-
 static const char *
 partval(MpReportScan *s, int part, int k)
 {
@@ -396,6 +402,10 @@ definition(MpReportScan *s, Window *w)
 	int64		after = w->start - 1;
 	int64		before = w->end;
 	int			k = 0;
+
+	/* asked one second wider, but never past the API's retention */
+	if (after < s->floor_from)
+		after = w->start;
 
 	/* key columns of user_wallet_transactions are filters */
 	for (int i = 0; i < res->ncols; i++)
@@ -475,7 +485,7 @@ find_reusable(MpReportScan *s, Window *w, const char *tag)
 	mp_request_wait(r);
 	if (!mp_request_ok(r))
 		mp_report_request_failure(r);
-	j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	j = mp_json_body(r, r->buf, r->len);
 	if (j == NULL || !cJSON_IsArray(j))
 	{
 		if (j)
@@ -528,7 +538,8 @@ start_create(MpReportScan *s, Window *w)
 		return;
 	}
 	w->req->content_type = "application/json";
-	strlcpy(w->idem_key, random_key(), sizeof(w->idem_key));
+	mp_idempotency_key(w->idem_key);
+	w->creates++;
 	w->req->idempotency_key = w->idem_key;
 	w->req->retry_post = true;	/* the Idempotency-Key makes it safe */
 	mp_request_start(w->req);
@@ -563,7 +574,7 @@ json_str(const cJSON *obj, const char *key)
 static ReportInfo *
 read_report(MpRequest *r, const char *envelope)
 {
-	cJSON	   *j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	cJSON	   *j = mp_json_body(r, r->buf, r->len);
 	cJSON	   *obj = j;
 	ReportInfo *ri = palloc0(sizeof(ReportInfo));
 
@@ -588,15 +599,16 @@ read_report(MpRequest *r, const char *envelope)
 static void
 report_failed(MpReportScan *s, Window *w, ReportInfo *ri)
 {
-	char	   *code = ri->result_code ? ri->result_code : "?";
+	char	   *code = mp_safe_text(s->b.conn, ri->result_code ? ri->result_code : "?", 100);
 	char	   *msg = ri->result_message ? ri->result_message : "";
+
+	msg = mp_safe_text(s->b.conn, pg_any_to_server(msg, strlen(msg), PG_UTF8), 500);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
 			 errmsg("MangoPay could not generate report %s for \"%s\"", w->report_id,
 					RelationGetRelationName(s->b.rel)),
-			 errdetail("Status FAILED; ResultCode: %s; ResultMessage: %s", code,
-					   pg_any_to_server(msg, strlen(msg), PG_UTF8)),
+			 errdetail("Status FAILED; ResultCode: %s; ResultMessage: %s", code, msg),
 			 errhint("805001 is a validation error of the report request, 809001 an execution error on MangoPay's side; a narrower date range may help.")));
 }
 
@@ -659,6 +671,26 @@ is_idempotency_conflict(MpRequest *r)
 		strstr(r->buf, "idempotent_creation_conflict") != NULL;
 }
 
+/*
+ * The StatusCode of GET /responses/{key} (a string or a number), or 0 when
+ * it has none.
+ */
+static int
+stored_status(MpRequest *r)
+{
+	cJSON	   *j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	cJSON	   *c = j ? cJSON_GetObjectItemCaseSensitive(j, "StatusCode") : NULL;
+	int			code = 0;
+
+	if (cJSON_IsNumber(c))
+		code = (int) c->valuedouble;
+	else if (cJSON_IsString(c))
+		code = atoi(c->valuestring);
+	if (j)
+		cJSON_Delete(j);
+	return code;
+}
+
 /* a finished create / poll / recovery request of window w */
 static void
 window_request_done(MpReportScan *s, Window *w)
@@ -667,6 +699,31 @@ window_request_done(MpReportScan *s, Window *w)
 	bool		recovered;
 
 	w->req = NULL;
+	if (w->state == W_CREATING && w->recovering &&
+		(mp_request_not_found(r) || mp_request_ok(r)))
+	{
+		int			code = mp_request_ok(r) ? stored_status(r) : 404;
+
+		if (code < 200 || code >= 300)
+		{
+			/*
+			 * The first call under this key failed (or left no answer): no
+			 * report was made, and the key is spent.  Create it anew.
+			 */
+			if (w->creates > s->b.conn->max_retries)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("MangoPay did not create a report for \"%s\" after %d attempts",
+								RelationGetRelationName(s->b.rel), w->creates),
+						 errdetail("GET %s answered %d: the call under that Idempotency-Key failed.",
+								   r->log_path, code),
+						 errhint("Raise the server option max_retries, or try again later.")));
+			mp_request_release(r);
+			w->recovering = false;
+			w->state = W_NEW;
+			return;
+		}
+	}
 	if (w->state == W_CREATING && !w->recovering && is_idempotency_conflict(r))
 	{
 		/* a retried POST whose first attempt went through: read its answer */
@@ -724,6 +781,62 @@ advance_windows(MpReportScan *s)
 	}
 }
 
+static const char *const dl_state_names[] = {"none", "streaming", "finished"};
+
+/*
+ * The one place the download state of window w (the window being read)
+ * changes:
+ *	NONE → STREAMING		the file is opened (r: its request)
+ *	STREAMING → STREAMING	it broke off and is resumed (r: the new request)
+ *	STREAMING → FINISHED	it was read to its end; rows may still be queued
+ *	STREAMING → NONE		given up (the signed link expired: the window waits
+ *							for a new one)
+ *	FINISHED → NONE			every row was returned: the window is closed
+ * A request left behind is released here, and with NONE the parser and
+ * the header go too.  Any other move is a bug, reported as one.
+ */
+static void
+set_download(MpReportScan *s, Window *w, DlState to, MpRequest *r)
+{
+	DlState		from = w->dl;
+	bool		legal;
+
+	switch (from)
+	{
+		case DL_NONE:
+			legal = (to == DL_STREAMING);
+			break;
+		case DL_STREAMING:
+			legal = true;
+			break;
+		case DL_FINISHED:
+			legal = (to == DL_NONE);
+			break;
+		default:
+			legal = false;
+			break;
+	}
+	if (!legal || (to == DL_STREAMING) != (r != NULL))
+		elog(ERROR, "mangopay_fdw: download of report %s cannot go from state %s to %s",
+			 w->report_id ? w->report_id : "?",
+			 (unsigned) from < lengthof(dl_state_names) ? dl_state_names[from] : "?",
+			 (unsigned) to < lengthof(dl_state_names) ? dl_state_names[to] : "?");
+	if (s->dl && s->dl != r)
+		mp_request_release(s->dl);
+	s->dl = r;
+	w->dl = to;
+	if (to == DL_STREAMING)
+		w->state = W_DOWNLOADING;
+	if (to == DL_NONE)
+	{
+		if (s->csv)
+			mp_csv_destroy(s->csv);
+		s->csv = NULL;
+		free_header(s);
+		s->attr_field = NULL;
+	}
+}
+
 static void
 start_download(MpReportScan *s, Window *w, int64 from)
 {
@@ -752,7 +865,7 @@ start_download(MpReportScan *s, Window *w, int64 from)
 		p = p ? strchr(p + 3, '/') : NULL;
 		r->log_path = pnstrdup(p ? p : "/", q && p && q > p ? (Size) (q - p) : strlen(p ? p : "/"));
 	}
-	s->dl = r;
+	set_download(s, w, DL_STREAMING, r);
 	s->skip = 0;
 	s->dl_failed = false;
 	if (s->err_body)
@@ -762,8 +875,50 @@ start_download(MpReportScan *s, Window *w, int64 from)
 	}
 	s->err_len = 0;
 	mp_request_start(r);
-	w->state = W_DOWNLOADING;
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The header must name every column asked for and the date column: a file
+ * that is not the CSV asked for (a proxy's HTML page served with 200, a
+ * header with spaces after the commas) is an ERROR, never 0 rows or NULLs.
+ */
+static void
+check_header(MpReportScan *s)
+{
+	StringInfoData missing;
+	StringInfoData head;
+	Window	   *w = &s->w[s->cur];
+
+	initStringInfo(&missing);
+	if (s->date_field < 0 && mp_resource_date_column(s->b.res) != NULL)
+		appendStringInfoString(&missing, "CreationDate");
+	for (int i = 0; i < s->b.natts; i++)
+	{
+		MpColMap   *m = &s->b.maps[i];
+
+		if (m->colname == NULL || !m->needed || m->is_attrs || m->is_key ||
+			(m->def && (m->def->flags & MP_COL_LOOKUP)) || s->attr_field[i] >= 0 ||
+			(s->date_field < 0 && strcmp(m->field, "CreationDate") == 0))
+			continue;
+		appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", m->field);
+	}
+	if (s->need_lookups && s->id_field < 0)
+		appendStringInfo(&missing, "%sId", missing.len ? ", " : "");
+	if (missing.len == 0)
+		return;
+	/* the header as it came, sanitised: what the file starts with */
+	initStringInfo(&head);
+	for (int f = 0; f < s->ncsv && head.len < 200; f++)
+		appendStringInfo(&head, "%s%s", f ? "," : "", s->csv_names[f]);
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+			 errmsg("MangoPay report %s for \"%s\" is not the CSV asked for: its header lacks %s",
+					w->report_id ? w->report_id : "?", RelationGetRelationName(s->b.rel),
+					missing.data),
+			 errdetail("The file starts with \"%s\".",
+					   mp_safe_text(s->b.conn, head.data, 120)),
+			 errhint("A proxy or the download host may have answered with a page of its own; the query can be retried.")));
 }
 
 /* map the table's columns onto the CSV header */
@@ -800,6 +955,7 @@ map_header(MpReportScan *s)
 			s->id_field = f;
 	}
 	MemoryContextSwitchTo(old);
+	check_header(s);
 }
 
 static void
@@ -814,10 +970,12 @@ free_header(MpReportScan *s)
 }
 
 /*
- * The download of window cur finished (or broke off): resume it, report
- * its failure, or close the window.  Returns true when the window is done.
+ * The request of window cur's download is done: the file was read to its
+ * end (DL_FINISHED; the last record, if it had no line end, is queued
+ * now), or it broke off and is resumed, or its link expired and the window
+ * waits for a new one, or an ERROR says why it failed.
  */
-static bool
+static void
 download_finished(MpReportScan *s, Window *w)
 {
 	MpRequest  *r = s->dl;
@@ -839,9 +997,8 @@ download_finished(MpReportScan *s, Window *w)
 							RelationGetRelationName(s->b.rel)),
 					 errdetail("Line %llu: %s.", (unsigned long long) mp_csv_error_line(s->csv),
 							   mp_csv_error(s->csv))));
-		mp_request_release(r);
-		s->dl = NULL;
-		return true;
+		set_download(s, w, DL_FINISHED, NULL);
+		return;
 	}
 	if (r->curl_code != 0 && r->data_delivered && s->resumes < MP_MAX_RESUMES &&
 		s->resumes <= (uint64) s->b.conn->max_retries)
@@ -851,23 +1008,17 @@ download_finished(MpReportScan *s, Window *w)
 		mp_stats.retries++;
 		elog(DEBUG1, "mangopay_fdw: download of report %s broke off at byte %llu, resuming",
 			 w->report_id, (unsigned long long) pos);
-		mp_request_release(r);
-		s->dl = NULL;
 		start_download(s, w, (int64) pos);
-		return false;
+		return;
 	}
 	if (r->curl_code == 0 && r->status == 403 && !w->recreated)
 	{
 		/* the signed link expired: ask the API for the report (and link) again */
-		mp_request_release(r);
-		s->dl = NULL;
-		mp_csv_destroy(s->csv);
-		s->csv = NULL;
-		free_header(s);
+		set_download(s, w, DL_NONE, NULL);
 		w->state = W_WAITING;
 		w->next_poll = 0;
 		w->recreated = true;
-		return false;
+		return;
 	}
 	if (r->curl_code == 0)
 		ereport(ERROR,
@@ -877,7 +1028,6 @@ download_finished(MpReportScan *s, Window *w)
 				 errdetail("HTTP %ld from GET %s: %.200s", r->status, r->log_path,
 						   s->err_body ? s->err_body : "")));
 	mp_report_request_failure(r);
-	return true;
 }
 
 /* the CSV of a window starts: a fresh parser */
@@ -930,6 +1080,12 @@ iso_text(const char *v, char *buf, size_t bufsz)
 		snprintf(buf, bufsz, "%04d-%02d-%02d %02d:%02d:%02d+00", y, mo, d, h, mi, se);
 		return buf;
 	}
+	/* only the API's formats: never "now" or "yesterday" */
+	if (!mp_jsonrow_iso_date(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+				 errmsg("MangoPay date \"%s\" is neither Unix seconds nor an ISO 8601 date",
+						mp_safe_text(NULL, v, 60))));
 	return v;
 }
 
@@ -1129,7 +1285,7 @@ start_lookup(MpReportScan *s, Lookup *l)
 static char **
 lookup_values(MpReportScan *s, MpRequest *r)
 {
-	cJSON	   *j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	cJSON	   *j = mp_json_body(r, r->buf, r->len);
 	char	  **vals = palloc0(sizeof(char *) * s->b.natts);
 
 	if (j == NULL || !cJSON_IsObject(j))
@@ -1191,20 +1347,25 @@ row_passes(MpReportScan *s, QRow *r, TupleTableSlot *slot)
 static int64
 retention_floor(const MpResource *res, int64 now)
 {
-	/* an hour inside the limit: the API checks against its own, later clock */
-	int64		floor_from = mp_clamp_retention(INT64_MIN, now, res->retention_months, 3600);
+	/*
+	 * An hour inside the limit: the API checks against its own, later clock.
+	 * (The Reporting Service goes back 24 months, spec §4b.)
+	 */
+	return mp_clamp_retention(INT64_MIN, now, res->retention_months, 3600);
+}
 
-	if (res->report_v2)
+/* is name in the Columns array already? */
+static bool
+columns_has(const cJSON *cols, const char *name)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cols)
 	{
-		/* "the previous 2 years" or "from 1 January of the previous year" */
-		MpCivilTime c;
-		int64		jan1;
-
-		mp_split_time(now, &c);
-		if (mp_make_time(c.year - 1, 1, 1, 0, 0, 0, &jan1) && jan1 > floor_from)
-			floor_from = jan1;
+		if (cJSON_IsString(c) && strcmp(c->valuestring, name) == 0)
+			return true;
 	}
-	return floor_from;
+	return false;
 }
 
 /* window size in months, as build_request() splits */
@@ -1212,6 +1373,16 @@ static int
 window_months(const MpResource *res)
 {
 	return res->window_strict ? res->window_months - 1 : res->window_months;
+}
+
+/*
+ * The longest window in seconds (0: months only).  A window [s, e) is asked
+ * for as AfterDate s - 1, BeforeDate e: one second shorter than the limit.
+ */
+static int64
+window_max_secs(const MpResource *res)
+{
+	return res->window_max_days > 0 ? (int64) res->window_max_days * 86400 - 1 : 0;
 }
 
 /*
@@ -1233,7 +1404,64 @@ mp_report_estimate_windows(const MpResource *res, MpEval *ev)
 		to = Min(to, mp_timestamptz_to_unix_floor(ev->hi) + 1);
 	if (from >= to)
 		return 0;
-	return Max(1, mp_split_windows(from, to, window_months(res), true, NULL, 0));
+	return Max(1, mp_split_windows_span(from, to, window_months(res), true,
+										window_max_secs(res), NULL, 0));
+}
+
+/*
+ * The one currency the WHERE clause fixes for the amount column ci
+ * ("DebitedFundsAmount" → the column whose field is DebitedFundsCurrency;
+ * for wallets also the Currency filter), or NULL.
+ */
+static const char *
+bound_currency(MpReportScan *s, int ci)
+{
+	const MpResource *res = s->b.res;
+	MpEval	   *ev = s->ev;
+	const char *f = res->cols[ci].filter;
+	size_t		base = strlen(f) - strlen("Amount");
+	const char *fallback = NULL;
+
+	if (strlen(f) <= strlen("Amount") || strcmp(f + base, "Amount") != 0)
+		return NULL;
+	for (int i = 0; i < res->ncols; i++)
+	{
+		const MpColumnDef *col = &res->cols[i];
+
+		if (!ev->vals_set[i] || list_length(ev->vals[i]) != 1)
+			continue;
+		if ((col->flags & MP_COL_CCY) && strncmp(col->field, f, base) == 0 &&
+			strcmp(col->field + base, "Currency") == 0)
+			return linitial(ev->vals[i]);
+		if (col->filter && strcmp(col->filter, "Currency") == 0)
+			fallback = linitial(ev->vals[i]);
+	}
+	return fallback;
+}
+
+/*
+ * Min<F>/Max<F> of a pushed amount bound (already widened so that both an
+ * inclusive and an exclusive reading return every matching row), with
+ * Min/Max<Base>Currency when the query fixes the currency.
+ */
+static void
+add_amount_bounds(MpReportScan *s, int ci)
+{
+	const char *f = s->b.res->cols[ci].filter;
+	const char *ccy = bound_currency(s, ci);
+	int			base = (int) (strlen(f) - strlen("Amount"));
+
+	for (int k = 0; k < 2; k++)
+	{
+		const char *mm = k == 0 ? "Min" : "Max";
+
+		if (!(k == 0 ? s->ev->have_min[ci] : s->ev->have_max[ci]))
+			continue;
+		cJSON_AddNumberToObject(s->filters, psprintf("%s%s", mm, f),
+								(double) (k == 0 ? s->ev->min[ci] : s->ev->max[ci]));
+		if (ccy)
+			cJSON_AddStringToObject(s->filters, psprintf("%s%.*sCurrency", mm, base, f), ccy);
+	}
 }
 
 static void
@@ -1259,7 +1487,8 @@ build_request(MpReportScan *s)
 	{
 		const MpColumnDef *col = &res->cols[i];
 
-		if (ev->vals_set[i] && ev->vals[i] != NIL && mp_enum_documented(col, ev->vals[i]) &&
+		if (ev->vals_set[i] && ev->vals[i] != NIL && col->filter &&
+			mp_enum_documented(col, ev->vals[i]) &&
 			!cJSON_HasObjectItem(s->filters, col->filter))
 		{
 			if (col->flags & MP_COL_SCALAR)
@@ -1277,10 +1506,8 @@ build_request(MpReportScan *s)
 					cJSON_AddItemToArray(a, cJSON_CreateString(lfirst(lc)));
 			}
 		}
-		if (ev->have_min[i])
-			cJSON_AddNumberToObject(s->filters, psprintf("Min%s", col->filter), (double) ev->min[i]);
-		if (ev->have_max[i])
-			cJSON_AddNumberToObject(s->filters, psprintf("Max%s", col->filter), (double) ev->max[i]);
+		if (ev->have_min[i] || ev->have_max[i])
+			add_amount_bounds(s, i);
 	}
 
 	/* Columns: what the query reads (plus CreationDate and Id for our own use) */
@@ -1294,6 +1521,9 @@ build_request(MpReportScan *s)
 			optional = true;
 		if (m->colname && m->needed && m->def && (m->def->flags & MP_COL_LOOKUP))
 			s->need_lookups = true;
+		if (m->colname && m->needed && !m->is_attrs && !m->is_key &&
+			(m->def == NULL || strcmp(m->field, m->def->field) != 0))
+			optional = true;	/* a field of its own: not in the default set */
 	}
 	if (want_attrs && !optional)
 		s->columns = NULL;		/* the whole default row */
@@ -1317,6 +1547,22 @@ build_request(MpReportScan *s)
 			if (take)
 				cJSON_AddItemToArray(s->columns, cJSON_CreateString(col->field));
 		}
+		/*
+		 * a referenced column whose field is not a descriptor's (the field
+		 * option, a hand-defined table): requested by that name, so that it
+		 * is read or the API refuses it, never silently NULL
+		 */
+		for (int a = 0; a < s->b.natts; a++)
+		{
+			MpColMap   *m = &s->b.maps[a];
+
+			if (m->colname == NULL || !m->needed || m->is_attrs || m->is_key ||
+				(m->def && (m->def->flags & MP_COL_LOOKUP)) ||
+				(m->def && strcmp(m->field, m->def->field) == 0) ||
+				columns_has(s->columns, m->field))
+				continue;
+			cJSON_AddItemToArray(s->columns, cJSON_CreateString(m->field));
+		}
 		if (cJSON_GetArraySize(s->columns) == 0)
 			cJSON_AddItemToArray(s->columns, cJSON_CreateString(res->cols[0].field));
 	}
@@ -1324,21 +1570,23 @@ build_request(MpReportScan *s)
 
 	/* the range: the query's, within the API's retention */
 	floor_from = retention_floor(res, now);
+	s->floor_from = floor_from;
 	from = floor_from;
 	if (ev->have_lo)
 	{
 		int64		lo = mp_timestamptz_to_unix_floor(ev->lo);
+		int64		asked = lo;
 
 		/* rounded down like "now" below, so that a reusable report matches */
 		if (s->b.conn->report_max_age_s > 0)
 			lo = (lo / granule) * granule;
-		if (lo < floor_from)
+		if (asked < floor_from)
 			ereport(NOTICE,
 					(errmsg("MangoPay keeps %s data for %d months: rows before %s are not returned",
 							res->report_type, res->retention_months,
 							timestamptz_to_str(time_t_to_timestamptz((pg_time_t) floor_from)))));
 		else
-			from = lo;
+			from = Max(lo, floor_from);	/* rounding never crosses the limit */
 	}
 	/*
 	 * Up to now, inclusive (the window is [from, to)); rounded down only when
@@ -1354,6 +1602,9 @@ build_request(MpReportScan *s)
 	}
 	if (ev->have_lo && !ev->have_hi)
 		to = Max(to, from + 1);
+	/* rows the by-id GET does not serve (13 months): only older ones */
+	if (s->only_old)
+		to = Min(to, mp_add_months(now, -12));
 	if (from >= to)
 	{
 		s->no_rows = true;
@@ -1363,7 +1614,8 @@ build_request(MpReportScan *s)
 	 * Windows end one second short of the limit and are asked one second
 	 * wider at the start: "up to 6 months" gets 6 months, "under 12" gets 11.
 	 */
-	nwins = mp_split_windows_alloc(&s->alloc, from, to, window_months(res), true, &wins);
+	nwins = mp_split_windows_span_alloc(&s->alloc, from, to, window_months(res), true,
+										window_max_secs(res), &wins);
 	if (nwins <= 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 
@@ -1374,15 +1626,7 @@ build_request(MpReportScan *s)
 		int			n0 = ev->keys_set[0] ? list_length(ev->keys[0]) : 1;
 		int			n1 = (nkeys > 1 && ev->keys_set[1]) ? list_length(ev->keys[1]) : 1;
 
-		if (!ev->keys_set[0] && !(nkeys > 1 && ev->keys_set[1]))
-		{
-			free(wins);
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("a query on \"%s\" needs user_id or wallet_id", RelationGetRelationName(s->b.rel)),
-					 errdetail("The %s report is made for one user or one wallet.", res->report_type),
-					 errhint("Add WHERE user_id = '...' or WHERE wallet_id = '...' (IN (...) makes one report each).")));
-		}
+		/* neither key: one report of every user wallet (spec §4b) */
 		s->nparts = n0 * n1;
 		s->parts = palloc0(sizeof(char *) * 2 * s->nparts);
 		for (int a = 0; a < n0; a++)
@@ -1420,6 +1664,12 @@ evaluate(MpReportScan *s)
 	s->no_rows = s->ev->no_rows;
 	if (!s->no_rows)
 		build_request(s);
+	if (s->only_old && s->need_lookups)
+	{
+		/* they would all answer 404: the columns are NULL, said by the caller */
+		s->need_lookups = false;
+		s->lookups_dropped = true;
+	}
 	s->cur = 0;
 	if (s->need_lookups)
 	{
@@ -1460,6 +1710,25 @@ mp_report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 												 ALLOCSET_SMALL_SIZES);
 	}
 	return s;
+}
+
+/*
+ * A report table read by id (payouts): its rows older than the by-id GET
+ * serves (see load_old_rows in mangopay_fdw.c), without lookups.
+ */
+MpReportScan *
+mp_report_begin_old(ForeignScanState *node, MpPlan *plan, MpConn *conn)
+{
+	MpReportScan *s = mp_report_begin(node, plan, conn);
+
+	s->only_old = true;
+	return s;
+}
+
+bool
+mp_report_lookups_dropped(MpReportScan *s)
+{
+	return s->lookups_dropped;
 }
 
 bool
@@ -1512,6 +1781,16 @@ mp_report_next(MpReportScan *s, TupleTableSlot *slot)
 						vals = lookup_values(s, l->req);
 					else if (!mp_request_not_found(l->req))
 						mp_report_request_failure(l->req);
+					else if (!s->old_notice)
+					{
+						/* past the API's retention of objects: said, not silent */
+						s->old_notice = true;
+						ereport(NOTICE,
+								(errmsg("MangoPay no longer serves some %ss of \"%s\" by id: their lookup columns are NULL",
+										s->b.res->object_name, RelationGetRelationName(s->b.rel)),
+								 errdetail("GET %s answered 404; objects are readable for 13 months, reports list them for %d.",
+										   s->b.res->lookup_path, s->b.res->retention_months)));
+					}
 				}
 				s->held = l->row;
 				l->row = NULL;
@@ -1541,45 +1820,48 @@ mp_report_next(MpReportScan *s, TupleTableSlot *slot)
 		}
 
 		/* the header arrived: map the columns once per window */
-		if (s->header_seen && s->attr_field == NULL && s->dl)
+		if (s->header_seen && s->attr_field == NULL && w->state == W_DOWNLOADING)
 		{
 			map_header(s);
 			continue;
 		}
 
+		/* here the queue is empty: every row parsed so far was returned */
 		if (w->state == W_DOWNLOADING)
 		{
-			if (s->dl->state == MP_REQ_DONE)
+			switch (w->dl)
 			{
-				if (download_finished(s, w))
-				{
-					if (s->header_seen && s->attr_field == NULL)
-						map_header(s);
-					if (s->qhead)
-						continue;	/* the last rows of the file */
-					if (!s->header_seen)
-						ereport(ERROR,
-								(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-								 errmsg("MangoPay report %s for \"%s\" is empty: it has no header line",
-										w->report_id, RelationGetRelationName(s->b.rel))));
+				case DL_STREAMING:
+					if (s->dl->state == MP_REQ_DONE)
+					{
+						download_finished(s, w);
+						continue;
+					}
+
+					/*
+					 * Drained: let a paused transfer go on.  Unpausing hands
+					 * over what curl had buffered at once; only when that
+					 * brought no row is there reason to wait for the network.
+					 */
+					mp_request_unpause(s->dl);
+					if (s->qhead == NULL)
+						wait_some(s);
+					continue;
+				case DL_FINISHED:
+
+					/*
+					 * The whole file was returned.  A file without even a
+					 * header (an empty body) is a report without rows.
+					 */
+					set_download(s, w, DL_NONE, NULL);
 					w->state = W_DONE;
-					mp_csv_destroy(s->csv);
-					s->csv = NULL;
-					free_header(s);
-					s->attr_field = NULL;
 					s->cur++;
-				}
-				continue;
+					continue;
+				case DL_NONE:
+					break;
 			}
-			/*
-			 * Drained: let a paused transfer go on.  Unpausing hands over
-			 * what curl had buffered at once; only when that brought no row
-			 * is there reason to wait for the network.
-			 */
-			mp_request_unpause(s->dl);
-			if (s->qhead == NULL)
-				wait_some(s);
-			continue;
+			elog(ERROR, "mangopay_fdw: report %s is being downloaded without a download",
+				 w->report_id ? w->report_id : "?");
 		}
 		advance_windows(s);
 		if (w->state == W_READY)
@@ -1623,11 +1905,13 @@ mp_report_explain(MpReportScan *s, MpPlan *plan, ForeignScanState *node, Explain
 	bool		lookups = false;
 
 	ExplainPropertyText("MangoPay Resource", res->name, es);
-	ExplainPropertyText("MangoPay Report", psprintf("%s (%s), POST %s, windows of %s%d months",
+	ExplainPropertyText("MangoPay Report", psprintf("%s (%s), POST %s, windows of %s%d months%s",
 													res->report_type,
 													res->report_v2 ? "Reporting Service" : "legacy Reports API",
 													res->create_path, res->window_strict ? "under " : "up to ",
-													res->window_months), es);
+													res->window_months,
+													res->window_max_days > 0 ?
+													psprintf(" and %d days", res->window_max_days) : ""), es);
 	if (res->fixed_filters)
 		ExplainPropertyText("MangoPay Fixed Filters", res->fixed_filters, es);
 	if (pushed)

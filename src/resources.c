@@ -15,7 +15,8 @@
 /* documented enum values: a filter value outside them is not sent (the API
  * would answer 400), it is only checked locally */
 static const char *const tx_status[] = {"CREATED", "SUCCEEDED", "FAILED", NULL};
-static const char *const tx_type[] = {"PAYIN", "TRANSFER", "CONVERSION", "PAYOUT", "CARD_VALIDATION", NULL};
+/* CARD_VALIDATION exists in objects but is not a documented filter value */
+static const char *const tx_type[] = {"PAYIN", "TRANSFER", "CONVERSION", "PAYOUT", NULL};
 static const char *const tx_nature[] = {"REGULAR", "REPUDIATION", "REFUND", "SETTLEMENT", NULL};
 static const char *const dispute_status[] = {"CREATED", "PENDING_CLIENT_ACTION", "SUBMITTED",
 	"PENDING_BANK_ACTION", "REOPENED_PENDING_CLIENT_ACTION", "CLOSED", NULL};
@@ -34,6 +35,10 @@ static const char *const funds_types[] = {"FEES", "CREDIT", NULL};
 
 #define ATTRS_COL {"attrs", "", J, MP_COL_ATTRS, NULL, NULL}
 
+/* comma multi-values: documented for transaction Status/Type/Nature and
+ * dispute Status/DisputeType only (spec §2) */
+#define MULTI(ff) (((ff) & MP_COL_FILTER) ? MP_COL_MULTI : 0)
+
 /* the fields every transaction object has (spec §7) */
 #define TX_BASE_COLS(idflags, ff) \
 	{"id", "Id", T, idflags, NULL, NULL}, \
@@ -47,12 +52,12 @@ static const char *const funds_types[] = {"FEES", "CREDIT", NULL};
 	{"credited_funds_amount", "CreditedFunds.Amount", I8, 0, NULL, NULL}, \
 	{"fees_currency", "Fees.Currency", T, 0, NULL, NULL}, \
 	{"fees_amount", "Fees.Amount", I8, 0, NULL, NULL}, \
-	{"status", "Status", T, ff, "Status", tx_status}, \
+	{"status", "Status", T, (ff) | MULTI(ff), "Status", tx_status}, \
 	{"result_code", "ResultCode", T, ff, "ResultCode", NULL}, \
 	{"result_message", "ResultMessage", T, 0, NULL, NULL}, \
 	{"execution_date", "ExecutionDate", TS, 0, NULL, NULL}, \
-	{"type", "Type", T, ff, "Type", tx_type}, \
-	{"nature", "Nature", T, ff, "Nature", tx_nature}, \
+	{"type", "Type", T, (ff) | MULTI(ff), "Type", tx_type}, \
+	{"nature", "Nature", T, (ff) | MULTI(ff), "Nature", tx_nature}, \
 	{"credited_wallet_id", "CreditedWalletId", T, 0, NULL, NULL}, \
 	{"debited_wallet_id", "DebitedWalletId", T, 0, NULL, NULL}
 
@@ -79,7 +84,7 @@ static const char *const funds_types[] = {"FEES", "CREDIT", NULL};
 	{"repudiation_id", "RepudiationId", T, 0, NULL, NULL}, \
 	ATTRS_COL
 
-#define DISPUTE_FILTER MP_COL_FILTER
+#define DISPUTE_FILTER (MP_COL_FILTER | MP_COL_MULTI)
 static const MpColumnDef disputes_cols[] = {DISPUTE_COLS};
 #undef DISPUTE_FILTER
 /* /disputes/pendingsettlement documents no filter but paging */
@@ -197,11 +202,11 @@ static const MpColumnDef settlement_transfers_cols[] = {
 	{"author_id", "AuthorId", T, RF, "AuthorId", NULL}, \
 	{"credited_user_id", "CreditedUserId", T, 0, NULL, NULL}, \
 	{"debited_funds_amount", "DebitedFundsAmount", I8, MP_COL_RANGE, "DebitedFundsAmount", NULL, "DebitedFunds.Amount"}, \
-	{"debited_funds_currency", "DebitedFundsCurrency", T, 0, NULL, NULL, "DebitedFunds.Currency"}, \
+	{"debited_funds_currency", "DebitedFundsCurrency", T, MP_COL_CCY, NULL, NULL, "DebitedFunds.Currency"}, \
 	{"credited_funds_amount", "CreditedFundsAmount", I8, 0, NULL, NULL, "CreditedFunds.Amount"}, \
 	{"credited_funds_currency", "CreditedFundsCurrency", T, 0, NULL, NULL, "CreditedFunds.Currency"}, \
 	{"fees_amount", "FeesAmount", I8, MP_COL_RANGE, "FeesAmount", NULL, "Fees.Amount"}, \
-	{"fees_currency", "FeesCurrency", T, 0, NULL, NULL, "Fees.Currency"}, \
+	{"fees_currency", "FeesCurrency", T, MP_COL_CCY, NULL, NULL, "Fees.Currency"}, \
 	{"status", "Status", T, MP_COL_FILTER, "Status", tx_status}, \
 	{"result_code", "ResultCode", T, MP_COL_FILTER, "ResultCode", NULL}, \
 	{"result_message", "ResultMessage", T, 0, NULL, NULL}, \
@@ -249,10 +254,10 @@ static const MpColumnDef wallets_cols[] = {
 	{"tag", "Tag", T, 0, NULL, NULL},
 	{"creation_date", "CreationDate", TS, MP_COL_DATE, NULL, NULL},
 	{"creation_date_iso", "CreationDate:ISO", TS, OPT, NULL, NULL},
-	{"owners", "Owners", T, 0, NULL, NULL},
+	{"owners", "Owners", T, RF, "OwnerId", NULL},
 	{"description", "Description", T, 0, NULL, NULL},
 	{"balance_amount", "BalanceAmount", I8, MP_COL_RANGE, "BalanceAmount", NULL},
-	{"balance_currency", "BalanceCurrency", T, 0, NULL, NULL},
+	{"balance_currency", "BalanceCurrency", T, MP_COL_CCY, NULL, NULL},
 	{"currency", "Currency", T, RF, "Currency", NULL},
 	{"funds_type", "FundsType", T, 0, NULL, NULL},
 	ATTRS_COL
@@ -392,12 +397,12 @@ static const MpColumnDef echo_splits_cols[] = {
 };
 
 #define COLS(a) a, lengthof(a)
-#define REPORT(name, obj, cols, desc, type, v2, path, months, strict, keep, fixed, lookup) \
+#define REPORT(name, obj, cols, desc, type, v2, path, months, strict, keep, fixed, lookup, days) \
 	{name, MP_SRC_REPORT, obj, NULL, NULL, "CreationDate", "CreationDate:ASC", 0, NULL, \
-	 COLS(cols), desc, type, v2, path, months, strict, keep, fixed, lookup}
+	 COLS(cols), desc, type, v2, path, months, strict, keep, fixed, lookup, days}
 #define REPORT_NODATE(name, obj, cols, desc, type) \
 	{name, MP_SRC_REPORT, obj, NULL, NULL, NULL, NULL, 0, NULL, \
-	 COLS(cols), desc, type, true, "/reporting/reports", 12, true, 24, NULL, NULL}
+	 COLS(cols), desc, type, true, "/reporting/reports", 12, true, 24, NULL, NULL, 0}
 
 /*
  * The list of every resource: IMPORT FOREIGN SCHEMA creates them in this
@@ -407,30 +412,30 @@ static const MpColumnDef echo_splits_cols[] = {
 static const MpResource resources[] = {
 	REPORT("transactions", "transaction", transactions_cols,
 		   "every transaction of the platform (legacy TRANSACTIONS report)",
-		   "TRANSACTIONS", false, "/reports/transactions", 6, false, 36, NULL, NULL),
+		   "TRANSACTIONS", false, "/reports/transactions", 6, false, 36, NULL, NULL, 181),
 	REPORT("payouts", "payout", payouts_cols,
 		   "payouts (TRANSACTIONS report with Type=PAYOUT, Nature=REGULAR; lookups from GET /payouts/bankwire/{Id})",
 		   "TRANSACTIONS", false, "/reports/transactions", 6, false, 36,
-		   "{\"Type\":[\"PAYOUT\"],\"Nature\":[\"REGULAR\"]}", "/payouts/bankwire/{id}"),
+		   "{\"Type\":[\"PAYOUT\"],\"Nature\":[\"REGULAR\"]}", "/payouts/bankwire/{id}", 181),
 	REPORT("wallets", "wallet", wallets_cols,
 		   "user and client wallets (legacy WALLETS report)",
-		   "WALLETS", false, "/reports/wallets", 24, false, 156, NULL, NULL),
+		   "WALLETS", false, "/reports/wallets", 24, false, 156, NULL, NULL, 0),
 	REPORT("user_wallet_transactions", "user wallet transaction", user_wallet_tx_cols,
 		   "SUCCEEDED transactions of one user or wallet (Reporting Service USER_WALLET_TRANSACTIONS)",
-		   "USER_WALLET_TRANSACTIONS", true, "/reporting/reports", 12, true, 24, NULL, NULL),
+		   "USER_WALLET_TRANSACTIONS", true, "/reporting/reports", 12, true, 24, NULL, NULL, 0),
 	REPORT("collected_fees", "collected fee", collected_fees_cols,
 		   "fees collected by the platform (Reporting Service COLLECTED_FEES)",
-		   "COLLECTED_FEES", true, "/reporting/reports", 12, true, 24, NULL, NULL),
+		   "COLLECTED_FEES", true, "/reporting/reports", 12, true, 24, NULL, NULL, 0),
 	REPORT("echo_settlements", "Echo settlement", echo_settlements_cols,
 		   "Echo settlements (Reporting Service ECHO_SETTLEMENT)",
-		   "ECHO_SETTLEMENT", true, "/reporting/reports", 12, true, 24, NULL, NULL),
+		   "ECHO_SETTLEMENT", true, "/reporting/reports", 12, true, 24, NULL, NULL, 0),
 	REPORT_NODATE("echo_intents", "Echo intent", echo_intents_cols,
 				  "Echo intents (Reporting Service ECHO_INTENT)", "ECHO_INTENT"),
 	REPORT_NODATE("echo_intent_actions", "Echo intent action", echo_intent_actions_cols,
 				  "Echo intent actions (Reporting Service ECHO_INTENT_ACTION)", "ECHO_INTENT_ACTION"),
 	REPORT("echo_splits", "Echo split", echo_splits_cols,
 		   "Echo splits (Reporting Service ECHO_SPLIT)",
-		   "ECHO_SPLIT", true, "/reporting/reports", 12, true, 24, NULL, NULL),
+		   "ECHO_SPLIT", true, "/reporting/reports", 12, true, 24, NULL, NULL, 0),
 	{"disputes", MP_SRC_LIST, "dispute", "/disputes", "/disputes/{id}",
 		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(disputes_cols),
 	"disputes of the platform (GET /disputes)"},

@@ -204,10 +204,21 @@ int
 mp_split_windows(int64_t from, int64_t to, int max_months, bool strict,
 				 MpWindow *out, int max_out)
 {
+	return mp_split_windows_span(from, to, max_months, strict, 0, out, max_out);
+}
+
+/*
+ * mp_split_windows_span
+ *		mp_split_windows(), each window also at most max_secs long (> 0).
+ */
+int
+mp_split_windows_span(int64_t from, int64_t to, int max_months, bool strict,
+					  int64_t max_secs, MpWindow *out, int max_out)
+{
 	int64_t		s = from;
 	int			n = 0;
 
-	if (max_months < 1 ||
+	if (max_months < 1 || max_secs < 0 ||
 		from < MP_TIME_MIN || from > MP_TIME_MAX ||
 		to < MP_TIME_MIN || to > MP_TIME_MAX)
 		return -1;
@@ -221,6 +232,8 @@ mp_split_windows(int64_t from, int64_t to, int max_months, bool strict,
 
 		if (strict)
 			lim--;
+		if (max_secs > 0 && s <= MP_TIME_MAX - max_secs && s + max_secs < lim)
+			lim = s + max_secs;
 		/* only at the saturated end of the range can lim fail to advance */
 		e = (lim > s && lim < to) ? lim : to;
 		if (n < max_out)
@@ -242,14 +255,26 @@ int
 mp_split_windows_alloc(const MpAlloc *a, int64_t from, int64_t to,
 					   int max_months, bool strict, MpWindow **out)
 {
+	return mp_split_windows_span_alloc(a, from, to, max_months, strict, 0, out);
+}
+
+/*
+ * mp_split_windows_span_alloc
+ *		mp_split_windows_span() into an array allocated with a.
+ */
+int
+mp_split_windows_span_alloc(const MpAlloc *a, int64_t from, int64_t to,
+							int max_months, bool strict, int64_t max_secs,
+							MpWindow **out)
+{
 	int			n;
 
 	*out = NULL;
-	n = mp_split_windows(from, to, max_months, strict, NULL, 0);
+	n = mp_split_windows_span(from, to, max_months, strict, max_secs, NULL, 0);
 	if (n <= 0)
 		return n;
 	*out = a->alloc(a->ctx, sizeof(MpWindow) * (size_t) n);
 	if (*out == NULL)
 		return -2;
-	return mp_split_windows(from, to, max_months, strict, *out, n);
+	return mp_split_windows_span(from, to, max_months, strict, max_secs, *out, n);
 }

@@ -100,4 +100,16 @@ extern int	mp_split_windows_alloc(const MpAlloc *a, int64_t from, int64_t to,
 								   int max_months, bool strict,
 								   MpWindow **out);
 
+/*
+ * Like mp_split_windows(), with one more limit: when max_secs > 0, every
+ * window also satisfies e - s <= max_secs (a limit read as a number of days
+ * rather than calendar months: windows stay inside both readings).
+ */
+extern int	mp_split_windows_span(int64_t from, int64_t to, int max_months,
+								  bool strict, int64_t max_secs,
+								  MpWindow *out, int max_out);
+extern int	mp_split_windows_span_alloc(const MpAlloc *a, int64_t from, int64_t to,
+										int max_months, bool strict, int64_t max_secs,
+										MpWindow **out);
+
 #endif							/* MP_WINDOWS_H */

@@ -4,8 +4,9 @@
 # On a fresh Debian 12 machine, as root: installs the Debian packages it
 # needs, builds and installs mangopay_fdw, runs the C unit tests and a short
 # fuzz run, starts a throwaway PostgreSQL cluster and the mock MangoPay API,
-# runs the pg_regress suites, then checks that no secret reached the server
-# log, and last builds, installs and loads the Debian package (test/deb.sh).
+# runs the pg_regress suites, then checks that no backend crashed and that
+# no secret reached the server log, and last builds, installs and loads the
+# Debian package (test/deb.sh).
 # Ends with "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,21 @@ if [ $rc -ne 0 ]; then
 	failures+=("pg_regress")
 	[ -f regression.diffs ] && head -300 regression.diffs
 fi
+
+# no backend died of a signal during the suites: a crash restarts every
+# session of the cluster, and the suite after it may even pass on the
+# restarted server, so the log is what tells
+no_backend_crashed() {
+	local log=$MP_TESTDIR/postgres.log
+	local pat='terminated by signal|was terminated by exception|terminating any other active server processes|all server processes terminated; reinitializing'
+	if grep -qE "$pat" "$log"; then
+		echo "the server log shows a backend that crashed:"
+		grep -E "$pat" "$log" | head -5
+		return 1
+	fi
+	echo "no backend terminated by a signal in $(wc -l <"$log") log lines"
+}
+step "no backend terminated by a signal (server log)" no_backend_crashed
 
 # no secret in the server log, nor in any query output of the suites
 # (EXPLAIN, error texts, NOTICEs): the api_key, and no token the mock issued.

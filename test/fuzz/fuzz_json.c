@@ -136,6 +136,48 @@ ref_walk(const cJSON *obj, char **path, int pathlen)
 	return v;
 }
 
+/* s matches pattern: 'd' a digit, anything else itself; returns the rest */
+static const char *
+ref_match(const char *s, const char *pattern)
+{
+	for (; *pattern; pattern++, s++)
+		if (*pattern == 'd' ? !isdigit((unsigned char) *s) : *s != *pattern)
+			return NULL;
+	return s;
+}
+
+/* the API's ISO 8601 forms, spelled out one by one */
+static bool
+ref_iso_date(const char *s)
+{
+	static const char *const dates[] = {"dddd-dd-dd"};
+	static const char *const times[] = {"", "Tdd:dd", "Tdd:dd:dd", " dd:dd", " dd:dd:dd"};
+	static const char *const zones[] = {"", "Z", "+dd", "-dd", "+dd:dd", "-dd:dd", "+dddd", "-dddd"};
+	const char *d = ref_match(s, dates[0]);
+
+	if (d == NULL)
+		return false;
+	for (int t = 0; t < 5; t++)
+	{
+		const char *p = ref_match(d, times[t]);
+
+		if (p == NULL)
+			continue;
+		/* fraction after seconds: a dot and one or more digits */
+		if ((t == 2 || t == 4) && *p == '.' && isdigit((unsigned char) p[1]))
+			for (p++; isdigit((unsigned char) *p); p++)
+				;
+		for (int z = 0; z < 8; z++)
+		{
+			const char *q = ref_match(p, zones[z]);
+
+			if (q && *q == '\0')
+				return true;
+		}
+	}
+	return false;
+}
+
 static bool
 ref_all_digits(const char *s)
 {
@@ -253,6 +295,8 @@ ref_render(const cJSON *v, MpJrKind kind, bool json_type, RefOut *r)
 	{
 		if (kind == MP_JR_KIND_TIME && ref_all_digits(v->valuestring))
 			ref_time(strtod(v->valuestring, NULL), r);
+		else if (kind == MP_JR_KIND_TIME && !ref_iso_date(v->valuestring))
+			r->st = MP_JR_ETIME_FORMAT;
 		else
 			ref_text(r, v->valuestring, true);
 	}

@@ -86,9 +86,11 @@ def parse_int_param(q, name, lo=None, hi=None, msg=None):
     return n
 
 
-def parse_enum_filter(q, name, allowed):
+def parse_enum_filter(q, name, allowed, single=False):
     """Comma-separated AND repeated keys, values case-insensitive (§2); an unknown
-    value -> 400 naming the field.  Empty items are ignored."""
+    value -> 400 naming the field.  Empty items are ignored.  single: the filter
+    is documented as one string (EventType, reporting Status, document filters,
+    §2): several values -> 400."""
     vals = []
     for raw in q.all(name):
         for part in raw.split(","):
@@ -97,6 +99,9 @@ def parse_enum_filter(q, name, allowed):
                 vals.append(p.upper())
     if not vals:
         return None
+    if single and len(vals) > 1:
+        raise param_error({name: "The value '%s' is not valid for %s: one value only."
+                           % (",".join(q.all(name)), name)})
     if allowed is not None:
         for v in vals:
             if v not in allowed:
@@ -143,13 +148,19 @@ class MockState:
             "rate_limits": list(DEFAULT_LIMITS),
             "latency_ms": 0,
             "report_delay_ms": 300,
-            "csv_bom": False,
+            "csv_bom": False,               # true: every CSV starts with a BOM
+            "csv_shape": None,              # null: a new shape per report (mock_reports.CSV_SHAPES)
             "download_ignore_range": False,  # a server that answers Range with the whole file
             "bench_rows": 0,
             "auth_lock_after": 0,           # 0 = never lock (§1 "repeated failures")
             "download_url_ttl": 86400,      # legacy link valid 24 h (§4a)
             "reporting_url_ttl": 31 * 86400,  # Reporting Service file valid 31 days (§4b)
             "events_max_age_days": 45,      # §2
+            "list_default_dir": "DESC",     # order when no Sort is sent (undocumented, §2)
+            "grow_disputes": 0,             # new disputes created at each GET /disputes
+            "amount_bounds": "inclusive",   # reading of report Min/Max*Amount (§4a)
+            "legacy_max_days": 0,           # TRANSACTIONS range also <= N days (0: months only)
+            "uwt_requires_key": False,      # USER_WALLET_TRANSACTIONS needs UserId/WalletId
         }
         self.config = dict(self.default_config)
         self.tokens = {}                    # token -> {"client", "exp", "issued"}
@@ -586,7 +597,14 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 raw, ct = jdump(b), JSON_CT
             hdrs = [(k, str(v)) for k, v in (rule.get("headers") or {}).items()]
-            self.send_resp(Resp(status, raw=raw, content_type=ct, headers=hdrs), rl, head_only)
+            if report_create and self.headers.get("Idempotency-Key"):
+                # §3: a key used on a failed call is spent, whatever the status
+                st.reports.record_failed(client_key, self.headers.get("Idempotency-Key"),
+                                         status, raw, ct)
+            # "cut_after": N body bytes, then the connection drops (no usable answer)
+            cut = rule.get("cut_after")
+            self.send_resp(Resp(status, raw=raw, content_type=ct, headers=hdrs), rl, head_only,
+                           cut_after=int(cut) if cut is not None else None)
             return status
         elif kind == "redirect":
             status = int(rule.get("status", 302))
@@ -605,6 +623,17 @@ class Handler(BaseHTTPRequestHandler):
             n = int(rule.get("depth", 100000))
             self.send_resp(Resp(200, raw=b"[" * n + b"]" * n), rl, head_only)
             return 200
+        elif kind == "token_echo":
+            # an OAuth error body that echoes the credentials it was sent: the
+            # Basic value and the api_key, with control bytes, past any cap
+            status = int(rule.get("status", 401))
+            auth = self.headers.get("Authorization") or ""
+            key = self.basic_client()[1] or ""
+            pad = "x" * int(rule.get("pad", 4000))
+            desc = ("rejected %s for api_key %s\x01\x1b[2J\r\n%s api_key %s" % (auth, key, pad, key))
+            self.send_resp(Resp(status, obj={"error": "invalid_client\x07 " + key,
+                                             "error_description": desc}), rl, head_only)
+            return status
 
         if not allowed:
             # §2: 429 rate_limit, errors null, no Retry-After
@@ -620,6 +649,11 @@ class Handler(BaseHTTPRequestHandler):
             resp = Resp(e.status, raw=body_b, content_type=e.content_type, headers=e.headers)
         if kind == "wrong_types" and resp.status == 200 and resp.obj is not None:
             resp = Resp(200, obj=wrong_types(resp.obj), headers=resp.headers)
+        if kind == "empty_page" and resp.status == 200 and isinstance(resp.obj, list):
+            # a page inside X-Number-Of-Pages answered [] (headers kept)
+            resp = Resp(200, obj=[], headers=resp.headers)
+        if kind == "lenient_json" and resp.status == 200 and resp.obj is not None:
+            resp = Resp(200, raw=lenient_json(resp.obj, rule), headers=resp.headers)
         cut = None
         if kind == "drop_mid_body":
             blen = resp.length if resp.stream is not None else len(resp.body_bytes())
@@ -700,6 +734,9 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             if seg[:1] == ["disputes"]:
                 if n == 1:
+                    grow = int(st.config.get("grow_disputes") or 0)
+                    if grow > 0:
+                        grow_disputes(st, grow)
                     return self.list_resp(s.disputes, q, DISPUTE_SPEC, cache=True)
                 if n == 2 and seg[1] == "pendingsettlement":
                     return self.list_resp(pending_settlement(s), q, DISPUTE_SPEC)
@@ -796,10 +833,13 @@ class Handler(BaseHTTPRequestHandler):
         now = time.time()
         max_age = int(st.config.get("events_max_age_days", 45)) * 86400
         after = parse_int_param(q, "AfterDate")
-        if after is not None and after < now - max_age:
-            # §2: events older than 45 days -> 400 param_error
-            raise param_error({"AfterDate": "AfterDate cannot be older than %d days"
-                                            % (max_age // 86400)})
+        before = parse_int_param(q, "BeforeDate")
+        # §2: an AfterDate or a BeforeDate older than 45 days -> 400 param_error
+        errs = {k: "Events older than %d days can not be searched" % (max_age // 86400)
+                for k, v in (("AfterDate", after), ("BeforeDate", before))
+                if v is not None and v < now - max_age}
+        if errs:
+            raise param_error(errs)
         evs = [e for e in st.store.events if e["Date"] >= now - max_age]
         return self.list_resp(evs, q, EVENT_SPEC)
 
@@ -814,14 +854,16 @@ class Handler(BaseHTTPRequestHandler):
         before = parse_int_param(q, "BeforeDate")
         filters = []
         for pname, (getter, allowed) in spec.get("enums", {}).items():
-            vals = parse_enum_filter(q, pname, allowed)
+            vals = parse_enum_filter(q, pname, allowed, pname in spec.get("single", ()))
             if vals is not None:
                 filters.append((pname, getter, vals))
-        sort_field, sort_dir = parse_sort(q, spec["sort"], spec.get("default_dir", "ASC"))
+        st = self.server.state
+        # no Sort: newest first by default (config list_default_dir; §2: undocumented)
+        sort_field, sort_dir = parse_sort(q, spec["sort"], spec.get(
+            "default_dir", str(st.config.get("list_default_dir") or "DESC").upper()))
         # for the store's own lists (cache=True), the selection is kept per
         # query until the data changes (mutate, reseed): each page of a long
         # listing is then a slice, not a filter and a sort of every object
-        st = self.server.state
         key = (id(items), len(items), st.data_version, datef, after, before, sort_field, sort_dir,
                tuple((pname, tuple(sorted(vals))) for pname, _, vals in filters))
         out = st.list_cache.get(key) if cache else None
@@ -920,10 +962,21 @@ class Handler(BaseHTTPRequestHandler):
                            [], head_only)
             return status
         resp = st.reports.download(method, path, Query(raw_query), self.headers)
+        if getattr(resp, "csv", None) is not None:
+            entry["csv_shape"] = dict(resp.headers).get("X-Mock-Csv-Shape")
+            entry["csv_size"] = resp.csv.size
+        if kind == "csv_header" and resp.status in (200, 206):
+            resp = csv_header_fault(resp, rule)
         cut = None
         if kind == "drop_mid_body":
             blen = resp.length if resp.stream is not None else len(resp.body_bytes())
             cut = int(rule.get("bytes", blen // 2))
+            at = rule.get("at")
+            csv = getattr(resp, "csv", None)
+            if at in ("last_record", "last_byte") and csv is not None:
+                # a point of the file: the start of its last line, or its last byte
+                mark = csv.last_record_at if at == "last_record" else csv.size - 1
+                cut = max(0, mark - resp.file_offset)
         self.send_resp(resp, [], head_only, cut_after=cut)
         return resp.status
 
@@ -955,6 +1008,8 @@ class Handler(BaseHTTPRequestHandler):
                         for k, v in data.items():
                             if k not in st.default_config:
                                 ignored.append(k)
+                            elif k == "csv_shape" and v is not None:
+                                st.config[k] = mr.shape_name(mr.parse_shape(v))
                             elif k == "rate_limits":
                                 lims = list(st.config["rate_limits"])
                                 for i, x in enumerate(v[:4]):
@@ -1054,7 +1109,7 @@ def _get(k):
 DISPUTE_SPEC = {"date": "CreationDate", "sort": ["CreationDate"],
                 "enums": {"Status": (_get("Status"), md.DISPUTE_STATUSES),
                           "DisputeType": (_get("DisputeType"), md.DISPUTE_TYPES)}}
-DOC_SPEC = {"date": "CreationDate", "sort": ["CreationDate"],
+DOC_SPEC = {"date": "CreationDate", "sort": ["CreationDate"], "single": ("Status", "Type"),
             "enums": {"Status": (_get("Status"), md.DOC_STATUSES),
                       "Type": (_get("Type"), md.DOC_TYPES)}}
 TX_SPEC = {"date": "CreationDate", "sort": ["CreationDate"],
@@ -1065,9 +1120,9 @@ TX_SPEC = {"date": "CreationDate", "sort": ["CreationDate"],
 REPORT_SPEC = {"date": "CreationDate", "sort": ["CreationDate"]}
 # §4b: Reporting Service list defaults to CreationDate:DESC
 REPORTING_SPEC = {"date": "CreationDate", "sort": ["CreationDate"], "default_dir": "DESC",
-                  "enums": {"Status": (_get("Status"), REPORTING_STATUSES)}}
+                  "single": ("Status",), "enums": {"Status": (_get("Status"), REPORTING_STATUSES)}}
 WALLET_SPEC = {"date": "CreationDate", "sort": ["CreationDate"]}
-EVENT_SPEC = {"date": "Date", "sort": ["Date"],
+EVENT_SPEC = {"date": "Date", "sort": ["Date"], "single": ("EventType",),
               "enums": {"EventType": (_get("EventType"), md.EVENT_TYPES)}}
 
 
@@ -1083,6 +1138,65 @@ def fault_raw_body(rule):
         fill = str(rule.get("fill_char", "x")) * int(rule["fill_count"])
         return rule["body"].replace("{FILL}", fill).encode("utf-8").replace(b"{NOW}", now)
     return None
+
+
+def lenient_json(obj, rule):
+    """Fault "lenient_json": JSON a strict reader must refuse (mode):
+    trailing (the value then ` trailing garbage`), two_arrays (`[..][..]`),
+    nul (`field` of every object = "a\\u0000b"), date_words (`field` of
+    every object = `word`, default "yesterday")."""
+    mode = rule.get("mode", "trailing")
+    field = rule.get("field", "Tag" if mode == "nul" else "CreationDate")
+    if mode in ("nul", "date_words"):
+        val = "a\x00b" if mode == "nul" else rule.get("word", "yesterday")
+        obj = json.loads(jdump(obj))        # a copy: the store stays as it is
+        items = obj if isinstance(obj, list) else [obj]
+        for o in items:
+            if isinstance(o, dict):
+                o[field] = val
+        return jdump(obj)
+    raw = jdump(obj)
+    if mode == "two_arrays":
+        return raw + raw
+    return raw + b" trailing garbage"
+
+
+def csv_header_fault(resp, rule):
+    """Fault "csv_header" on a download: a file that is not the CSV asked
+    for (mode): html (a 502 page, status 200), text (a plain message),
+    spaces (", " between header names), drop (the header without `column`,
+    and that field of every row)."""
+    mode = rule.get("mode", "html")
+    if mode == "html":
+        body = (b"<html><head><title>502 Bad Gateway</title></head>\r\n<body><h1>502 Bad "
+                b"Gateway</h1><p>The proxy could not reach the origin.</p></body></html>\r\n")
+        return Resp(200, raw=body, content_type="text/html")
+    if mode == "text":
+        return Resp(200, raw=b"Service temporarily unavailable, try again later\n",
+                    content_type="text/plain")
+    data = resp.body_bytes() if resp.stream is None else b"".join(resp.stream())
+    head, sep, rest = data.partition(b"\r\n")
+    if not sep:
+        head, sep, rest = data.partition(b"\n")
+    names = head.split(b",")
+    if mode == "spaces":
+        return Resp(200, raw=b", ".join(names) + sep + rest, content_type="text/csv")
+    col = rule.get("column", "CreationDate").encode()
+    bom = b"\xef\xbb\xbf"
+    plain = [n[3:] if n.startswith(bom) else n for n in names]
+    if col not in plain:
+        return resp
+    i = plain.index(col)
+    out = []
+    for line in (head + sep + rest).split(sep):
+        if not line:
+            out.append(line)
+            continue
+        f = line.split(b",")     # the drop mode is for files without quoted commas
+        if len(f) > i:
+            del f[i]
+        out.append(b",".join(f))
+    return Resp(200, raw=sep.join(out), content_type="text/csv")
 
 
 def wrong_types(o, key=None):
@@ -1139,6 +1253,23 @@ MUTABLE = {"disputes": "disputes", "dispute_documents": "dispute_documents",
            "events": "events", "client_wallets": "client_wallets",
            "repudiations": "repudiations", "settlements": "settlements",
            "refunds": "refunds", "payouts": "payouts"}
+
+
+def grow_disputes(st, n):
+    """config grow_disputes: n new disputes, newer than any other, created as a
+    list request arrives (objects created while a scan pages)."""
+    s = st.store
+    with st.lock:
+        st.data_version += 1
+        st.list_cache = {}
+        now = int(time.time())
+        base = max([now] + [d.get("CreationDate") or 0 for d in s.disputes[-1:]])
+        for k in range(n):
+            st.grown = getattr(st, "grown", 0) + 1
+            d = dict(s.disputes[0])
+            d.update({"Id": str(8000000000 + st.grown), "CreationDate": base + 1 + k,
+                      "Tag": "grown", "RepudiationId": None})
+            s.disputes.append(d)
 
 
 def mutate(st, data):

@@ -110,11 +110,38 @@ def csv_field(v):
     return s
 
 
-def csv_line(values):
-    return (",".join(csv_field(v) for v in values) + "\r\n").encode("utf-8")
+def csv_line(values, eol="\r\n"):
+    return (",".join(csv_field(v) for v in values) + eol).encode("utf-8")
 
 
 BOM = b"\xef\xbb\xbf"
+
+# §4c: line ends, the final line break, a BOM and the form of a report without
+# rows are all unknown, so every combination is served.  Each report gets the
+# next shape of this cycle (or config "csv_shape"); "noeol": the last line (the
+# header when there are no rows) has no line break; "emptybody": a report without
+# rows is an empty body (just the BOM with "bom") instead of its header line.
+SHAPE_TOKENS = ("crlf", "lf", "noeol", "bom", "emptybody")
+CSV_SHAPES = [",".join(t for t, on in (("lf" if k & 1 else "crlf", True), ("noeol", k & 2),
+                                        ("bom", k & 4), ("emptybody", k & 8)) if on)
+              for k in range(16)]
+
+
+def parse_shape(name):
+    """"lf,noeol,bom" -> {"eol", "final", "bom", "emptybody"}; ValueError if unknown."""
+    toks = [t.strip().lower() for t in str(name).split(",") if t.strip()]
+    bad = [t for t in toks if t not in SHAPE_TOKENS]
+    if bad or ("lf" in toks and "crlf" in toks):
+        raise ValueError("csv_shape: %r is not a comma-separated set of %s"
+                         % (name, "|".join(SHAPE_TOKENS)))
+    return {"eol": "\n" if "lf" in toks else "\r\n", "final": "noeol" not in toks,
+            "bom": "bom" in toks, "emptybody": "emptybody" in toks}
+
+
+def shape_name(shape):
+    return ",".join(t for t, on in (("lf" if shape["eol"] == "\n" else "crlf", True),
+                                    ("noeol", not shape["final"]), ("bom", shape["bom"]),
+                                    ("emptybody", shape["emptybody"])) if on)
 
 
 _DAYS = {}
@@ -130,9 +157,10 @@ def fast_iso(ts):
 
 
 class BytesCsv:
-    def __init__(self, data):
+    def __init__(self, data, last_record_at):
         self.data = data
         self.size = len(data)
+        self.last_record_at = last_record_at    # where the last line starts
         self.etag = hashlib.md5(data).hexdigest()
 
     def iter_from(self, offset, end=None):
@@ -150,7 +178,7 @@ class BenchCsv:
     in memory."""
     P = 997
 
-    def __init__(self, n, columns, after, before, desc, filters, bom, client_id):
+    def __init__(self, n, columns, after, before, desc, filters, shape, client_id):
         self.n = n
         self.columns = columns
         self.after = after
@@ -172,7 +200,9 @@ class BenchCsv:
                                "Nature": nats[(p // 3) % len(nats)], "Tag": tags[p % len(tags)],
                                "Currency": ccys[(p * 5) % len(ccys)], "ResultCode": res[0],
                                "ResultMessage": res[1], "exec_delay": p % 50})
-        self.header = (BOM if bom else b"") + csv_line(columns)
+        self.eol = shape["eol"]
+        bom = BOM if shape["bom"] else b""
+        self.header = bom + (b"" if n == 0 and shape["emptybody"] else csv_line(columns, self.eol))
         self.templates = [self._template(p) for p in range(self.P)]
         self.lengths = [len(self.row(p)) for p in range(self.P)]
         self.prefix = [0]
@@ -181,6 +211,9 @@ class BenchCsv:
         self.cycle = self.prefix[-1]
         full, part = divmod(n, self.P)
         self.size = len(self.header) + full * self.cycle + self.prefix[part]
+        self.last_record_at = self.size - self.lengths[(n - 1) % self.P] if n else len(bom)
+        if not shape["final"] and self.size > len(bom):
+            self.size -= len(self.eol)          # iter_from stops there
         self.etag = hashlib.md5(("bench-%d-%d-%d-%s" % (n, after, before, columns)).encode()
                                 ).hexdigest()
 
@@ -211,7 +244,7 @@ class BenchCsv:
                 cells.append("%%(%s)s" % c)
             else:
                 cells.append(csv_field(const.get(c)).replace("%", "%%"))
-        return ",".join(cells) + "\r\n"
+        return ",".join(cells) + self.eol
 
     def row(self, i):
         p = i % self.P
@@ -275,6 +308,29 @@ class BenchCsv:
             yield b"".join(buf)
 
 
+def st_cfg(state, key):
+    return state.config.get(key)
+
+
+def amount_ok(state, f, base, v, ccy_of_row):
+    """Min<base>Amount / Max<base>Amount of a legacy report, each with its
+    *Currency when given.  Whether the bound itself is included is unverified
+    (§4a): config amount_bounds "inclusive" (default) or "exclusive"."""
+    excl = str(state.config.get("amount_bounds") or "inclusive").lower() == "exclusive"
+    for mm in ("Min", "Max"):
+        amt = f.get(mm + base + "Amount")
+        if amt is None:
+            continue
+        ccy = f.get(mm + base + "Currency")
+        if ccy and ccy_of_row != ccy:
+            return False
+        if mm == "Min" and (v < amt or (excl and v == amt)):
+            return False
+        if mm == "Max" and (v > amt or (excl and v == amt)):
+            return False
+    return True
+
+
 def b64_cf(b):
     """CloudFront's URL-safe base64 variant: + -> -, = -> _, / -> ~."""
     return base64.b64encode(b).decode().translate(str.maketrans("+=/", "-_~"))
@@ -290,6 +346,7 @@ class ReportEngine:
         self.store = state.store
         self.lock = state.lock
         self.recs = {}          # id -> record
+        self.shapes_served = 0  # reports given a CSV shape of the cycle so far
         self.files = {}         # download path -> report id
         s = self.store
         for x in s.legacy_reports:
@@ -309,11 +366,22 @@ class ReportEngine:
         obj = json.loads(json.dumps(x["obj"]))
         rec = {"kind": kind, "obj": obj, "outcome": x["outcome"], "created_mono": None,
                "report_date": x["report_date"], "final": False, "csv": None, "bench": 0,
-               "fault": None, "seeded": True, "bom": False}
+               "fault": None, "seeded": True, "shape": self._next_shape()}
         if kind == "reporting":
             rec["columns"] = self._reporting_columns(obj["ReportType"], None)
             obj["Columns"] = [{"Name": n, "IsDefault": d} for n, d in rec["columns"]]
         self.recs[obj["Id"]] = rec
+
+    def _next_shape(self):
+        """The CSV shape of a new report: config "csv_shape", else the cycle's next."""
+        forced = self.state.config.get("csv_shape")
+        with self.lock:
+            k = self.shapes_served
+            self.shapes_served += 1
+        shape = parse_shape(forced if forced else CSV_SHAPES[k % len(CSV_SHAPES)])
+        if self.state.config.get("csv_bom"):
+            shape["bom"] = True
+        return shape
 
     # -------------------------------------------------------------- state machine
     def _materialize(self, rec):
@@ -466,6 +534,23 @@ class ReportEngine:
                     "date": email.utils.formatdate(usegmt=True)}
         return resp
 
+    def record_failed(self, client, key, status, raw, content_type):
+        """A faulted answer to a report-creating POST: the key is spent as if the
+        call had failed with that status (§3: a failed call blocks its key)."""
+        if not re.fullmatch(r"[A-Za-z0-9-]{16,36}", key or ""):
+            return
+        try:
+            resource = json.loads(raw.decode("utf-8")) if raw else None
+        except (ValueError, UnicodeDecodeError):
+            resource = raw.decode("utf-8", "replace")
+        with self.lock:
+            if (client, key) in self.state.idem:
+                return
+            self.state.idem[(client, key)] = {
+                "time": time.time(), "status": status, "length": len(raw or b""),
+                "content_type": content_type, "resource": resource,
+                "date": email.utils.formatdate(usegmt=True)}
+
     def idempotency_response(self, client, key):
         from mock_common import Resp, not_found
         with self.lock:
@@ -533,7 +618,7 @@ class ReportEngine:
         rec = {"kind": kind, "obj": obj, "outcome": outcome, "created_mono": time.monotonic(),
                "delay": delay, "report_date": None, "final": False, "csv": None,
                "bench": int(st.config.get("bench_rows") or 0), "fault": fault, "seeded": False,
-               "bom": bool(st.config.get("csv_bom"))}
+               "shape": self._next_shape()}
         with self.lock:
             self.recs[obj["Id"]] = rec
         return rec
@@ -593,7 +678,10 @@ class ReportEngine:
             eff_after = after if after is not None else md.add_months(eff_before, -1)  # GUESS
             if eff_after >= eff_before:
                 raise param_error({"Filters.BeforeDate": "BeforeDate must be greater than AfterDate"})
-            if eff_before > md.add_months(eff_after, 6):
+            max_days = int(st_cfg(self.state, "legacy_max_days") or 0)
+            if eff_before > md.add_months(eff_after, 6) or (
+                    max_days and eff_before - eff_after > max_days * 86400):
+                # config legacy_max_days: "6 months" read as a number of days
                 raise param_error({"Filters.AfterDate": "The date range can be a maximum of "
                                                         "6 months for this report type."})
         else:
@@ -675,7 +763,9 @@ class ReportEngine:
                         raise param_error({"Filters.%s" % k: "The value '%s' is not valid" % x})
             filters[k] = v
         if rtype == "USER_WALLET_TRANSACTIONS":
-            if not filters.get("UserId") and not filters.get("WalletId"):
+            # §4b: no filter = every user wallet; an older example refused it
+            if (st_cfg(self.state, "uwt_requires_key") and not filters.get("UserId")
+                    and not filters.get("WalletId")):
                 # §4b example error key, verbatim
                 raise param_error({"UserId & Currency":
                                    "User Id or Wallet Id has to be provided in filters"})
@@ -698,17 +788,25 @@ class ReportEngine:
         if rec["csv"] is not None:
             return rec["csv"]
         o = rec["obj"]
-        bom = rec["bom"]
+        shape = rec["shape"]
         if rec["kind"] == "legacy" and o["ReportType"] == "TRANSACTIONS" and rec["bench"] > 0:
             f = o["Filters"]
             after, before = rec.get("window") or (f["AfterDate"], f["BeforeDate"])
             csv = BenchCsv(rec["bench"], o["Columns"], after, before,
-                           o["Sort"].endswith("DESC"), f, bom, self.store.client_id)
+                           o["Sort"].endswith("DESC"), f, shape, self.store.client_id)
         else:
-            lines = [(BOM if bom else b"") + csv_line(self._header(rec))]
+            eol = shape["eol"]
+            bom = BOM if shape["bom"] else b""
+            lines = [csv_line(self._header(rec), eol)]
             for vals in self._rows(rec):
-                lines.append(csv_line(vals))
-            csv = BytesCsv(b"".join(lines))
+                lines.append(csv_line(vals, eol))
+            if len(lines) == 1 and shape["emptybody"]:
+                lines = []
+            data = bom + b"".join(lines)
+            last = len(data) - len(lines[-1]) if lines else len(bom)
+            if lines and not shape["final"]:
+                data = data[:-len(eol)]
+            csv = BytesCsv(data, last)
         rec["csv"] = csv
         return csv
 
@@ -746,9 +844,7 @@ class ReportEngine:
                 if f.get("Currency") and w[WF["Currency"]] != f["Currency"]:
                     continue
                 bal = w[WF["BalanceAmount"]]
-                if f.get("MinBalanceAmount") is not None and bal < f["MinBalanceAmount"]:
-                    continue
-                if f.get("MaxBalanceAmount") is not None and bal > f["MaxBalanceAmount"]:
+                if not amount_ok(self.state, f, "Balance", bal, w[WF["BalanceCurrency"]]):
                     continue
                 sel.append(w)
             if desc:
@@ -831,21 +927,9 @@ class ReportEngine:
                 continue
             if f.get("AuthorId") and r[LF["AuthorId"]] != f["AuthorId"]:
                 continue
-            ok = True
-            for bound, fld in (("MinDebitedFunds", "DebitedFunds"), ("MaxDebitedFunds", "DebitedFunds"),
-                               ("MinFees", "Fees"), ("MaxFees", "Fees")):
-                amt = f.get(bound + "Amount")
-                if amt is None:
-                    continue
-                ccy = f.get(bound + "Currency")
-                if ccy and r[LF[fld + "Currency"]] != ccy:
-                    ok = False
-                    break
-                v = r[LF[fld + "Amount"]]
-                if (bound.startswith("Min") and v < amt) or (bound.startswith("Max") and v > amt):
-                    ok = False
-                    break
-            if ok:
+            if (amount_ok(self.state, f, "DebitedFunds", r[LF["DebitedFundsAmount"]],
+                          r[LF["DebitedFundsCurrency"]])
+                    and amount_ok(self.state, f, "Fees", r[LF["FeesAmount"]], r[LF["FeesCurrency"]])):
                 out.append(r)
         return out
 
@@ -999,7 +1083,7 @@ class ReportEngine:
         hdrs = [("Accept-Ranges", "bytes"), ("ETag", '"%s"' % csv.etag),
                 ("Last-Modified", email.utils.formatdate(o["ReportDate"] or time.time(),
                                                          usegmt=True)),
-                ("X-Cache", "Miss from cloudfront"),
+                ("X-Cache", "Miss from cloudfront"), ("X-Mock-Csv-Shape", shape_name(rec["shape"])),
                 ("Via", "1.1 mock.cloudfront.net (CloudFront)"), ("Server", "AmazonS3")]
         rng = headers.get("Range")
         if rng and not self.state.config.get("download_ignore_range"):
@@ -1018,7 +1102,13 @@ class ReportEngine:
                                 content_type=xml,
                                 headers=[("Content-Range", "bytes */%d" % size)] + cf)
                 hdrs.append(("Content-Range", "bytes %d-%d/%d" % (start, end - 1, size)))
-                return Resp(206, content_type="text/csv", headers=hdrs,
+                resp = Resp(206, content_type="text/csv", headers=hdrs,
                             stream=lambda: csv.iter_from(start, end), length=end - start)
-        return Resp(200, content_type="text/csv", headers=hdrs,
+                resp.file_offset = start
+                resp.csv = csv
+                return resp
+        resp = Resp(200, content_type="text/csv", headers=hdrs,
                     stream=lambda: csv.iter_from(0), length=size)
+        resp.file_offset = 0
+        resp.csv = csv
+        return resp

@@ -107,6 +107,13 @@ conv(const char *json, MpJrKind kind, bool json_type)
 		CHECK_INT(c_.leaked, 0); \
 	} while (0)
 
+#define CHECK_FORMAT(json) \
+	do { \
+		Conv		c_ = conv((json), MP_JR_KIND_TIME, false); \
+		CHECK_INT(c_.st, MP_JR_ETIME_FORMAT); \
+		CHECK_INT(c_.leaked, 0); \
+	} while (0)
+
 /* Unix seconds → PostgreSQL microseconds, for integral seconds */
 #define PGUS(secs)	((int64_t) (secs) * 1000000 - MP_JR_PG_EPOCH_USEC)
 
@@ -472,15 +479,25 @@ test_time_string(void)
 	CHECK_UNIX("{\"v\":\"-86400\"}", PGUS(-86400));
 	CHECK_UNIX("{\"v\":\"000042\"}", PGUS(42));
 	CHECK_UNIX("{\"v\":\"-0\"}", -MP_JR_PG_EPOCH_USEC);
-	/* anything else goes to the input function as it is */
+	/* an ISO 8601 date goes to the input function as it is */
 	CHECK_TEXT("{\"v\":\"2024-12-24T10:00:00Z\"}", MP_JR_KIND_TIME, "2024-12-24T10:00:00Z");
-	CHECK_TEXT("{\"v\":\"+1735000000\"}", MP_JR_KIND_TIME, "+1735000000");
-	CHECK_TEXT("{\"v\":\" 1735000000\"}", MP_JR_KIND_TIME, " 1735000000");
-	CHECK_TEXT("{\"v\":\"1735000000.5\"}", MP_JR_KIND_TIME, "1735000000.5");
-	CHECK_TEXT("{\"v\":\"1e9\"}", MP_JR_KIND_TIME, "1e9");
-	CHECK_TEXT("{\"v\":\"-\"}", MP_JR_KIND_TIME, "-");
-	CHECK_TEXT("{\"v\":\"\"}", MP_JR_KIND_TIME, "");
-	CHECK_TEXT("{\"v\":\"\\u0661\\u0662\"}", MP_JR_KIND_TIME, "\xd9\xa1\xd9\xa2");
+	CHECK_TEXT("{\"v\":\"2024-12-24\"}", MP_JR_KIND_TIME, "2024-12-24");
+	CHECK_TEXT("{\"v\":\"2024-12-24 10:00:00.123+01:00\"}", MP_JR_KIND_TIME,
+			   "2024-12-24 10:00:00.123+01:00");
+	/* anything else is no date of the API's: never "now" or "yesterday" */
+	CHECK_FORMAT("{\"v\":\"now\"}");
+	CHECK_FORMAT("{\"v\":\"yesterday\"}");
+	CHECK_FORMAT("{\"v\":\"epoch\"}");
+	CHECK_FORMAT("{\"v\":\"infinity\"}");
+	CHECK_FORMAT("{\"v\":\"2024-12-24 now\"}");
+	CHECK_FORMAT("{\"v\":\"2024-12-24T10:00:00+01:\"}");
+	CHECK_FORMAT("{\"v\":\"+1735000000\"}");
+	CHECK_FORMAT("{\"v\":\" 1735000000\"}");
+	CHECK_FORMAT("{\"v\":\"1735000000.5\"}");
+	CHECK_FORMAT("{\"v\":\"1e9\"}");
+	CHECK_FORMAT("{\"v\":\"-\"}");
+	CHECK_FORMAT("{\"v\":\"\"}");
+	CHECK_FORMAT("{\"v\":\"\\u0661\\u0662\"}");
 	/* other kinds never read digits as time */
 	CHECK_TEXT("{\"v\":\"1735000000\"}", MP_JR_KIND_TEXT, "1735000000");
 }
@@ -592,15 +609,72 @@ test_hand_made_tree(void)
 
 	ut_alloc_init(&a, &st);
 	s->valuestring = NULL;
-	CHECK_INT(mp_jsonrow_value(&a, s, MP_JR_KIND_TIME, false, &v), MP_JR_OK);
+	CHECK_INT(mp_jsonrow_value(&a, s, MP_JR_KIND_TEXT, false, &v), MP_JR_OK);
 	CHECK_STR(v.text, "");
 	mp_jsonrow_free(&a, &v);
+	/* "" is no date */
+	CHECK_INT(mp_jsonrow_value(&a, s, MP_JR_KIND_TIME, false, &v), MP_JR_ETIME_FORMAT);
 	s->valuestring = save;
 	cJSON_Delete(s);
 	CHECK_INT(st.live, 0);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Strict parse of a whole body */
+
+static void
+check_parse(const char *body, size_t len, MpJrParse expect)
+{
+	MpJrParse	why;
+	cJSON	   *j = mp_jsonrow_parse(body, len, &why);
+
+	CHECK_INT(why, expect);
+	CHECK((j != NULL) == (expect == MP_JR_PARSE_OK));
+	cJSON_Delete(j);
+}
+
+#define PARSE(lit, expect) check_parse((lit), sizeof(lit) - 1, (expect))
+
+static void
+test_parse_strict(void)
+{
+	PARSE("[{\"Id\":\"1\"}]", MP_JR_PARSE_OK);
+	PARSE(" [1, 2] \r\n\t", MP_JR_PARSE_OK);
+	PARSE("{\"a\":\"x\\\\u0000\"}", MP_JR_PARSE_OK);	/* an escaped backslash, then text */
+	PARSE("{\"a\":\"\\u00001\"}", MP_JR_PARSE_NUL);
+	PARSE("{\"a\":\"a\\u0000b\"}", MP_JR_PARSE_NUL);
+	PARSE("[\"a\0b\"]", MP_JR_PARSE_NUL);
+	PARSE("[1] trailing garbage", MP_JR_PARSE_TRAILING);
+	PARSE("[{\"a\":1}][{\"a\":2}]", MP_JR_PARSE_TRAILING);
+	PARSE("[1],", MP_JR_PARSE_TRAILING);
+	PARSE("[1", MP_JR_PARSE_SYNTAX);
+	PARSE("", MP_JR_PARSE_SYNTAX);
+	check_parse(NULL, 0, MP_JR_PARSE_SYNTAX);
+	/* the length is the body: a NUL past it is not read */
+	check_parse("[1]\0garbage", 3, MP_JR_PARSE_OK);
+}
+
+static void
+test_iso_date(void)
+{
+	CHECK(mp_jsonrow_iso_date("2024-02-29"));
+	CHECK(mp_jsonrow_iso_date("2024-02-29T10:11"));
+	CHECK(mp_jsonrow_iso_date("2024-02-29T10:11:12"));
+	CHECK(mp_jsonrow_iso_date("2024-02-29T10:11:12.5Z"));
+	CHECK(mp_jsonrow_iso_date("2024-02-29 10:11:12-0130"));
+	CHECK(mp_jsonrow_iso_date("2024-02-29T10:11:12+01"));
+	CHECK(!mp_jsonrow_iso_date("2024-02-29T10:11:12."));
+	CHECK(!mp_jsonrow_iso_date("2024-02-29T10"));
+	CHECK(!mp_jsonrow_iso_date("2024-2-29"));
+	CHECK(!mp_jsonrow_iso_date("29/02/2024 10:11:12"));
+	CHECK(!mp_jsonrow_iso_date("2024-02-29Z "));
+	CHECK(!mp_jsonrow_iso_date("today"));
+	CHECK(!mp_jsonrow_iso_date("allballs"));
+}
+
 const UtTest jsonrow_tests[] = {
+	{"jsonrow_parse_strict", test_parse_strict},
+	{"jsonrow_iso_date", test_iso_date},
 	{"jsonrow_split_path", test_split_path},
 	{"jsonrow_split_path_empty_segments", test_split_path_empty_segments},
 	{"jsonrow_split_path_nomem", test_split_path_nomem},

@@ -460,6 +460,40 @@ test_windows_reporting_service_flow(void)
 	CHECK(w[0].end < mp_add_months(w[0].start, 12));
 }
 
+/* months and a number of days: every window inside both readings */
+static void
+test_windows_span(void)
+{
+	MpWindow	w[8];
+	int64_t		from = D(2024, 7, 1);
+	int64_t		to = D(2025, 7, 1);
+	int64_t		cap = 181 * INT64_C(86400) - 1;
+	int			n;
+
+	/* Jul 1 + 6 months is 184 days: the day cap wins */
+	n = mp_split_windows_span(from, to, 6, true, cap, w, 8);
+	CHECK_INT(n, 3);
+	CHECK_INT(w[0].start, from);
+	CHECK_INT(w[0].end, from + cap);
+	for (int i = 0; i < n; i++)
+	{
+		CHECK(w[i].end - w[i].start <= cap);
+		CHECK(w[i].end < mp_add_months(w[i].start, 6));
+		if (i > 0)
+			CHECK_INT(w[i].start, w[i - 1].end);
+	}
+	CHECK_INT(w[n - 1].end, to);
+	/* a cap longer than the months changes nothing */
+	CHECK_INT(mp_split_windows_span(from, to, 6, true, 400 * INT64_C(86400), w, 8),
+			  mp_split_windows(from, to, 6, true, NULL, 0));
+	/* 0: months only; negative: invalid */
+	CHECK_INT(mp_split_windows_span(from, to, 6, true, 0, NULL, 0), 3);
+	CHECK_INT(mp_split_windows_span(from, to, 6, true, -1, w, 8), -1);
+	/* near the end of time the cap cannot overflow */
+	CHECK_INT(mp_split_windows_span(MP_TIME_MAX - 10, MP_TIME_MAX, 1, true, cap, w, 8),
+			  mp_split_windows(MP_TIME_MAX - 10, MP_TIME_MAX, 1, true, NULL, 0));
+}
+
 const UtTest windows_tests[] = {
 	{"make_time_known", test_make_time_known},
 	{"make_time_invalid", test_make_time_invalid},
@@ -481,5 +515,6 @@ const UtTest windows_tests[] = {
 	{"windows_alloc", test_windows_alloc},
 	{"windows_property", test_windows_property},
 	{"windows_reporting_service_flow", test_windows_reporting_service_flow},
+	{"windows_span", test_windows_span},
 	{NULL, NULL}
 };

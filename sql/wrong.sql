@@ -1,0 +1,192 @@
+--
+-- wrong: no silent wrong answer.  Each case below once returned wrong rows
+-- with no error (issue 12); now each gives the exact rows or an ERROR.
+--
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE VIEW t.wposts AS
+  SELECT r -> 'body' AS body FROM t.requests() r
+  WHERE r ->> 'method' = 'POST' AND r ->> 'path' NOT LIKE '%oauth%';
+CREATE TEMP TABLE cut AS SELECT now() - interval '20 days' AS c;
+
+-- 1. a column with a field option is asked for in Columns and read
+CREATE FOREIGN TABLE w_tx (id text, creation_date timestamptz,
+  amount bigint OPTIONS (field 'DebitedFundsAmount'),
+  created_iso timestamptz OPTIONS (field 'CreationDate:ISO'))
+  SERVER mangopay OPTIONS (resource 'transactions');
+SELECT count(*) > 0 AS some_rows,
+       count(*) FILTER (WHERE w.amount IS NOT DISTINCT FROM (j ->> 'DebitedFundsAmount')::bigint
+                          AND w.created_iso = t.ts(j -> 'CreationDate')) = count(*) AS exact
+FROM w_tx w JOIN t.truth('transactions') j ON j ->> 'Id' = w.id
+WHERE w.creation_date >= (SELECT c FROM cut);
+SELECT count(*) = (SELECT count(*) FROM t.truth('transactions') j
+                   WHERE t.ts(j -> 'CreationDate') >= (SELECT c FROM cut)) AS all_rows
+FROM w_tx WHERE creation_date >= (SELECT c FROM cut);
+SELECT DISTINCT body -> 'Columns' AS columns FROM t.wposts;
+-- the same on a Reporting Service table
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE FOREIGN TABLE w_fees (transaction_id text, creation_date timestamptz,
+  fee bigint OPTIONS (field 'FeesAmount'), fee_currency text OPTIONS (field 'FeesCurrency'))
+  SERVER mangopay OPTIONS (resource 'collected_fees');
+SELECT count(*) > 0 AS some_rows, count(fee) = count(*) AS fees_read, count(fee_currency) = count(*) AS currencies_read
+FROM w_fees WHERE creation_date >= now() - interval '60 days';
+SELECT DISTINCT body -> 'Columns' AS columns FROM t.wposts;
+-- a field the report does not have: the API's ERROR, not a column of NULLs
+CREATE FOREIGN TABLE w_bad (id text, creation_date timestamptz, x text OPTIONS (field 'NoSuchColumn'))
+  SERVER mangopay OPTIONS (resource 'transactions');
+SELECT t.err('SELECT count(x) FROM w_bad WHERE creation_date >= now() - interval ''10 days''');
+
+-- 2. a download that is not the CSV asked for: an ERROR naming what is missing
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"\\.csv$","port":"download","kind":"csv_header","mode":"html"}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT count(*) FROM mangopay.transactions WHERE creation_date >= now() - interval ''10 days''', true);
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"\\.csv$","port":"download","kind":"csv_header","mode":"text"}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT count(*) FROM mangopay.transactions WHERE creation_date >= now() - interval ''10 days''', true);
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"\\.csv$","port":"download","kind":"csv_header","mode":"spaces"}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT count(id) FROM mangopay.transactions WHERE creation_date >= now() - interval ''10 days''', true);
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"\\.csv$","port":"download","kind":"csv_header","mode":"drop","column":"DebitedFundsAmount"}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT count(amount) FROM w_tx WHERE creation_date >= now() - interval ''10 days''', true);
+-- a column the query does not read may be missing
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"\\.csv$","port":"download","kind":"csv_header","mode":"drop","column":"Tag"}]}') ->> 'ok' AS armed;
+SELECT count(*) = (SELECT count(*) FROM t.truth('transactions') j
+                   WHERE t.ts(j -> 'CreationDate') >= (SELECT c FROM cut)) AS exact
+FROM mangopay.transactions WHERE creation_date >= (SELECT c FROM cut);
+
+-- 3. an empty page inside X-Number-Of-Pages: an ERROR, not a short list
+SELECT t.mock('reset') ->> 'ok' AS reset;
+ALTER SERVER mangopay OPTIONS (ADD page_size '100');
+SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"empty_page","skip":1}]}') ->> 'ok' AS armed;
+SELECT regexp_replace(regexp_replace(t.err('SELECT count(*) FROM mangopay.disputes', true), 'page \d+ of \d+', 'page N of M'), 'announced \d+', 'announced M') AS err;
+-- past the last page, [] is the end as before
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) = (SELECT count(*) FROM t.truth('disputes')) AS exact FROM mangopay.disputes;
+
+-- 5. payouts by id older than the by-id GET's 13 months: read from the report
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT j ->> 'Id' AS old_payout FROM t.truth('transactions') j
+WHERE j ->> 'Type' = 'PAYOUT' AND j ->> 'Nature' = 'REGULAR'
+  AND t.ts(j -> 'CreationDate') BETWEEN now() - interval '30 months' AND now() - interval '15 months'
+ORDER BY j ->> 'Id' LIMIT 1 \gset
+SELECT count(*) AS by_id_rows, bool_and(debited_funds_amount IS NOT NULL) AS amounts
+FROM mangopay.payouts WHERE id = :'old_payout';
+SELECT count(*) AS report_plan_rows FROM mangopay.payouts WHERE id || '' = :'old_payout';
+-- its lookup columns are NULL, and a NOTICE says so
+SELECT id = :'old_payout' AS same, mode_requested IS NULL AS lookup_null
+FROM mangopay.payouts WHERE id = :'old_payout';
+-- an id that exists nowhere: no row, and only reports older than 12 months
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS no_such_payout FROM mangopay.payouts WHERE id = 'po_m_nope';
+SELECT max((body -> 'Filters' ->> 'BeforeDate')::bigint) <= extract(epoch FROM now() - interval '12 months') + 86400 AS only_old_windows,
+       count(*) AS reports FROM t.wposts;
+-- a join's rescans read those old rows once
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS joined, bool_and(p.id = v.id) AS same
+FROM (VALUES (:'old_payout'), ('po_m_nope'), ('po_m_nope2'), (:'old_payout')) v(id)
+CROSS JOIN LATERAL (SELECT id FROM mangopay.payouts p WHERE p.id = v.id OFFSET 0) p;
+SELECT count(*) AS reports FROM t.wposts;
+
+-- 6. key values: each documented value once, anything else matches nothing without a request
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT (SELECT count(*) FROM mangopay.client_wallet_transactions WHERE funds_type IN ('FEES', 'fees') AND currency = 'EUR')
+     = (SELECT count(*) FROM mangopay.client_wallet_transactions WHERE funds_type = 'FEES' AND currency = 'EUR') AS no_doubles;
+SELECT count(*) FILTER (WHERE path LIKE '%/clients/wallets/fees/%') AS lower_case_requests,
+       count(*) FILTER (WHERE path LIKE '%/clients/wallets/FEES/EUR/%') > 0 AS fees_read
+FROM t.api_calls;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS bogus FROM mangopay.client_wallet_transactions WHERE funds_type = 'BOGUS' AND currency = 'EUR';
+SELECT count(*) AS lower_currency FROM mangopay.client_wallet_transactions WHERE funds_type = 'FEES' AND currency = 'eur';
+SELECT count(*) AS requests FROM t.api_calls;
+
+-- 7. values that cannot be an id: no row, no request, the path's shape kept
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS empty_id FROM mangopay.disputes WHERE id = '';
+SELECT count(*) AS dot FROM mangopay.disputes WHERE id = '.';
+SELECT count(*) AS dotdot FROM mangopay.disputes WHERE id = '..';
+SELECT count(*) AS slash FROM mangopay.disputes WHERE id IN ('a/../b', '../../users', 'x?y', 'tab	x');
+SELECT count(*) AS requests FROM t.api_calls;
+-- a plausible id still asks, once
+SELECT count(*) AS dotted_id FROM mangopay.disputes WHERE id = 'a..b';
+SELECT path FROM t.api_calls;
+
+-- 8. strict JSON: trailing data, a second array, a NUL, dates in words
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"lenient_json","mode":"trailing"}]}') ->> 'ok' AS armed;
+SELECT regexp_replace(t.err('SELECT count(*) FROM mangopay.disputes', true), '\d+ bytes', 'N bytes') AS err;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"lenient_json","mode":"two_arrays"}]}') ->> 'ok' AS armed;
+SELECT regexp_replace(t.err('SELECT count(*) FROM mangopay.disputes', true), '\d+ bytes', 'N bytes') AS err;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"lenient_json","mode":"nul","field":"Tag"}]}') ->> 'ok' AS armed;
+SELECT regexp_replace(t.err('SELECT count(tag) FROM mangopay.disputes', true), '\d+ bytes', 'N bytes') AS err;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"lenient_json","mode":"date_words","word":"yesterday","times":-1}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT count(creation_date) FROM mangopay.disputes');
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"lenient_json","mode":"date_words","word":"now","times":-1}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT max(creation_date) FROM mangopay.disputes');
+-- ISO 8601 dates are still read
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"lenient_json","mode":"date_words","word":"2024-02-29T10:11:12+00:00","times":-1}]}') ->> 'ok' AS armed;
+SELECT count(*) = (SELECT count(*) FROM t.truth('disputes')) AS exact,
+       bool_and(creation_date = '2024-02-29 10:11:12+00') AS iso_read FROM mangopay.disputes;
+-- in a report CSV too
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"\\.csv$","kind":"status","status":200,"content_type":"text/csv","body":"Id,CreationDate,CreationDate:ISO\r\nx,{NOW},yesterday\r\n","fill_count":0}]}') ->> 'ok' AS armed;
+SELECT t.err('SELECT created_iso FROM w_tx WHERE creation_date >= now() - interval ''10 days''');
+
+-- 9. the token endpoint echoes the credentials: masked, sanitised, capped
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"/oauth/token$","kind":"token_echo","times":-1}]}') ->> 'ok' AS armed;
+ALTER SERVER mangopay OPTIONS (ADD connect_timeout_ms '10001');  -- drops the cached token
+CREATE TEMP TABLE e AS SELECT t.err('SELECT count(*) FROM mangopay.disputes', true) AS e;
+SELECT split_part(e, E'\n', 1) AS error,
+       position('sk-test-6f1e0c2a9b8d47e3a5c4' IN e) = 0 AS no_key,
+       position(encode(convert_to('acme-test:sk-test-6f1e0c2a9b8d47e3a5c4', 'UTF8'), 'base64') IN e) = 0 AS no_basic,
+       e !~ '[\x01-\x09\x0b-\x1f\x7f]' AS no_control_bytes,
+       length(e) < 1200 AS capped
+FROM e;
+DROP TABLE e;
+-- uncaught, the ERROR goes to the server log: masked there too
+\set VERBOSITY terse
+SELECT count(*) FROM mangopay.disputes;
+\set VERBOSITY default
+SELECT count(*) AS log_lines_with_secret
+FROM t.run('grep -a -F ' || t.sh(format('[%s]', pg_backend_pid())) || ' /tmp/mangopay_fdw_test/postgres.log'
+           || ' | grep -c -F -e sk-test-6f1e0c2a9b8d47e3a5c4 -e '
+           || t.sh(encode(convert_to('acme-test:sk-test-6f1e0c2a9b8d47e3a5c4', 'UTF8'), 'base64'))
+           || ' || true') l
+WHERE l <> '0';
+SELECT count(*) AS log_detail_lines
+FROM t.run('grep -a -F ' || t.sh(format('[%s] DETAIL:  HTTP 401 from the OAuth token endpoint', pg_backend_pid()))
+           || ' /tmp/mangopay_fdw_test/postgres.log || true') l
+WHERE l <> '' AND length(l) < 1000;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+ALTER SERVER mangopay OPTIONS (DROP connect_timeout_ms);
+
+-- 10. a rate-limit wait is said (NOTICE with the reset time), ends with one
+-- probe, and is not carried into the next statement
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"rate_limit","reset_in":4,"skip":1}]}') ->> 'ok' AS armed;
+SET client_min_messages = warning;
+SELECT count(*) = (SELECT count(*) FROM t.truth('disputes')) AS exact FROM mangopay.disputes;
+RESET client_min_messages;
+SELECT regexp_replace(regexp_replace(l, '^.*NOTICE:  ', ''), 'until .*$', 'until <reset time>') AS notice
+FROM t.run('grep -a -E ' || t.sh(format('\[%s\] NOTICE: +MangoPay rate limit', pg_backend_pid()))
+           || ' /tmp/mangopay_fdw_test/postgres.log || true') l WHERE l <> '';
+SELECT count(*) FILTER (WHERE status = 429) AS rate_limited, count(*) FILTER (WHERE status = 200) > 1 AS went_on
+FROM t.api_calls;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t0;
+SELECT count(*) = (SELECT count(*) FROM t.truth('disputes')) AS exact FROM mangopay.disputes;
+SELECT clock_timestamp() - t0 < interval '3 s' AS no_stale_wait FROM t0;
+SELECT count(*) AS notices FROM t.run('grep -a -E ' || t.sh(format('\[%s\] NOTICE: +MangoPay rate limit', pg_backend_pid()))
+           || ' /tmp/mangopay_fdw_test/postgres.log || true') l WHERE l <> '';
+DROP TABLE t0;
+
+ALTER SERVER mangopay OPTIONS (DROP page_size);
+DROP FOREIGN TABLE w_tx, w_fees, w_bad;
+DROP VIEW t.wposts;
+SELECT t.mock('reset') ->> 'ok' AS reset;
