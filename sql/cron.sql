@@ -55,6 +55,14 @@ CREATE TABLE books.imported_disputes (id text PRIMARY KEY, creation_date timesta
 CREATE TABLE books.synced_disputes (id text PRIMARY KEY, creation_date timestamptz NOT NULL,
   status text, result_code text, disputed_funds_amount bigint);
 
+-- the mock's seeded data end at its midnight (T0), more than a day ago when
+-- the run crosses midnight: a transaction of an hour ago is always in the
+-- import job's day
+SELECT t.mock('mutate', jsonb_build_object('collection', 'transactions', 'add', jsonb_build_object(
+  'Id', 'tx_cron_recent', 'CreationDate', extract(epoch FROM now() - interval '1 hour')::bigint,
+  'Status', 'SUCCEEDED', 'Type', 'TRANSFER', 'Nature', 'REGULAR',
+  'DebitedFundsAmount', 990, 'DebitedFundsCurrency', 'EUR', 'FeesAmount', 0, 'FeesCurrency', 'EUR'))) ->> 'ok' AS added;
+
 -- the jobs, as README's recipe writes them
 SELECT t.cron(format($$SELECT cron.schedule_in_database('mangopay_fdw_test_import', '* * * * *', %L, %L)$$,
   $job$

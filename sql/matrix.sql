@@ -38,7 +38,8 @@ SELECT t.err('SELECT count(*) FROM mangopay.disputes', true);
 SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","kind":"wrong_types","times":-1}]}') ->> 'ok' AS armed;
 SELECT t.err('SELECT count(creation_date) FROM mangopay.disputes WHERE creation_date > now() - interval ''30 days''');
-SELECT t.err('SELECT sum(disputed_funds_amount) FROM mangopay.disputes');
+-- (the amount in the message depends on the date: its digits masked)
+SELECT regexp_replace(t.err('SELECT sum(disputed_funds_amount) FROM mangopay.disputes'), '"\d+\.', '"N.') AS err;
 SELECT t.err('SELECT count(status) FROM mangopay.disputes');
 SELECT count(*) = (SELECT count(*) FROM t.truth('disputes')) AS ids_still_read FROM mangopay.disputes;
 

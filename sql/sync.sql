@@ -60,6 +60,7 @@ SELECT count(*) AS state_rows_after_bad_calls FROM mangopay_fdw_sync_state;
 SELECT now() - interval '60 days' AS since \gset
 CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes', since => :'since');
 SELECT watermark AS wm1 FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
+-- (counts depend on the time of day: compared with the mock's, not printed)
 SELECT * FROM t.sync_state;
 SELECT last_inserted = (SELECT count(*) FROM t.truth_in('disputes', :'since', :'wm1')) AS all_inserted,
        last_inserted > 100 AS many FROM mangopay_fdw_sync_state;

@@ -184,7 +184,11 @@ class MockState:
         t = time.time()
         self.data_version += 1
         self.list_cache = {}
-        self.store = md.Store(seed=self.args.seed, n_disputes=self.args.disputes,
+        # T0 is fixed for the server's life: a reseed after midnight UTC
+        # serves the same records as the first seed
+        if getattr(self, "t0", None) is None:
+            self.t0 = md.parse_anchor(getattr(self.args, "anchor", None))
+        self.store = md.Store(seed=self.args.seed, t0=self.t0, n_disputes=self.args.disputes,
                               client_id=self.args.client_id)
         self.reports = mr.ReportEngine(self)
         self.seed_seconds = time.time() - t
@@ -1042,6 +1046,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if p == "/__mock/health":
                 r = Resp(200, obj={"ok": True, "pid": os.getpid(), "ports": st.ports, "t0": st.store.t0,
+                                   "now": time.time(),
                                    "seed": st.args.seed, "client_id": st.args.client_id,
                                    "seed_seconds": round(st.seed_seconds, 3)})
             elif p == "/__mock/reset" and method == "POST":
@@ -1535,6 +1540,12 @@ def build_parser():
     ap.add_argument("--api-key", default="sk-test-0123456789abcdef")
     ap.add_argument("--extra-client", action="append", default=[], help="ID:KEY (repeatable)")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--clock-offset", type=float, default=0,
+                    help="seconds added to the mock's clock (time.time()): token expiry, rate"
+                         " limits, retention limits, report dates and the default T0 all move")
+    ap.add_argument("--anchor", default=None,
+                    help="T0 of the seeded data: Unix seconds or ISO 8601 UTC (YYYY-MM-DD[THH:MM[:SS]][Z]),"
+                         " or 'now'; default today 00:00 UTC")
     ap.add_argument("--log", default=None)
     ap.add_argument("--token-ttl", type=int, default=1200)   # sandbox default (§1)
     ap.add_argument("--disputes", type=int, default=3000)
@@ -1603,8 +1614,22 @@ def start_blackhole(host, port):
     return s.getsockname()[1]
 
 
+def shift_clock(offset):
+    """--clock-offset: every time.time() of this process (the mock's modules,
+    http.server's and email.utils' dates) reads `offset` seconds later;
+    time.monotonic() and sleeps are untouched."""
+    if offset:
+        real = time.time
+        time.time = lambda: real() + offset
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    shift_clock(args.clock_offset)
+    try:
+        md.parse_anchor(args.anchor)
+    except ValueError as e:
+        sys.exit("mangopay_mock: %s" % e)
     st, servers = start_servers(args)
     if args.pid_file:
         with open(args.pid_file, "w") as f:

@@ -13,6 +13,7 @@ import bisect
 import calendar
 import datetime as _dt
 import random
+import re
 import time
 
 # ---------------------------------------------------------------------------
@@ -155,9 +156,30 @@ AWKWARD = [
 # time helpers
 
 def today_midnight_utc(now=None):
-    d = _dt.datetime.fromtimestamp(now if now is not None else _dt.datetime.now(
-        _dt.timezone.utc).timestamp(), _dt.timezone.utc)
+    d = _dt.datetime.fromtimestamp(now if now is not None else time.time(), _dt.timezone.utc)
     return int(calendar.timegm((d.year, d.month, d.day, 0, 0, 0)))
+
+
+def parse_anchor(text, now=None):
+    """T0 from --anchor: None/'' = today 00:00 UTC, 'now' = this second,
+    Unix seconds, or ISO 8601 UTC 'YYYY-MM-DD[THH:MM[:SS]][Z]'."""
+    now = time.time() if now is None else now
+    if text is None or text == "":
+        return today_midnight_utc(now)
+    text = text.strip()
+    if text == "now":
+        return int(now)
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    m = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d))?)?(?:Z|\+00:?00)?", text)
+    if not m:
+        raise ValueError("--anchor: not Unix seconds nor YYYY-MM-DD[THH:MM[:SS]][Z]: %r" % text)
+    y, mo, d, h, mi, sec = (int(g or 0) for g in m.groups())
+    try:
+        _dt.datetime(y, mo, d, h, mi, sec)
+    except ValueError as e:
+        raise ValueError("--anchor: %r: %s" % (text, e))
+    return int(calendar.timegm((y, mo, d, h, mi, sec)))
 
 
 def add_months(ts, months):
@@ -1551,7 +1573,6 @@ class Store:
 
 
 if __name__ == "__main__":   # quick timing / summary
-    import time
     t = time.time()
     s = Store()
     print("seeded in %.2fs: disputes=%d docs=%d ledger=%d wallets=%d events=%d payouts=%d "
