@@ -55,7 +55,7 @@ CREATE TABLE books.imported_disputes (id text PRIMARY KEY, creation_date timesta
 CREATE TABLE books.synced_disputes (id text PRIMARY KEY, creation_date timestamptz NOT NULL,
   status text, result_code text, disputed_funds_amount bigint);
 
--- the jobs, as README's recipe writes them
+-- the jobs, as doc/operations.md's recipe writes them
 SELECT t.cron(format($$SELECT cron.schedule_in_database('mangopay_fdw_test_import', '* * * * *', %L, %L)$$,
   $job$
   INSERT INTO books.imported_transactions (id, creation_date, status, type, debited_funds_amount, debited_funds_currency)
