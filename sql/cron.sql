@@ -63,7 +63,7 @@ SELECT t.mock('mutate', jsonb_build_object('collection', 'transactions', 'add', 
   'Status', 'SUCCEEDED', 'Type', 'TRANSFER', 'Nature', 'REGULAR',
   'DebitedFundsAmount', 990, 'DebitedFundsCurrency', 'EUR', 'FeesAmount', 0, 'FeesCurrency', 'EUR'))) ->> 'ok' AS added;
 
--- the jobs, as README's recipe writes them
+-- the jobs, as doc/operations.md's recipe writes them
 SELECT t.cron(format($$SELECT cron.schedule_in_database('mangopay_fdw_test_import', '* * * * *', %L, %L)$$,
   $job$
   INSERT INTO books.imported_transactions (id, creation_date, status, type, debited_funds_amount, debited_funds_currency)

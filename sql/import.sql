@@ -1,6 +1,6 @@
 --
 -- import: IMPORT FOREIGN SCHEMA creates every table with the columns
--- README lists; LIMIT TO / EXCEPT are honoured; mistakes are ERRORs
+-- doc/reference.md lists; LIMIT TO / EXCEPT are honoured; mistakes are ERRORs
 --
 SELECT foreign_table_name, count(*) AS columns,
        bool_or(column_name = 'attrs' AND data_type = 'jsonb') AS has_attrs

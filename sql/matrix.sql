@@ -1,6 +1,6 @@
 --
 -- matrix: the fault matrix cases the faults, tls and reports suites do
--- not already cover (README "What you see when" lists them all), then a
+-- not already cover (doc/operations.md "What you see when" lists them all), then a
 -- cancel in every wait state, each ending within a second and leaving the
 -- backend healthy: no live request, no memory context, no file descriptor
 -- left behind.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test/gen_reference.sh — the column reference of README.md, from the
-# extension itself.
+# test/gen_reference.sh — the column reference of doc/reference.md, from
+# the extension itself.
 #
 # Prints, as markdown, every table and column that IMPORT FOREIGN SCHEMA
 # creates, read from mangopay_fdw_columns(): one "### table" heading per
@@ -8,7 +8,7 @@
 # WHERE clause on the column is sent to the API).
 #
 #   bash test/gen_reference.sh            print it
-#   bash test/gen_reference.sh --update   rewrite README.md between
+#   bash test/gen_reference.sh --update   rewrite doc/reference.md between
 #                                         <!-- reference:start --> and
 #                                         <!-- reference:end -->
 #
@@ -68,7 +68,7 @@ if ! $update; then
 	exit 0
 fi
 
-readme=README.md
+readme=doc/reference.md
 grep -q '^<!-- reference:start -->$' "$readme" && grep -q '^<!-- reference:end -->$' "$readme" || {
 	echo "$0: $readme lacks the <!-- reference:start --> / <!-- reference:end --> markers" >&2
 	exit 1
