@@ -6,7 +6,8 @@ PGFILEDESC = "mangopay_fdw - foreign data wrapper for the MangoPay API"
 
 SRCS = mangopay_fdw.c src/options.c src/resources.c src/http.c src/auth.c \
        src/listing.c src/convert.c src/plan.c src/apiparse.c src/errors.c \
-       src/report.c src/csv.c src/windows.c src/scan.c src/jsonrow.c \
+       src/report.c src/report_request.c src/report_window.c \
+       src/report_download.c src/report_rows.c src/csv.c src/windows.c src/scan.c src/jsonrow.c \
        src/rowbuild.c
 OBJS = $(SRCS:.c=.o)
 
