@@ -13,10 +13,17 @@
 #include "mpfdw.h"
 
 #include "access/sysattr.h"
+#include "commands/explain.h"
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "utils/memutils.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
 
 static void
 register_cleanup(MpScanBase *b)
@@ -57,4 +64,81 @@ mp_scan_base_reset(MpScanBase *b)
 {
 	MemoryContextReset(b->cxt);
 	register_cleanup(b);
+}
+
+/* ------------------------------------------------------------------------
+ * EXPLAIN
+ * ------------------------------------------------------------------------ */
+static char *
+expr_text(Node *expr, ExplainState *es)
+{
+	if (IsA(expr, Const))
+	{
+		Const	   *c = (Const *) expr;
+		Oid			out;
+		bool		isvarlena;
+
+		if (c->constisnull)
+			return "NULL";
+		getTypeOutputInfo(c->consttype, &out, &isvarlena);
+		return OidOutputFunctionCall(out, c->constvalue);
+	}
+	return deparse_expression(expr, es->deparse_cxt, false, false);
+}
+
+/*
+ * "status = ANY {CLOSED,SUBMITTED} → Status, ..." : what of the WHERE
+ * clause goes to the API, for EXPLAIN (list and report sources alike)
+ */
+char *
+mp_explain_pushes(MpPlan *plan, ForeignScanState *node, ExplainState *es)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	const MpResource *res = plan->res;
+	StringInfoData f;
+	ListCell   *lc;
+
+	initStringInfo(&f);
+	foreach(lc, plan->pushes)
+	{
+		MpPush	   *p = lfirst(lc);
+		const MpColumnDef *col = &res->cols[p->colidx];
+		Node	   *e = list_nth(fsplan->fdw_exprs, p->expr_idx);
+		const char *api;
+		const char *op = p->is_array ? "= ANY" : "=";
+
+		switch (p->kind)
+		{
+			case MP_PUSH_DATE_LO:
+				api = "AfterDate";
+				op = "from";
+				break;
+			case MP_PUSH_DATE_HI:
+				api = "BeforeDate";
+				op = "until";
+				break;
+			case MP_PUSH_DATE_EQ:
+				api = "AfterDate+BeforeDate";
+				break;
+			case MP_PUSH_ID:
+				api = "single-object GET";
+				break;
+			case MP_PUSH_KEY:
+				api = res->source == MP_SRC_REPORT ? col->filter : "path";
+				break;
+			case MP_PUSH_MIN:
+				api = col->filter ? psprintf("Min%s", col->filter) : "path (from this month)";
+				op = "from";
+				break;
+			case MP_PUSH_MAX:
+				api = col->filter ? psprintf("Max%s", col->filter) : "path (to this month)";
+				op = "until";
+				break;
+			default:
+				api = col->filter;
+		}
+		appendStringInfo(&f, "%s%s %s %s → %s", f.len ? ", " : "", col->name, op,
+						 expr_text(e, es), api);
+	}
+	return f.len ? f.data : NULL;
 }
