@@ -590,7 +590,7 @@ mp_list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 {
 	MpListScan *s = palloc0(sizeof(MpListScan));
 
-	s->json_view = plan->res->source == MP_SRC_REPORT;	/* payouts by id */
+	s->json_view = mp_plan_report_by_id(plan);	/* payouts by id */
 	mp_scan_base_init(&s->b, node, plan, conn, cur_cb, s);
 	for (int i = 0; i < s->b.natts && !s->json_view; i++)
 		if (s->b.maps[i].needed && s->b.maps[i].def && (s->b.maps[i].def->flags & MP_COL_LOOKUP))
@@ -713,3 +713,40 @@ mp_list_explain(MpListScan *s, MpPlan *plan, ForeignScanState *node, ExplainStat
 		}
 	}
 }
+
+/* ------------------------------------------------------------------------
+ * the list source
+ * ------------------------------------------------------------------------ */
+static void *
+list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
+{
+	return mp_list_begin(node, plan, conn);
+}
+
+static bool
+list_next(void *scan, TupleTableSlot *slot)
+{
+	return mp_list_next(scan, slot);
+}
+
+static void
+list_rescan(void *scan)
+{
+	mp_list_rescan(scan);
+}
+
+static void
+list_end(void *scan)
+{
+	mp_list_end(scan);
+}
+
+static void
+list_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
+{
+	mp_list_explain(scan, plan, node, es);
+}
+
+const MpSource mp_list_source = {
+	"list", list_begin, list_next, list_rescan, list_end, list_explain
+};

@@ -89,7 +89,7 @@ mp_report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 
 /*
  * A report table read by id (payouts): its rows older than the by-id GET
- * serves (see load_old_rows in mangopay_fdw.c), without lookups.
+ * serves (see load_old_rows in byid.c), without lookups.
  */
 MpReportScan *
 mp_report_begin_old(ForeignScanState *node, MpPlan *plan, MpConn *conn)
@@ -327,3 +327,40 @@ mp_report_explain(MpReportScan *s, MpPlan *plan, ForeignScanState *node, Explain
 		}
 	}
 }
+
+/* ------------------------------------------------------------------------
+ * the report source
+ * ------------------------------------------------------------------------ */
+static void *
+report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
+{
+	return mp_report_begin(node, plan, conn);
+}
+
+static bool
+report_next(void *scan, TupleTableSlot *slot)
+{
+	return mp_report_next(scan, slot);
+}
+
+static void
+report_rescan(void *scan)
+{
+	mp_report_rescan(scan);
+}
+
+static void
+report_end(void *scan)
+{
+	mp_report_end(scan);
+}
+
+static void
+report_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
+{
+	mp_report_explain(scan, plan, node, es);
+}
+
+const MpSource mp_report_source = {
+	"report", report_begin, report_next, report_rescan, report_end, report_explain
+};

@@ -47,15 +47,41 @@ mp_scan_base_init(MpScanBase *b, ForeignScanState *node, MpPlan *plan, MpConn *c
 	b->res = plan->res;
 	b->rel = node->ss.ss_currentRelation;
 	b->natts = RelationGetDescr(b->rel)->natts;
-	/* a report table read by id (payouts) reads API objects, not CSV rows */
 	b->maps = mp_build_colmaps(b->rel, b->res, plan->needed,
 							   bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, plan->needed),
-							   plan->by_id && b->res->source == MP_SRC_REPORT);
+							   mp_plan_report_by_id(plan));
 	b->exprstates = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	b->cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw scan", ALLOCSET_DEFAULT_SIZES);
 	b->cleanup = cleanup;
 	b->cleanup_arg = arg;
 	register_cleanup(b);
+}
+
+/* a report table read by id (payouts): API objects, not CSV rows */
+bool
+mp_plan_report_by_id(const MpPlan *plan)
+{
+	return plan->by_id && plan->res->source == MP_SRC_REPORT;
+}
+
+/*
+ * The source of a scan: a report table's report unless the plan reads it
+ * by id; single-object GETs when the table has no list or the WHERE clause
+ * names ids; the list otherwise.
+ */
+const MpSource *
+mp_source_for(const MpPlan *plan)
+{
+	ListCell   *lc;
+
+	if (plan->res->source == MP_SRC_REPORT)
+		return plan->by_id ? &mp_byid_source : &mp_report_source;
+	if (plan->res->source == MP_SRC_BYID)
+		return &mp_byid_source;
+	foreach(lc, plan->pushes)
+		if (((MpPush *) lfirst(lc))->kind == MP_PUSH_ID)
+			return &mp_byid_source;
+	return &mp_list_source;
 }
 
 /* a rescan: free everything of the last execution, keep the callback armed */
