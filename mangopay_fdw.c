@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  * mangopay_fdw.c
  *		Entry points of mangopay_fdw: the FDW handler and its planner and
- *		executor callbacks, EXPLAIN, IMPORT FOREIGN SCHEMA, and the SQL
- *		functions mangopay_fdw_version() and mangopay_fdw_stats().
+ *		executor callbacks, EXPLAIN and IMPORT FOREIGN SCHEMA.
  *
  * Thin on purpose: what a qual means to the API lives in src/plan.c, the
- * resources in src/resources.c, HTTP in src/http.c, the list source in
- * src/listing.c.
+ * resources in src/resources.c, HTTP in src/http.c; the executor callbacks
+ * call the scan's source (src/scan.c chooses it: src/listing.c,
+ * src/byid.c or src/report.c); the SQL functions are in src/sqlfuncs.c.
  *-------------------------------------------------------------------------
  */
 #include "src/mpfdw.h"
@@ -44,9 +44,6 @@
 PG_MODULE_MAGIC;
 
 PG_FUNCTION_INFO_V1(mangopay_fdw_handler);
-PG_FUNCTION_INFO_V1(mangopay_fdw_version);
-PG_FUNCTION_INFO_V1(mangopay_fdw_stats);
-PG_FUNCTION_INFO_V1(mangopay_fdw_columns);
 
 /* planner state of one foreign relation */
 typedef struct MpRelInfo
@@ -65,25 +62,10 @@ typedef struct MpRelInfo
 typedef struct MpScanState
 {
 	MpPlan	   *plan;
-	MpListScan *list;			/* list and by-id sources */
-	MpReportScan *report;		/* report sources */
-	MpConn	   *conn;
-	/* a report table read by id (payouts): the ids the GET did not find */
-	bool		ids_done;		/* the GETs are done */
-	List	   *missing;		/* ids still to look up in old_rows */
-	HTAB	   *old_rows;		/* id → row older than the GET serves, once per scan */
-	MemoryContext old_cxt;
-	bool		old_lookups;	/* lookup columns asked for: NULL for those rows */
-	bool		old_noticed;
+	const MpSource *src;		/* report, list or by id: chosen once */
+	void	   *scan;			/* the source's state; NULL for EXPLAIN only */
 } MpScanState;
 
-#define MP_OLD_ID_LEN 130		/* ids are at most 128 characters */
-
-typedef struct OldRow
-{
-	char		id[MP_OLD_ID_LEN];
-	MinimalTuple tup;
-} OldRow;
 
 void		_PG_init(void);
 
@@ -199,13 +181,6 @@ keys_given(const MpResource *res, List *pushes)
 	return true;
 }
 
-/* the table is read per parent and has no list of the parents */
-static bool
-needs_parents(const MpResource *res)
-{
-	return res->source == MP_SRC_LIST && mp_resource_key_count(res) > 0 &&
-		res->enumerate_path == NULL;
-}
 
 static void
 mpGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
@@ -303,7 +278,7 @@ cost_scan(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri, double rows,
 		cost_by_id(ri, ri->nids, rows, startup, total);
 		return;
 	}
-	if (res->list_path == NULL || (needs_parents(res) && !keys_given(res, ri->quals->pushes)))
+	if (res->list_path == NULL || (mp_resource_needs_parents(res) && !keys_given(res, ri->quals->pushes)))
 	{
 		*startup = *total = MP_NO_IDS_COST;
 		return;
@@ -364,7 +339,7 @@ add_parameterized_paths(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri)
 	List	   *seen = NIL;
 	IdColumnArg arg;
 	ListCell   *lc;
-	bool		parents = needs_parents(ri->res);
+	bool		parents = mp_resource_needs_parents(ri->res);
 
 	arg.attno = id_attno(ri);
 	if (arg.attno == 0 && !parents)
@@ -578,6 +553,7 @@ mpBeginForeignScan(ForeignScanState *node, int eflags)
 	MpConn	   *conn;
 
 	st->plan = mp_plan_deserialize(fsplan->fdw_private);
+	st->src = mp_source_for(st->plan);
 	node->fdw_state = st;
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
@@ -591,118 +567,7 @@ mpBeginForeignScan(ForeignScanState *node, int eflags)
 	}
 #endif
 	conn = mp_get_conn(GetForeignTable(relid)->serverid, userid);
-	st->conn = conn;
-	if (st->plan->res->source == MP_SRC_REPORT && !st->plan->by_id)
-		st->report = mp_report_begin(node, st->plan, conn);
-	else
-		st->list = mp_list_begin(node, st->plan, conn);
-}
-
-/*
- * Payouts by id: GET /payouts/bankwire/{id} answers 404 for payouts older
- * than 13 months, which the report still lists (36).  So that the same
- * query gives the same rows whatever the plan, ids the GET did not find are
- * looked up among the report's rows older than 12 months, read once per
- * scan (a join's rescans reuse them), without lookups: those columns are
- * NULL, and a NOTICE says so.
- */
-static void
-load_old_rows(ForeignScanState *node, MpScanState *st, TupleTableSlot *slot)
-{
-	Relation	rel = node->ss.ss_currentRelation;
-	const MpColumnDef *idcol = mp_resource_id_column(st->plan->res);
-	TupleDesc	desc = RelationGetDescr(rel);
-	AttrNumber	idatt = InvalidAttrNumber;
-	MemoryContext old;
-	MemoryContext tmp;
-	MpPlan	   *p;
-	MpReportScan *r;
-	HASHCTL		ctl;
-
-	st->old_cxt = AllocSetContextCreate(node->ss.ps.state->es_query_cxt,
-										"mangopay_fdw old rows", ALLOCSET_DEFAULT_SIZES);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = MP_OLD_ID_LEN;
-	ctl.entrysize = sizeof(OldRow);
-	ctl.hcxt = st->old_cxt;
-	st->old_rows = hash_create("mangopay_fdw old rows", 256, &ctl,
-							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	for (int i = 0; idcol && i < desc->natts; i++)
-		if (!TupleDescAttr(desc, i)->attisdropped &&
-			strcmp(NameStr(TupleDescAttr(desc, i)->attname), idcol->name) == 0)
-			idatt = i + 1;
-	if (idatt == InvalidAttrNumber)
-		return;
-
-	old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
-	p = palloc(sizeof(MpPlan));
-	*p = *st->plan;
-	p->by_id = false;			/* CSV columns, not the object's fields */
-	p->pushes = NIL;			/* every old row: a rescan may ask other values */
-	p->limit_hint = 0;
-	p->needed = bms_add_member(bms_copy(st->plan->needed),
-							   idatt - FirstLowInvalidHeapAttributeNumber);
-	r = mp_report_begin_old(node, p, st->conn);
-	/* each row's values in a context of their own, as the executor's per-tuple one */
-	tmp = AllocSetContextCreate(node->ss.ps.state->es_query_cxt, "mangopay_fdw old row",
-								ALLOCSET_DEFAULT_SIZES);
-	for (;;)
-	{
-		bool		isnull;
-		Datum		d;
-		char	   *id;
-		OldRow	   *e;
-		bool		found;
-
-		MemoryContextReset(tmp);
-		MemoryContextSwitchTo(tmp);
-		if (!mp_report_next(r, slot))
-			break;
-		d = slot_getattr(slot, idatt, &isnull);
-		if (isnull || strlen(id = TextDatumGetCString(d)) >= MP_OLD_ID_LEN)
-			continue;
-		e = hash_search(st->old_rows, id, HASH_ENTER, &found);
-		if (!found)
-		{
-			MemoryContextSwitchTo(st->old_cxt);
-			e->tup = ExecCopySlotMinimalTuple(slot);
-		}
-	}
-	MemoryContextSwitchTo(old);
-	ExecClearTuple(slot);
-	MemoryContextDelete(tmp);
-	st->old_lookups = mp_report_lookups_dropped(r);
-	mp_report_end(r);
-}
-
-static TupleTableSlot *
-old_row_next(ForeignScanState *node, MpScanState *st, TupleTableSlot *slot)
-{
-	ExecClearTuple(slot);
-	if (st->old_rows == NULL)
-		load_old_rows(node, st, slot);
-	while (st->missing != NIL)
-	{
-		char	   *id = linitial(st->missing);
-		OldRow	   *e = strlen(id) < MP_OLD_ID_LEN ?
-			hash_search(st->old_rows, id, HASH_FIND, NULL) : NULL;
-
-		st->missing = list_delete_first(st->missing);
-		if (e == NULL)
-			continue;
-		if (st->old_lookups && !st->old_noticed)
-		{
-			st->old_noticed = true;
-			ereport(NOTICE,
-					(errmsg("MangoPay no longer serves some %ss of \"%s\" by id: their lookup columns are NULL",
-							st->plan->res->object_name, RelationGetRelationName(node->ss.ss_currentRelation)),
-					 errdetail("GET %s answered 404; objects are readable for 13 months, reports list them for %d.",
-							   st->plan->res->lookup_path, st->plan->res->retention_months)));
-		}
-		ExecForceStoreMinimalTuple(e->tup, slot, false);
-		return slot;
-	}
-	return slot;
+	st->scan = st->src->begin(node, st->plan, conn);
 }
 
 static TupleTableSlot *
@@ -711,22 +576,8 @@ mpIterateForeignScan(ForeignScanState *node)
 	MpScanState *st = node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
-	if (st->report)
-		mp_report_next(st->report, slot);
-	else if (!st->ids_done)
-	{
-		mp_list_next(st->list, slot);
-		if (TupIsNull(slot) && st->plan->res->source == MP_SRC_REPORT)
-		{
-			/* a report table read by id: the ids the GET did not find */
-			st->ids_done = true;
-			st->missing = list_copy(mp_list_missing_ids(st->list));
-			if (st->missing != NIL)
-				return old_row_next(node, st, slot);
-		}
-	}
-	else
-		return old_row_next(node, st, slot);
+	if (!st->src->next(st->scan, slot))
+		ExecClearTuple(slot);
 	return slot;
 }
 
@@ -735,13 +586,7 @@ mpReScanForeignScan(ForeignScanState *node)
 {
 	MpScanState *st = node->fdw_state;
 
-	/* the old rows of a by-id scan are kept: the next ids may be among them */
-	st->ids_done = false;
-	st->missing = NIL;
-	if (st->list)
-		mp_list_rescan(st->list);
-	if (st->report)
-		mp_report_rescan(st->report);
+	st->src->rescan(st->scan);
 }
 
 static void
@@ -749,10 +594,8 @@ mpEndForeignScan(ForeignScanState *node)
 {
 	MpScanState *st = node->fdw_state;
 
-	if (st && st->list)
-		mp_list_end(st->list);
-	if (st && st->report)
-		mp_report_end(st->report);
+	if (st && st->scan)
+		st->src->end(st->scan);
 }
 
 static void
@@ -760,10 +603,7 @@ mpExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	MpScanState *st = node->fdw_state;
 
-	if (st->plan->res->source == MP_SRC_REPORT && !st->plan->by_id)
-		mp_report_explain(st->report, st->plan, node, es);
-	else
-		mp_list_explain(st->list, st->plan, node, es);
+	st->src->explain(st->scan, st->plan, node, es);
 }
 
 static int
@@ -801,7 +641,7 @@ mpAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func, BlockNumbe
 						   "A sample would need a report of the API's whole history." :
 						   res->source == MP_SRC_BYID ?
 						   "MangoPay has no endpoint that lists these objects." :
-						   needs_parents(res) ?
+						   mp_resource_needs_parents(res) ?
 						   "MangoPay lists these objects per parent only." :
 						   "Its rows are listed per key value (funds type and currency)."),
 				 errhint("Row estimates come from the WHERE clause; set the server option use_remote_estimate for list tables.")));
@@ -893,167 +733,4 @@ mangopay_fdw_handler(PG_FUNCTION_ARGS)
 	r->AnalyzeForeignTable = mpAnalyzeForeignTable;
 	r->ImportForeignSchema = mpImportForeignSchema;
 	PG_RETURN_POINTER(r);
-}
-
-/* ------------------------------------------------------------------------
- * SQL functions
- * ------------------------------------------------------------------------ */
-Datum
-mangopay_fdw_version(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_TEXT_P(cstring_to_text(MPFDW_VERSION));
-}
-
-/* a materialized SRF's tuplestore, for PostgreSQL 13 to 18 alike */
-static Tuplestorestate *
-begin_srf(FunctionCallInfo fcinfo, TupleDesc *tupdesc)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext old;
-	Tuplestorestate *ts;
-
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		!(rsinfo->allowedModes & SFRM_Materialize))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (get_call_result_type(fcinfo, NULL, tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	*tupdesc = CreateTupleDescCopy(*tupdesc);
-	ts = tuplestore_begin_heap(true, false, work_mem);
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = ts;
-	rsinfo->setDesc = *tupdesc;
-	MemoryContextSwitchTo(old);
-	return ts;
-}
-
-/*
- * mangopay_fdw_columns(): the descriptor table as data — every table and
- * column IMPORT FOREIGN SCHEMA creates, the API field it reads, and what
- * of a WHERE clause on it reaches the API.
- */
-Datum
-mangopay_fdw_columns(PG_FUNCTION_ARGS)
-{
-	TupleDesc	tupdesc;
-	Tuplestorestate *ts = begin_srf(fcinfo, &tupdesc);
-
-	for (int i = 0; i < mp_resource_count(); i++)
-	{
-		const MpResource *res = mp_resource_at(i);
-
-		for (int c = 0; c < res->ncols; c++)
-		{
-			const MpColumnDef *col = &res->cols[c];
-			Datum		v[7];
-			bool		n[7] = {false, false, false, false, false, false, false};
-			const char *push = NULL;
-
-			if (col->flags & MP_COL_ATTRS)
-				push = NULL;
-			else if (col->flags & MP_COL_LOOKUP)
-				push = psprintf("lookup: GET %s per row, when referenced",
-								res->lookup_path ? res->lookup_path : res->single_path);
-			else if ((col->flags & MP_COL_ID) && res->source == MP_SRC_REPORT)
-				push = psprintf("= / IN / = ANY / join on id: GET %s instead of a report", mp_resource_id_path(res));
-			else if (col->flags & MP_COL_ID)
-				push = psprintf("= / IN / = ANY / join on id: GET %s", mp_resource_id_path(res));
-			else if ((col->flags & MP_COL_KEY) && col->kind == MP_CK_DATE)
-				push = psprintf("= / IN / = ANY / < <= >= > (a closed range): path %s, one request per month (key column: required)", res->list_path);
-			else if ((col->flags & MP_COL_KEY) && needs_parents(res))
-				push = psprintf("= / IN / = ANY / join: path %s, one request per value (key column: required)", res->list_path);
-			else if ((col->flags & MP_COL_KEY) && res->source == MP_SRC_REPORT)
-				push = psprintf("= / IN / = ANY: Filters.%s (key column: one report per value; none: every user wallet)", col->filter);
-			else if (col->flags & MP_COL_KEY)
-				push = psprintf("= / IN / = ANY: path %s (key column)", res->list_path);
-			else if ((col->flags & MP_COL_DATE) && res->sort_field)
-				push = psprintf("< <= = >= >: AfterDate/BeforeDate; ORDER BY: Sort=%s", res->sort_field);
-			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_SCALAR) &&
-					 res->source != MP_SRC_REPORT)
-				push = psprintf("=: %s (one value)", col->filter);
-			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_SCALAR))
-				push = psprintf("=: Filters.%s", col->filter);
-			else if ((col->flags & MP_COL_FILTER) && col->filter && res->source == MP_SRC_REPORT)
-				push = psprintf("= / IN / = ANY: Filters.%s", col->filter);
-			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_MULTI))
-				push = psprintf("= / IN / = ANY: %s", col->filter);
-			else if ((col->flags & MP_COL_FILTER) && col->filter)
-				push = psprintf("=: %s (IN / = ANY: checked locally)", col->filter);
-			else if (col->flags & MP_COL_RANGE)
-				push = psprintf("< <= = >= >: Filters.Min%s / Max%s (widened by 1 where needed)",
-								col->filter, col->filter);
-			else if (col->flags & MP_COL_CCY)
-				push = "=: the Min/Max...Currency of an amount bound";
-			else if (col->flags & MP_COL_OPTIONAL)
-				push = "(optional report column: requested only when referenced)";
-			v[0] = CStringGetTextDatum(res->name);
-			v[1] = Int32GetDatum(c + 1);
-			v[2] = CStringGetTextDatum(col->name);
-			v[3] = CStringGetTextDatum(mp_coltype_sql(col->kind));
-			v[4] = CStringGetTextDatum((col->flags & MP_COL_ATTRS) ? "(whole object)" :
-									   (col->flags & MP_COL_KEY) ? psprintf("(key) %s", col->field) :
-									   col->field);
-			if (push)
-				v[5] = CStringGetTextDatum(push);
-			else
-				n[5] = true;
-			if (res->source == MP_SRC_REPORT)
-				v[6] = CStringGetTextDatum(psprintf("POST %s (%s)", res->create_path, res->report_type));
-			else if (res->source == MP_SRC_BYID)
-				v[6] = CStringGetTextDatum(psprintf("GET %s", res->single_path));
-			else
-				v[6] = CStringGetTextDatum(psprintf("GET %s", res->list_path));
-			tuplestore_putvalues(ts, tupdesc, v, n);
-		}
-	}
-	return (Datum) 0;
-}
-
-Datum
-mangopay_fdw_stats(PG_FUNCTION_ARGS)
-{
-	TupleDesc	tupdesc;
-	Tuplestorestate *ts;
-	static const char *const windows[] = {"15min", "30min", "60min", "24h"};
-	struct
-	{
-		const char *name;
-		int64		value;
-	}			c[] = {
-		{"requests", mp_stats.requests},
-		{"retries", mp_stats.retries},
-		{"rate_limited", mp_stats.rate_limited},
-		{"http_errors", mp_stats.http_errors},
-		{"bytes_received", mp_stats.bytes_received},
-		{"tokens_fetched", mp_stats.tokens_fetched},
-		{"reports_created", mp_stats.reports_created},
-		{"reports_reused", mp_stats.reports_reused},
-		{"rows_returned", mp_stats.rows_returned},
-		{"requests_live", mp_http_in_flight()},
-	};
-
-	ts = begin_srf(fcinfo, &tupdesc);
-	for (int i = 0; i < lengthof(c) + 4; i++)
-	{
-		Datum		v[2];
-		bool		n[2] = {false, false};
-
-		if (i < lengthof(c))
-		{
-			v[0] = CStringGetTextDatum(c[i].name);
-			v[1] = Int64GetDatum(c[i].value);
-		}
-		else
-		{
-			int			w = i - lengthof(c);
-
-			v[0] = CStringGetTextDatum(psprintf("ratelimit_remaining_%s", windows[w]));
-			v[1] = Int64GetDatum(mp_stats.ratelimit_remaining[w]);
-			n[1] = !mp_stats.ratelimit_seen;
-		}
-		tuplestore_putvalues(ts, tupdesc, v, n);
-	}
-	return (Datum) 0;
 }

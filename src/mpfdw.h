@@ -152,6 +152,7 @@ extern const MpColumnDef *mp_resource_date_column(const MpResource *res);
 extern const MpColumnDef *mp_resource_id_column(const MpResource *res);
 extern const char *mp_resource_id_path(const MpResource *res);
 extern int	mp_resource_key_count(const MpResource *res);
+extern bool mp_resource_needs_parents(const MpResource *res);
 
 /* ------------------------------------------------------------------------
  * stats — per-backend counters (mangopay_fdw_stats())
@@ -420,6 +421,29 @@ typedef struct MpScanBase
 extern void mp_scan_base_init(MpScanBase *b, struct ForeignScanState *node, MpPlan *plan,
 							  MpConn *conn, MemoryContextCallbackFunction cleanup, void *arg);
 extern void mp_scan_base_reset(MpScanBase *b);
+
+/*
+ * A source: how rows come from the API.  Chosen once per scan
+ * (mp_source_for), called by the executor callbacks.  begin is not called
+ * for EXPLAIN without ANALYZE: explain then gets a NULL scan.
+ */
+struct ExplainState;
+typedef struct MpSource
+{
+	const char *name;
+	void	   *(*begin) (struct ForeignScanState *node, MpPlan *plan, MpConn *conn);
+	bool		(*next) (void *scan, TupleTableSlot *slot);	/* false at the end */
+	void		(*rescan) (void *scan);
+	void		(*end) (void *scan);
+	void		(*explain) (void *scan, MpPlan *plan, struct ForeignScanState *node,
+							struct ExplainState *es);
+} MpSource;
+
+extern const MpSource mp_list_source;	/* listing.c: paginated GETs */
+extern const MpSource mp_byid_source;	/* byid.c: single-object GETs */
+extern const MpSource mp_report_source; /* report.c: create, poll, download */
+extern bool mp_plan_report_by_id(const MpPlan *plan);
+extern const MpSource *mp_source_for(const MpPlan *plan);
 
 /* ------------------------------------------------------------------------
  * listing.c — the list source (paginated GETs, single-object GETs)

@@ -715,6 +715,14 @@ mp_resource_key_count(const MpResource *res)
 	return n;
 }
 
+/* the table is read per parent and has no list of the parents */
+bool
+mp_resource_needs_parents(const MpResource *res)
+{
+	return res->source == MP_SRC_LIST && mp_resource_key_count(res) > 0 &&
+		res->enumerate_path == NULL;
+}
+
 const char *
 mp_coltype_sql(MpColKind kind)
 {

@@ -13,10 +13,17 @@
 #include "mpfdw.h"
 
 #include "access/sysattr.h"
+#include "commands/explain.h"
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "utils/memutils.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
 
 static void
 register_cleanup(MpScanBase *b)
@@ -40,15 +47,41 @@ mp_scan_base_init(MpScanBase *b, ForeignScanState *node, MpPlan *plan, MpConn *c
 	b->res = plan->res;
 	b->rel = node->ss.ss_currentRelation;
 	b->natts = RelationGetDescr(b->rel)->natts;
-	/* a report table read by id (payouts) reads API objects, not CSV rows */
 	b->maps = mp_build_colmaps(b->rel, b->res, plan->needed,
 							   bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, plan->needed),
-							   plan->by_id && b->res->source == MP_SRC_REPORT);
+							   mp_plan_report_by_id(plan));
 	b->exprstates = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	b->cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw scan", ALLOCSET_DEFAULT_SIZES);
 	b->cleanup = cleanup;
 	b->cleanup_arg = arg;
 	register_cleanup(b);
+}
+
+/* a report table read by id (payouts): API objects, not CSV rows */
+bool
+mp_plan_report_by_id(const MpPlan *plan)
+{
+	return plan->by_id && plan->res->source == MP_SRC_REPORT;
+}
+
+/*
+ * The source of a scan: a report table's report unless the plan reads it
+ * by id; single-object GETs when the table has no list or the WHERE clause
+ * names ids; the list otherwise.
+ */
+const MpSource *
+mp_source_for(const MpPlan *plan)
+{
+	ListCell   *lc;
+
+	if (plan->res->source == MP_SRC_REPORT)
+		return plan->by_id ? &mp_byid_source : &mp_report_source;
+	if (plan->res->source == MP_SRC_BYID)
+		return &mp_byid_source;
+	foreach(lc, plan->pushes)
+		if (((MpPush *) lfirst(lc))->kind == MP_PUSH_ID)
+			return &mp_byid_source;
+	return &mp_list_source;
 }
 
 /* a rescan: free everything of the last execution, keep the callback armed */
@@ -57,4 +90,81 @@ mp_scan_base_reset(MpScanBase *b)
 {
 	MemoryContextReset(b->cxt);
 	register_cleanup(b);
+}
+
+/* ------------------------------------------------------------------------
+ * EXPLAIN
+ * ------------------------------------------------------------------------ */
+static char *
+expr_text(Node *expr, ExplainState *es)
+{
+	if (IsA(expr, Const))
+	{
+		Const	   *c = (Const *) expr;
+		Oid			out;
+		bool		isvarlena;
+
+		if (c->constisnull)
+			return "NULL";
+		getTypeOutputInfo(c->consttype, &out, &isvarlena);
+		return OidOutputFunctionCall(out, c->constvalue);
+	}
+	return deparse_expression(expr, es->deparse_cxt, false, false);
+}
+
+/*
+ * "status = ANY {CLOSED,SUBMITTED} → Status, ..." : what of the WHERE
+ * clause goes to the API, for EXPLAIN (list and report sources alike)
+ */
+char *
+mp_explain_pushes(MpPlan *plan, ForeignScanState *node, ExplainState *es)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	const MpResource *res = plan->res;
+	StringInfoData f;
+	ListCell   *lc;
+
+	initStringInfo(&f);
+	foreach(lc, plan->pushes)
+	{
+		MpPush	   *p = lfirst(lc);
+		const MpColumnDef *col = &res->cols[p->colidx];
+		Node	   *e = list_nth(fsplan->fdw_exprs, p->expr_idx);
+		const char *api;
+		const char *op = p->is_array ? "= ANY" : "=";
+
+		switch (p->kind)
+		{
+			case MP_PUSH_DATE_LO:
+				api = "AfterDate";
+				op = "from";
+				break;
+			case MP_PUSH_DATE_HI:
+				api = "BeforeDate";
+				op = "until";
+				break;
+			case MP_PUSH_DATE_EQ:
+				api = "AfterDate+BeforeDate";
+				break;
+			case MP_PUSH_ID:
+				api = "single-object GET";
+				break;
+			case MP_PUSH_KEY:
+				api = res->source == MP_SRC_REPORT ? col->filter : "path";
+				break;
+			case MP_PUSH_MIN:
+				api = col->filter ? psprintf("Min%s", col->filter) : "path (from this month)";
+				op = "from";
+				break;
+			case MP_PUSH_MAX:
+				api = col->filter ? psprintf("Max%s", col->filter) : "path (to this month)";
+				op = "until";
+				break;
+			default:
+				api = col->filter;
+		}
+		appendStringInfo(&f, "%s%s %s %s → %s", f.len ? ", " : "", col->name, op,
+						 expr_text(e, es), api);
+	}
+	return f.len ? f.data : NULL;
 }

@@ -1,0 +1,119 @@
+/*-------------------------------------------------------------------------
+ * listing_int.h
+ *		The state of a list or by-id scan, shared by listing.c (pages),
+ *		byid.c (single-object GETs and their cache) and list_request.c.
+ *		Not for other parts of mangopay_fdw.
+ *-------------------------------------------------------------------------
+ */
+#ifndef LISTING_INT_H
+#define LISTING_INT_H
+
+#include "mpfdw.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+
+#include "access/sysattr.h"
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
+#include "executor/executor.h"
+#include "foreign/fdwapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+
+#define MP_MAX_WINDOW 64
+#define MP_MAX_KEYS 2
+
+typedef struct Part
+{
+	char	   *keyvals[MP_MAX_KEYS];
+} Part;
+
+struct MpListScan
+{
+	MpScanBase	b;				/* relation, plan, conn, maps, context */
+
+	bool		started;
+	bool		no_rows;		/* the WHERE clause excludes every row */
+
+	/* the evaluated request */
+	char	   *query;			/* filters, dates, Sort (URL-encoded) */
+	int			per_page;
+	int64		pages_needed;	/* from the LIMIT hint, or -1 */
+
+	/* single-object mode */
+	bool		by_id;
+	List	   *missing;		/* by id: the ids the API answered 404 for */
+	char	  **ids;
+	int			nids;
+	int			id_started;
+	int			id_consumed;
+	MpRequest **id_reqs;
+
+	/*
+	 * Objects already read by id, kept across rescans: a join that names
+	 * the same id again (a parameterized scan, rescanned per outer row)
+	 * costs no second GET.  Bounded by work_mem; max_lookups bounds the
+	 * GETs of the whole scan, rescans included.
+	 */
+	HTAB	   *id_cache;
+	MemoryContext cache_cxt;
+	Size		cache_bytes;
+	int			lookups_total;
+	int64		n_cache_hits;
+	bool		json_view;		/* a report table's row read as an API object */
+	bool		lookups;		/* a needed column is only in the object by id */
+	cJSON	   *fixed;			/* the report's fixed filters, checked by id */
+
+	/* partitions (key column values) */
+	Part	   *parts;
+	int			nparts;
+	int			part_idx;
+	MpRequest **part_first;		/* page 1 of the next parts, started ahead */
+	int			parts_started;	/* parts whose page 1 has been started */
+
+	/* paging within the current partition */
+	int64		total_pages;	/* -1 while unknown */
+	int64		next_page;		/* the page the executor reads next */
+	int64		last_requested;
+	MpRequest  *window[MP_MAX_WINDOW];	/* in flight, indexed page % window */
+	bool		part_done;
+
+	/* the page being read */
+	cJSON	   *cur;
+	cJSON	   *cur_it;			/* the next element of cur to return */
+	int			cur_idx;
+	int			cur_n;
+
+	/* EXPLAIN ANALYZE */
+	int64		n_requests;
+	int64		n_pages;
+	int64		n_rows;
+	int64		n_notfound;
+	char	   *first_query;
+};
+
+typedef struct IdCacheEntry IdCacheEntry;
+
+extern IdCacheEntry *mpl_cache_find(MpListScan *s, const char *id);
+extern void mpl_cache_store(MpListScan *s, const char *id, const char *body, size_t len);
+extern int mpl_cached_count(MpListScan *s, List *ids);
+extern cJSON *mpl_cached_page(MpListScan *s, const char *path, bool *hit);
+extern void mpl_free_cur(MpListScan *s);
+pg_noreturn extern void mpl_lookups_exceeded(MpListScan *s, int more);
+extern bool mpl_next_by_id(MpListScan *s);
+extern cJSON *mpl_parse_fixed(MpListScan *s, const char *text);
+extern MpRequest *mpl_start_id_request(MpListScan *s, const char *id);
+
+#endif							/* LISTING_INT_H */

@@ -1,0 +1,176 @@
+/*-------------------------------------------------------------------------
+ * sqlfuncs.c
+ *		The SQL functions mangopay_fdw_version(), mangopay_fdw_columns() and
+ *		mangopay_fdw_stats().
+ *-------------------------------------------------------------------------
+ */
+#include "mpfdw.h"
+
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(mangopay_fdw_version);
+PG_FUNCTION_INFO_V1(mangopay_fdw_stats);
+PG_FUNCTION_INFO_V1(mangopay_fdw_columns);
+
+Datum
+mangopay_fdw_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(MPFDW_VERSION));
+}
+
+/* a materialized SRF's tuplestore, for PostgreSQL 13 to 18 alike */
+static Tuplestorestate *
+begin_srf(FunctionCallInfo fcinfo, TupleDesc *tupdesc)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext old;
+	Tuplestorestate *ts;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	if (get_call_result_type(fcinfo, NULL, tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	*tupdesc = CreateTupleDescCopy(*tupdesc);
+	ts = tuplestore_begin_heap(true, false, work_mem);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = ts;
+	rsinfo->setDesc = *tupdesc;
+	MemoryContextSwitchTo(old);
+	return ts;
+}
+
+/*
+ * mangopay_fdw_columns(): the descriptor table as data — every table and
+ * column IMPORT FOREIGN SCHEMA creates, the API field it reads, and what
+ * of a WHERE clause on it reaches the API.
+ */
+Datum
+mangopay_fdw_columns(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Tuplestorestate *ts = begin_srf(fcinfo, &tupdesc);
+
+	for (int i = 0; i < mp_resource_count(); i++)
+	{
+		const MpResource *res = mp_resource_at(i);
+
+		for (int c = 0; c < res->ncols; c++)
+		{
+			const MpColumnDef *col = &res->cols[c];
+			Datum		v[7];
+			bool		n[7] = {false, false, false, false, false, false, false};
+			const char *push = NULL;
+
+			if (col->flags & MP_COL_ATTRS)
+				push = NULL;
+			else if (col->flags & MP_COL_LOOKUP)
+				push = psprintf("lookup: GET %s per row, when referenced",
+								res->lookup_path ? res->lookup_path : res->single_path);
+			else if ((col->flags & MP_COL_ID) && res->source == MP_SRC_REPORT)
+				push = psprintf("= / IN / = ANY / join on id: GET %s instead of a report", mp_resource_id_path(res));
+			else if (col->flags & MP_COL_ID)
+				push = psprintf("= / IN / = ANY / join on id: GET %s", mp_resource_id_path(res));
+			else if ((col->flags & MP_COL_KEY) && col->kind == MP_CK_DATE)
+				push = psprintf("= / IN / = ANY / < <= >= > (a closed range): path %s, one request per month (key column: required)", res->list_path);
+			else if ((col->flags & MP_COL_KEY) && mp_resource_needs_parents(res))
+				push = psprintf("= / IN / = ANY / join: path %s, one request per value (key column: required)", res->list_path);
+			else if ((col->flags & MP_COL_KEY) && res->source == MP_SRC_REPORT)
+				push = psprintf("= / IN / = ANY: Filters.%s (key column: one report per value; none: every user wallet)", col->filter);
+			else if (col->flags & MP_COL_KEY)
+				push = psprintf("= / IN / = ANY: path %s (key column)", res->list_path);
+			else if ((col->flags & MP_COL_DATE) && res->sort_field)
+				push = psprintf("< <= = >= >: AfterDate/BeforeDate; ORDER BY: Sort=%s", res->sort_field);
+			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_SCALAR) &&
+					 res->source != MP_SRC_REPORT)
+				push = psprintf("=: %s (one value)", col->filter);
+			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_SCALAR))
+				push = psprintf("=: Filters.%s", col->filter);
+			else if ((col->flags & MP_COL_FILTER) && col->filter && res->source == MP_SRC_REPORT)
+				push = psprintf("= / IN / = ANY: Filters.%s", col->filter);
+			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_MULTI))
+				push = psprintf("= / IN / = ANY: %s", col->filter);
+			else if ((col->flags & MP_COL_FILTER) && col->filter)
+				push = psprintf("=: %s (IN / = ANY: checked locally)", col->filter);
+			else if (col->flags & MP_COL_RANGE)
+				push = psprintf("< <= = >= >: Filters.Min%s / Max%s (widened by 1 where needed)",
+								col->filter, col->filter);
+			else if (col->flags & MP_COL_CCY)
+				push = "=: the Min/Max...Currency of an amount bound";
+			else if (col->flags & MP_COL_OPTIONAL)
+				push = "(optional report column: requested only when referenced)";
+			v[0] = CStringGetTextDatum(res->name);
+			v[1] = Int32GetDatum(c + 1);
+			v[2] = CStringGetTextDatum(col->name);
+			v[3] = CStringGetTextDatum(mp_coltype_sql(col->kind));
+			v[4] = CStringGetTextDatum((col->flags & MP_COL_ATTRS) ? "(whole object)" :
+									   (col->flags & MP_COL_KEY) ? psprintf("(key) %s", col->field) :
+									   col->field);
+			if (push)
+				v[5] = CStringGetTextDatum(push);
+			else
+				n[5] = true;
+			if (res->source == MP_SRC_REPORT)
+				v[6] = CStringGetTextDatum(psprintf("POST %s (%s)", res->create_path, res->report_type));
+			else if (res->source == MP_SRC_BYID)
+				v[6] = CStringGetTextDatum(psprintf("GET %s", res->single_path));
+			else
+				v[6] = CStringGetTextDatum(psprintf("GET %s", res->list_path));
+			tuplestore_putvalues(ts, tupdesc, v, n);
+		}
+	}
+	return (Datum) 0;
+}
+
+Datum
+mangopay_fdw_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Tuplestorestate *ts;
+	static const char *const windows[] = {"15min", "30min", "60min", "24h"};
+	struct
+	{
+		const char *name;
+		int64		value;
+	}			c[] = {
+		{"requests", mp_stats.requests},
+		{"retries", mp_stats.retries},
+		{"rate_limited", mp_stats.rate_limited},
+		{"http_errors", mp_stats.http_errors},
+		{"bytes_received", mp_stats.bytes_received},
+		{"tokens_fetched", mp_stats.tokens_fetched},
+		{"reports_created", mp_stats.reports_created},
+		{"reports_reused", mp_stats.reports_reused},
+		{"rows_returned", mp_stats.rows_returned},
+		{"requests_live", mp_http_in_flight()},
+	};
+
+	ts = begin_srf(fcinfo, &tupdesc);
+	for (int i = 0; i < lengthof(c) + 4; i++)
+	{
+		Datum		v[2];
+		bool		n[2] = {false, false};
+
+		if (i < lengthof(c))
+		{
+			v[0] = CStringGetTextDatum(c[i].name);
+			v[1] = Int64GetDatum(c[i].value);
+		}
+		else
+		{
+			int			w = i - lengthof(c);
+
+			v[0] = CStringGetTextDatum(psprintf("ratelimit_remaining_%s", windows[w]));
+			v[1] = Int64GetDatum(mp_stats.ratelimit_remaining[w]);
+			n[1] = !mp_stats.ratelimit_seen;
+		}
+		tuplestore_putvalues(ts, tupdesc, v, n);
+	}
+	return (Datum) 0;
+}
