@@ -97,8 +97,9 @@ BEGIN
   PERFORM dblink_send_query('bg', q);
   PERFORM pg_sleep(settle);
   PERFORM pg_stat_clear_snapshot();	-- a fresh pg_stat_activity in this transaction
+  -- (from 17 each wait has its own name: MangoPayHTTP, MangoPayRateLimit, MangoPayRateBudget)
   SELECT coalesce(wait_event_type || ':' ||
-                  CASE WHEN wait_event = t.wait_event() THEN 'mangopay_fdw' ELSE wait_event END, 'running') INTO ev
+                  CASE WHEN wait_event = t.wait_event() OR wait_event LIKE 'MangoPay%' THEN 'mangopay_fdw' ELSE wait_event END, 'running') INTO ev
     FROM pg_stat_activity WHERE query = q AND pid <> pg_backend_pid();
   t0 := clock_timestamp();
   PERFORM pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = q AND pid <> pg_backend_pid();

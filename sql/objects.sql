@@ -166,10 +166,9 @@ SELECT t.err('SELECT * FROM mangopay.user_emoney WHERE user_id = ''x'' AND month
 
 -- 9. joins: a parameterized scan per parent; a parent named twice is read once
 SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_memoize = off;
-EXPLAIN (COSTS OFF)
-SELECT d.id, f.id FROM mangopay.disputes d
+SELECT * FROM t.explain($$SELECT d.id, f.id FROM mangopay.disputes d
   JOIN mangopay.payin_refunds f ON f.payin_id = d.initial_transaction_id
- WHERE d.status = 'CLOSED';
+ WHERE d.status = 'CLOSED'$$);
 SELECT t.mock('reset') ->> 'ok' AS reset;
 CREATE TEMP TABLE j9 AS
 SELECT p.id AS payin_id, f.id FROM (SELECT id FROM s_payins UNION ALL SELECT id FROM s_payins) p
