@@ -123,15 +123,22 @@ SELECT t.mock('faults', '{"faults":[{"path":"/reports$","kind":"latency","ms":20
 SELECT dblink_connect('bg', format('host=%s port=%s dbname=%s user=%s', current_setting('unix_socket_directories'),
                       current_setting('port'), current_database(), current_user));
 SELECT dblink_send_query('bg', 'SELECT count(*) FROM mangopay.reports');
-DO $$ BEGIN
+-- the first snapshot that shows the backend waiting is the one read (a
+-- later one may catch it between two waits, running)
+CREATE TEMP TABLE seen_wait (wait_event_type text, wait_event text);
+DO $$ DECLARE r record; BEGIN
   FOR i IN 1..600 LOOP		-- up to 30 s (valgrind is slow); a fresh snapshot each time
     PERFORM pg_stat_clear_snapshot();
-    EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT count(*) FROM mangopay.reports'
-                      AND wait_event_type = 'Extension');
+    SELECT a.wait_event_type, a.wait_event INTO r FROM pg_stat_activity a
+     WHERE query = 'SELECT count(*) FROM mangopay.reports' AND a.wait_event_type = 'Extension';
+    IF FOUND THEN
+      INSERT INTO seen_wait VALUES (r.wait_event_type, r.wait_event);
+      EXIT;
+    END IF;
     PERFORM pg_sleep(0.05);
   END LOOP;
 END $$;
-SELECT wait_event_type, wait_event = t.wait_event() AS mangopay_wait_event FROM pg_stat_activity WHERE query = 'SELECT count(*) FROM mangopay.reports';
+SELECT wait_event_type, wait_event = t.wait_event() AS mangopay_wait_event FROM seen_wait;
 CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t0;
 SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT count(*) FROM mangopay.reports';
 SELECT * FROM dblink_get_result('bg', false) AS r(n bigint);
