@@ -163,7 +163,7 @@ mp_auth_basic_value(MpConn *conn)
 static void
 token_refused(MpRequest *req)
 {
-	cJSON	   *j = req->buf ? cJSON_ParseWithLength(req->buf, req->len) : NULL;
+	cJSON	   *j = mp_json_lenient(req);	/* wiped and freed with the token's context */
 	const char *err = NULL;
 	const char *desc = NULL;
 	char	   *errs = NULL;
@@ -186,8 +186,6 @@ token_refused(MpRequest *req)
 	/* the body may echo the credentials: masked, sanitised and capped */
 	errs = err ? mp_safe_text(req->conn, err, 200) : pstrdup("unknown");
 	descs = desc ? mp_safe_text(req->conn, desc, 500) : NULL;
-	if (j)
-		cJSON_Delete(j);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 			 errmsg("MangoPay refused the credentials of the user mapping for server \"%s\"",
@@ -198,43 +196,20 @@ token_refused(MpRequest *req)
 					 req->conn->servername)));
 }
 
+/*
+ * Check the token response and store its token in e.  Runs in the token's
+ * own context: the tree (mp_json_body, wiped because req->secret) goes
+ * with it, whichever way this ends.
+ */
 static void
-fetch_token(MpConn *conn, TokenEntry *e)
+take_token(MpRequest *req, TokenEntry *e)
 {
-	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw token",
-											  ALLOCSET_SMALL_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(tmp);
-	MpRequest  *req;
-	cJSON	   *j = NULL;
+	cJSON	   *j;
 	cJSON	   *tok,
 			   *typ,
 			   *exp;
 	double		expires_in = 1200;	/* the sandbox's lifetime, if none is given */
 	size_t		toklen;
-
-	req = mp_request_new(conn, psprintf("OAuth token of server %s", conn->servername), "POST",
-						 mp_api_url(conn, "/oauth/token", false));
-	req->use_auth = false;
-	req->basic_auth = basic_header(conn);
-	req->body = "grant_type=client_credentials";
-	req->content_type = "application/x-www-form-urlencoded";
-	req->retry_post = true;		/* asking for a token twice is harmless */
-	req->max_body = MP_MAX_ERROR_BYTES;
-	req->log_path = "/v2.01/oauth/token";
-
-	mp_token_fetch_enter();
-	PG_TRY();
-	{
-		mp_request_wait(req);
-	}
-	PG_FINALLY();
-	{
-		mp_token_fetch_leave();
-	}
-	PG_END_TRY();
-	/* the engine dropped the handle and its headers; wipe our copy too */
-	explicit_bzero(req->basic_auth, strlen(req->basic_auth));
-	req->basic_auth = NULL;
 
 	if (req->curl_code == 0 && (req->status == 400 || req->status == 401 || req->status == 403))
 		token_refused(req);
@@ -263,8 +238,7 @@ fetch_token(MpConn *conn, TokenEntry *e)
 		expires_in = 60;
 
 	memcpy(e->token, tok->valuestring, toklen + 1);
-	explicit_bzero(tok->valuestring, toklen);
-	cJSON_Delete(j);
+	mp_json_release(j);			/* wiped */
 	e->valid = true;
 	e->generation++;
 	/* refresh early, but never sooner than half the lifetime */
@@ -272,9 +246,62 @@ fetch_token(MpConn *conn, TokenEntry *e)
 												(int64) (expires_in * 1000) -
 												(int64) Min(MP_TOKEN_REFRESH_MARGIN_S * 1000.0, expires_in * 500.0));
 	mp_stats.tokens_fetched++;
+}
 
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(tmp);
+/* send the token request and wait for its answer (not inlined: a PG_TRY of its own) */
+static pg_noinline void
+wait_for_token(MpRequest *req)
+{
+	mp_token_fetch_enter();
+	PG_TRY();
+	{
+		mp_request_wait(req);
+	}
+	PG_FINALLY();
+	{
+		mp_token_fetch_leave();
+	}
+	PG_END_TRY();
+	/* the engine dropped the handle and its headers; wipe our copy too */
+	explicit_bzero(req->basic_auth, strlen(req->basic_auth));
+	req->basic_auth = NULL;
+}
+
+static void
+fetch_token(MpConn *conn, TokenEntry *e)
+{
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw token",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(tmp);
+	MpRequest  *req;
+
+	req = mp_request_new(conn, psprintf("OAuth token of server %s", conn->servername), "POST",
+						 mp_api_url(conn, "/oauth/token", false));
+	req->use_auth = false;
+	req->basic_auth = basic_header(conn);
+	req->body = "grant_type=client_credentials";
+	req->content_type = "application/x-www-form-urlencoded";
+	req->retry_post = true;		/* asking for a token twice is harmless */
+	req->secret = true;			/* the body and its tree are wiped when freed */
+	req->max_body = MP_MAX_ERROR_BYTES;
+	req->log_path = "/v2.01/oauth/token";
+
+	/*
+	 * Whatever happens, the token's context goes now, not when the ERROR
+	 * reaches the caller's: the body (mp_request_release) and the parsed
+	 * response (mp_json_own) are wiped and freed by its reset callbacks.
+	 */
+	PG_TRY();
+	{
+		wait_for_token(req);
+		take_token(req, e);
+	}
+	PG_FINALLY();
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(tmp);
+	}
+	PG_END_TRY();
 }
 
 /*

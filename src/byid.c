@@ -37,22 +37,11 @@ mpl_cached_page(MpListScan *s, const char *path, bool *hit)
 	if (e == NULL || e->json == NULL)
 		return NULL;
 	s->n_cache_hits++;
-	j = cJSON_Parse(e->json);
+	j = mp_json_own(cJSON_Parse(e->json), false);
 	if (j && s->b.res->list_object && cJSON_IsObject(j))
-	{
-		cJSON	   *a = cJSON_CreateArray();
-
-		if (a)
-			cJSON_AddItemToArray(a, j);
-		else
-			cJSON_Delete(j);
-		j = a;
-	}
+		j = mp_json_in_array(j);
 	if (j == NULL || !cJSON_IsArray(j))
-	{
-		cJSON_Delete(j);
 		elog(ERROR, "mangopay_fdw: cached page is not a JSON array");
-	}
 	return j;
 }
 
@@ -160,11 +149,14 @@ mpl_start_id_request(MpListScan *s, const char *id)
 	return r;
 }
 
-/* parse one object's body; false when it is one the table does not show */
+/*
+ * parse one object's body into s->cur, owned by the scan's context; false
+ * when it is one the table does not show
+ */
 static bool
 take_object(MpListScan *s, MpRequest *r, const char *body, size_t len)
 {
-	s->cur = r ? mp_json_body(r, body, len) : cJSON_ParseWithLength(body, len);
+	s->cur = r ? mp_json_body(r, body, len) : mp_json_own(cJSON_ParseWithLength(body, len), false);
 	if (s->cur == NULL || !cJSON_IsObject(s->cur))
 	{
 		mpl_free_cur(s);
@@ -252,25 +244,16 @@ mpl_next_by_id(MpListScan *s)
 	return false;
 }
 
-static void
-fixed_cb(void *arg)
-{
-	cJSON_Delete((cJSON *) arg);
-}
-
-/* the fixed filters as a cJSON tree, freed with the cache's context */
+/* the fixed filters as a cJSON tree, owned by the cache's context */
 cJSON *
 mpl_parse_fixed(MpListScan *s, const char *text)
 {
-	cJSON	   *j = cJSON_Parse(text);
-	MemoryContextCallback *cb;
+	MemoryContext old = MemoryContextSwitchTo(s->cache_cxt);
+	cJSON	   *j = mp_json_own(cJSON_Parse(text), false);
 
+	MemoryContextSwitchTo(old);
 	if (j == NULL)
 		elog(ERROR, "mangopay_fdw: bad fixed filters of \"%s\"", s->b.res->name);
-	cb = MemoryContextAlloc(s->cache_cxt, sizeof(MemoryContextCallback));
-	cb->func = fixed_cb;
-	cb->arg = j;
-	MemoryContextRegisterResetCallback(s->cache_cxt, cb);
 	return j;
 }
 

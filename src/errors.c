@@ -51,14 +51,14 @@ mp_request_not_found(MpRequest *req)
 
 	if (req->curl_code != CURLE_OK || req->status != 404 || req->buf == NULL)
 		return false;
-	j = cJSON_ParseWithLength(req->buf, req->len);
+	j = mp_json_lenient(req);
 	if (j == NULL)
 		return false;
 	t = cJSON_GetObjectItemCaseSensitive(j, "Type");
 	if (cJSON_IsString(t) && (strcmp(t->valuestring, "ressource_not_found") == 0 ||
 							  strcmp(t->valuestring, "resource_not_found") == 0))
 		r = true;
-	cJSON_Delete(j);
+	mp_json_release(j);
 	return r;
 }
 
@@ -136,11 +136,10 @@ api_error_detail(MpRequest *req, char **type_out)
 	*type_out = NULL;
 	if (req->buf == NULL || req->len == 0)
 		return NULL;
-	j = cJSON_ParseWithLength(req->buf, req->len);
+	j = mp_json_lenient(req);
 	if (j == NULL || !cJSON_IsObject(j))
 	{
-		if (j)
-			cJSON_Delete(j);
+		mp_json_release(j);
 		return psprintf("body: %s", safe_text(req, req->buf, 300));
 	}
 	initStringInfo(&buf);
@@ -170,26 +169,40 @@ api_error_detail(MpRequest *req, char **type_out)
 			}
 		}
 	}
-	cJSON_Delete(j);
+	mp_json_release(j);
 	return buf.len ? buf.data : NULL;
 }
 
 /*
  * A response body as JSON, strictly (mp_jsonrow_parse): data after the
  * value or a NUL character is an ERROR; NULL when it is not JSON at all,
- * for the caller to say what it expected.
+ * for the caller to say what it expected.  The tree is owned by
+ * CurrentMemoryContext (mp_json_own), wiped when the request is secret.
  */
 cJSON *
 mp_json_body(MpRequest *req, const char *buf, size_t len)
 {
 	MpJrParse	why;
-	cJSON	   *j = mp_jsonrow_parse(buf, len, &why);
+	cJSON	   *j = mp_json_own(mp_jsonrow_parse(buf, len, &why), req->secret);
 
 	if (why == MP_JR_PARSE_TRAILING)
 		mp_error_json_shape(req, "the body has data after its JSON value");
 	if (why == MP_JR_PARSE_NUL)
 		mp_error_json_shape(req, "the body holds a NUL character, which PostgreSQL text cannot hold");
 	return j;
+}
+
+/*
+ * The body as JSON, leniently (what follows the value is ignored), for
+ * reading an error body; NULL when there is none or it is not JSON.
+ * Owned by CurrentMemoryContext, as mp_json_body's.
+ */
+cJSON *
+mp_json_lenient(MpRequest *req)
+{
+	if (req->buf == NULL)
+		return NULL;
+	return mp_json_own(cJSON_ParseWithLength(req->buf, req->len), req->secret);
 }
 
 void

@@ -112,7 +112,19 @@ write_cb(char *data, size_t size, size_t nmemb, void *userp)
 
 		while (ncap < req->len + n + 1)
 			ncap *= 2;
-		nbuf = realloc(req->buf, ncap);
+		if (req->secret && req->buf)
+		{
+			/* no copy of a secret left behind by realloc */
+			nbuf = malloc(ncap);
+			if (nbuf)
+			{
+				memcpy(nbuf, req->buf, req->len);
+				explicit_bzero(req->buf, req->cap);
+				free(req->buf);
+			}
+		}
+		else
+			nbuf = realloc(req->buf, ncap);
 		if (nbuf == NULL)
 		{
 			req->too_large = true;
@@ -268,6 +280,8 @@ mp_request_release(MpRequest *req)
 	unlink_live(req);
 	if (req->buf)
 	{
+		if (req->secret)
+			explicit_bzero(req->buf, req->cap);
 		free(req->buf);
 		req->buf = NULL;
 	}
@@ -315,9 +329,13 @@ reset_response(MpRequest *req)
 	req->curl_code = CURLE_OK;
 	req->too_large = false;
 	req->sink_failed = false;
-	req->len = 0;
 	if (req->buf)
+	{
+		if (req->secret)
+			explicit_bzero(req->buf, req->len);
 		req->buf[0] = '\0';
+	}
+	req->len = 0;
 	req->hdr_pages = req->hdr_items = -1;
 	req->hdr_link_next = req->hdr_link_seen = false;
 	req->rl_nremaining = req->rl_nreset = req->rl_nused = 0;

@@ -359,9 +359,35 @@ mp_jsonrow_parse(const char *buf, size_t len, MpJrParse *why)
 	for (const char *p = end; p && p < buf + len; p++)
 		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
 		{
+			mp_json_wipe(j);	/* the body may be a secret's (a token) */
 			cJSON_Delete(j);
 			*why = MP_JR_PARSE_TRAILING;
 			return NULL;
 		}
 	return j;
+}
+
+/* zeros that the compiler cannot drop as dead stores */
+static void
+wipe_bytes(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n--)
+		*v++ = 0;
+}
+
+void
+mp_json_wipe(cJSON *j)
+{
+	if (j == NULL || (j->type & cJSON_IsReference))
+		return;
+	if (j->valuestring)
+		wipe_bytes(j->valuestring, strlen(j->valuestring));
+	if (j->string && !(j->type & cJSON_StringIsConst))
+		wipe_bytes(j->string, strlen(j->string));
+	wipe_bytes(&j->valuedouble, sizeof(j->valuedouble));
+	wipe_bytes(&j->valueint, sizeof(j->valueint));
+	for (cJSON *c = j->child; c; c = c->next)
+		mp_json_wipe(c);
 }

@@ -186,4 +186,12 @@ typedef enum MpJrParse
 } MpJrParse;
 extern cJSON *mp_jsonrow_parse(const char *buf, size_t len, MpJrParse *why);
 
+/*
+ * Overwrite with zeros every key, string value and number of j and of
+ * everything under it (not its siblings), before a tree that held a
+ * secret (the OAuth token response) is freed.  References and constant
+ * keys are left alone: they are not the tree's own memory.
+ */
+extern void mp_json_wipe(cJSON *j);
+
 #endif							/* MP_JSONROW_H */

@@ -133,21 +133,6 @@ mp_list_remote_count(MpConn *conn, const MpResource *res, MpEval *ev, const char
 /* ------------------------------------------------------------------------
  * ANALYZE: a sample of a list endpoint
  * ------------------------------------------------------------------------ */
-typedef struct SampleHolder
-{
-	cJSON	   *page;
-} SampleHolder;
-
-static void
-sample_cb(void *arg)
-{
-	SampleHolder *h = arg;
-
-	if (h->page)
-		cJSON_Delete(h->page);
-	h->page = NULL;
-}
-
 /*
  * Up to targrows rows from at most MP_ANALYZE_MAX_PAGES pages spread evenly
  * over the list (page 1, then pages across the whole history), and the
@@ -175,12 +160,7 @@ mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *row
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext page_cxt = AllocSetContextCreate(tmp, "mangopay_fdw sample page",
 												   ALLOCSET_DEFAULT_SIZES);
-	SampleHolder *h = MemoryContextAllocZero(tmp, sizeof(SampleHolder));
-	MemoryContextCallback *cb = MemoryContextAlloc(tmp, sizeof(MemoryContextCallback));
 
-	cb->func = sample_cb;
-	cb->arg = h;
-	MemoryContextRegisterResetCallback(tmp, cb);
 	none.res = res;
 	query = mp_list_query(res, mp_plan_evaluate(&none, NIL, NULL), 0, &dropped);
 	want = Max(1, Min((targrows + per_page - 1) / per_page, MP_ANALYZE_MAX_PAGES));
@@ -191,6 +171,7 @@ mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *row
 		char	   *pq;
 		MpRequest  *r;
 		MemoryContext old;
+		cJSON	   *j;
 
 		if (k > 0)
 		{
@@ -203,7 +184,7 @@ mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *row
 		}
 		pq = psprintf("%s?page=" INT64_FORMAT "&per_page=%d%s%s", res->list_path, page, per_page,
 					  *query ? "&" : "", query);
-		old = MemoryContextSwitchTo(page_cxt);	/* the request: freed per page */
+		old = MemoryContextSwitchTo(page_cxt);	/* the request and page: freed per page */
 		r = mp_request_new(conn, relname, "GET", mp_api_url(conn, pq, true));
 		r->log_path = pq;
 		mp_request_wait(r);
@@ -214,21 +195,19 @@ mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *row
 			total_pages = r->hdr_pages;
 			items = r->hdr_items;
 		}
-		h->page = mp_json_body(r, r->buf, r->len);
-		if (h->page == NULL || !cJSON_IsArray(h->page))
+		j = mp_json_body(r, r->buf, r->len);
+		if (j == NULL || !cJSON_IsArray(j))
 			mp_error_json_shape(r, "a list endpoint answered with something other than a JSON array");
 		mp_request_release(r);
 		MemoryContextSwitchTo(old);
-		for (cJSON *it = h->page->child; it && numrows < targrows; it = it->next)
+		for (cJSON *it = j->child; it && numrows < targrows; it = it->next)
 		{
 			if (!cJSON_IsObject(it))
 				continue;
 			mp_json_to_values(it, maps, natts, values, nulls, NULL, relname);
 			rows[numrows++] = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 		}
-		cJSON_Delete(h->page);
-		h->page = NULL;
-		MemoryContextReset(page_cxt);
+		MemoryContextReset(page_cxt);	/* frees j */
 	}
 	MemoryContextDelete(tmp);
 	if (items >= 0)

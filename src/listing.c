@@ -187,33 +187,16 @@ parse_page(MpListScan *s, MpRequest *r)
 	s->n_requests += r->attempts;
 	if (!mp_request_ok(r))
 		mp_report_request_failure(r);
-	j = mp_json_body(r, r->buf, r->len);
+	j = mp_json_body(r, r->buf, r->len);	/* owned by the current context */
 	if (j == NULL)
 		mp_error_json_shape(r, "the body is not valid JSON (or nests too deeply)");
 	if (s->b.res->list_object && cJSON_IsObject(j))
-	{
-		/* an endpoint of one object per parent: a page of one row */
-		cJSON	   *a = cJSON_CreateArray();
-
-		if (a == NULL)
-		{
-			cJSON_Delete(j);
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		}
-		cJSON_AddItemToArray(a, j);
-		j = a;
-	}
+		j = mp_json_in_array(j);	/* one object per parent: a page of one row */
 	if (!cJSON_IsArray(j))
-	{
-		cJSON_Delete(j);
 		mp_error_json_shape(r, "a list endpoint answered with something other than a JSON array");
-	}
 	for (cJSON *it = j->child; it; it = it->next)
 		if (!cJSON_IsObject(it))
-		{
-			cJSON_Delete(j);
 			mp_error_json_shape(r, "an element of the list is not a JSON object");
-		}
 	s->n_pages++;
 	return j;
 }
@@ -306,7 +289,7 @@ expand_parts(MpListScan *s, MpEval *ev, int nkeys)
 				}
 				s->parts[s->nparts++] = p;
 			}
-			cJSON_Delete(j);
+			mp_json_release(j);
 			mp_request_release(r);
 			if ((total >= 0 && page >= total) || (total < 0 && n < 100) || n == 0)
 				break;
@@ -315,22 +298,24 @@ expand_parts(MpListScan *s, MpEval *ev, int nkeys)
 	}
 }
 
+/* free the page (or object) being read: s->cur is owned by the scan's context */
 void
 mpl_free_cur(MpListScan *s)
 {
-	if (s->cur)
-	{
-		cJSON_Delete(s->cur);
-		s->cur = NULL;
-	}
+	mp_json_release(s->cur);
+	s->cur = NULL;
 	s->cur_it = NULL;
 	s->cur_idx = s->cur_n = 0;
 }
 
+/* the scan's context is reset or deleted: its reset callback frees s->cur */
 static void
 cur_cb(void *arg)
 {
-	mpl_free_cur((MpListScan *) arg);
+	MpListScan *s = (MpListScan *) arg;
+
+	s->cur = s->cur_it = NULL;
+	s->cur_idx = s->cur_n = 0;
 }
 
 static void
@@ -419,12 +404,9 @@ lookup_page(MpListScan *s, cJSON *page)
 		}
 		if (!mp_request_ok(r))
 			mp_report_request_failure(r);
-		full = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+		full = mp_json_lenient(r);
 		if (full == NULL || !cJSON_IsObject(full))
-		{
-			cJSON_Delete(full);
 			mp_error_json_shape(r, "a single-object endpoint answered with something other than a JSON object");
-		}
 		mp_request_release(r);
 		/* the object's fields over the item's; list-only fields stay */
 		while (full->child)
@@ -434,7 +416,7 @@ lookup_page(MpListScan *s, cJSON *page)
 			cJSON_DeleteItemFromObjectCaseSensitive(items[done], f->string);
 			cJSON_AddItemToObject(items[done], f->string, f);
 		}
-		cJSON_Delete(full);
+		mp_json_release(full);
 	}
 }
 
@@ -568,7 +550,7 @@ next_page(MpListScan *s)
 					 errhint("The list may have changed while it was read; the query can be retried.")));
 		if (n == 0)
 		{
-			cJSON_Delete(j);
+			mp_json_release(j);
 			s->part_done = true;
 			continue;
 		}

@@ -204,6 +204,8 @@ struct MpRequest
 	char	   *idempotency_key;	/* a buffer of MP_IDEM_KEY_LEN + 1: a retry
 									 * after an answer writes a new key in it */
 	bool		retry_post;		/* POST may be retried (idempotent) */
+	bool		secret;			/* the answer holds a secret (the OAuth token):
+								 * its buffer and parsed tree are wiped */
 	size_t		max_body;
 	MpDataFn	on_data;		/* streaming sink instead of buffering */
 	void	   *arg;
@@ -289,6 +291,14 @@ pg_noreturn extern void mp_error_json_shape(MpRequest *req, const char *problem)
 extern char *mp_safe_text(MpConn *conn, const char *s, size_t maxlen);
 struct cJSON;
 extern struct cJSON *mp_json_body(MpRequest *req, const char *buf, size_t len);
+extern struct cJSON *mp_json_lenient(MpRequest *req);
+
+/* ------------------------------------------------------------------------
+ * json_own.c — every cJSON tree is owned by a memory context
+ * ------------------------------------------------------------------------ */
+extern struct cJSON *mp_json_own(struct cJSON *j, bool wipe);
+extern void mp_json_release(struct cJSON *j);
+extern struct cJSON *mp_json_in_array(struct cJSON *j);
 
 /* ------------------------------------------------------------------------
  * convert.c — API values → Datums

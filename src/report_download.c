@@ -90,11 +90,7 @@ mpr_scan_cleanup(void *arg)
 	if (s->held)
 		mpr_free_row(s->held);
 	s->held = NULL;
-	if (s->filters)
-		cJSON_Delete(s->filters);
-	if (s->columns)
-		cJSON_Delete(s->columns);
-	s->filters = s->columns = NULL;
+	s->filters = s->columns = NULL;	/* their owner is the same context */
 	free_header(s);
 }
 

@@ -21,8 +21,8 @@ cJSON *
 mpr_definition(MpReportScan *s, Window *w)
 {
 	const MpResource *res = s->b.res;
-	cJSON	   *b = cJSON_CreateObject();
-	cJSON	   *f = cJSON_Duplicate(s->filters, true);
+	cJSON	   *b = mp_json_own(cJSON_CreateObject(), false);
+	cJSON	   *f = cJSON_Duplicate(s->filters, true);	/* into b below: no ERROR in between */
 	int64		after = w->start - 1;
 	int64		before = w->end;
 	int			k = 0;
@@ -217,8 +217,9 @@ mpr_build_request(MpReportScan *s)
 	int			nwins;
 	int64		granule = Max(60, s->b.conn->report_max_age_s);
 
-	/* Filters: fixed ones (payouts), then what the WHERE clause pushes */
-	s->filters = res->fixed_filters ? cJSON_Parse(res->fixed_filters) : cJSON_CreateObject();
+	/* Filters: fixed ones (payouts), then what the WHERE clause pushes (owned by the scan's context) */
+	s->filters = mp_json_own(res->fixed_filters ? cJSON_Parse(res->fixed_filters) : cJSON_CreateObject(),
+							 false);
 	for (int i = 0; i < res->ncols; i++)
 	{
 		const MpColumnDef *col = &res->cols[i];
@@ -265,7 +266,7 @@ mpr_build_request(MpReportScan *s)
 		s->columns = NULL;		/* the whole default row */
 	else
 	{
-		s->columns = cJSON_CreateArray();
+		s->columns = mp_json_own(cJSON_CreateArray(), false);
 		for (int i = 0; i < res->ncols; i++)
 		{
 			const MpColumnDef *col = &res->cols[i];

@@ -292,11 +292,7 @@ mpr_lookup_values(MpReportScan *s, MpRequest *r)
 	char	  **vals = palloc0(sizeof(char *) * s->b.natts);
 
 	if (j == NULL || !cJSON_IsObject(j))
-	{
-		if (j)
-			cJSON_Delete(j);
 		mp_error_json_shape(r, "the payout is not a JSON object");
-	}
 	for (int i = 0; i < s->b.natts; i++)
 	{
 		MpColMap   *m = &s->b.maps[i];
@@ -309,7 +305,7 @@ mpr_lookup_values(MpReportScan *s, MpRequest *r)
 		if (cJSON_IsString(v))
 			vals[i] = pstrdup(v->valuestring);
 	}
-	cJSON_Delete(j);
+	mp_json_release(j);
 	for (int i = 0; i < s->b.natts; i++)
 		if (vals[i])
 			vals[i] = pg_any_to_server(vals[i], strlen(vals[i]), PG_UTF8);

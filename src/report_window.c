@@ -42,11 +42,7 @@ find_reusable(MpReportScan *s, Window *w, const char *tag)
 		mp_report_request_failure(r);
 	j = mp_json_body(r, r->buf, r->len);
 	if (j == NULL || !cJSON_IsArray(j))
-	{
-		if (j)
-			cJSON_Delete(j);
 		mp_error_json_shape(r, "the list of reports is not a JSON array");
-	}
 	for (cJSON *it = j->child; it && !found; it = it->next)
 	{
 		cJSON	   *t = cJSON_GetObjectItemCaseSensitive(it, "Tag");
@@ -61,7 +57,7 @@ find_reusable(MpReportScan *s, Window *w, const char *tag)
 			found = true;
 		}
 	}
-	cJSON_Delete(j);
+	mp_json_release(j);
 	mp_request_release(r);
 	return found;
 }
@@ -75,7 +71,7 @@ start_create(MpReportScan *s, Window *w)
 
 	cJSON_AddStringToObject(def, "Tag", tag);
 	body = cJSON_PrintUnformatted(def);
-	cJSON_Delete(def);
+	mp_json_release(def);
 	w->req = mpr_api_request(s, "POST", s->b.res->create_path);
 	w->req->body = MemoryContextStrdup(s->b.cxt, body);
 	cJSON_free(body);			/* nothing malloc'ed is left when an ERROR comes */
@@ -123,8 +119,8 @@ json_str(const cJSON *obj, const char *key)
 
 /*
  * Parse a report object (or, with envelope, GET /responses/{key}'s
- * "Resource") into a ReportInfo; the JSON is freed before anything can
- * raise an ERROR.
+ * "Resource") into a ReportInfo; the JSON is freed here, or by the
+ * context that owns it when an ERROR comes first.
  */
 static ReportInfo *
 read_report(MpRequest *r, const char *envelope)
@@ -143,8 +139,7 @@ read_report(MpRequest *r, const char *envelope)
 		ri->result_code = json_str(obj, "ResultCode");
 		ri->result_message = json_str(obj, "ResultMessage");
 	}
-	if (j)
-		cJSON_Delete(j);
+	mp_json_release(j);
 	if (ri->id == NULL || ri->status == NULL)
 		mp_error_json_shape(r, envelope ? "GET /responses/{key} has no report in \"Resource\"" :
 							"the report object has no Id or Status");
@@ -233,7 +228,7 @@ is_idempotency_conflict(MpRequest *r)
 static int
 stored_status(MpRequest *r)
 {
-	cJSON	   *j = cJSON_ParseWithLength(r->buf ? r->buf : "", r->len);
+	cJSON	   *j = mp_json_lenient(r);
 	cJSON	   *c = j ? cJSON_GetObjectItemCaseSensitive(j, "StatusCode") : NULL;
 	int			code = 0;
 
@@ -241,8 +236,7 @@ stored_status(MpRequest *r)
 		code = (int) c->valuedouble;
 	else if (cJSON_IsString(c))
 		code = atoi(c->valuestring);
-	if (j)
-		cJSON_Delete(j);
+	mp_json_release(j);
 	return code;
 }
 
