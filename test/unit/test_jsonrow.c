@@ -682,6 +682,94 @@ test_iso_date(void)
 	CHECK(!mp_jsonrow_iso_date("allballs"));
 }
 
+/*
+ * cJSON hooks that look at every block freed: how many still held the
+ * marker (a secret left in freed memory).  A size header before each block.
+ */
+#define SECRET_MARK "tok-3f9a51c7e2d84b06"
+
+static long freed_with_secret;
+static long freed_blocks;
+
+static void *
+spy_malloc(size_t n)
+{
+	size_t	   *p = malloc(n + sizeof(size_t) * 2);
+
+	if (p == NULL)
+		return NULL;
+	p[0] = n;
+	return p + 2;
+}
+
+static void
+spy_free(void *ptr)
+{
+	size_t	   *p;
+	const char *b;
+	size_t		mlen = strlen(SECRET_MARK);
+
+	if (ptr == NULL)
+		return;
+	p = (size_t *) ptr - 2;
+	b = ptr;
+	freed_blocks++;
+	for (size_t i = 0; i + mlen <= p[0]; i++)
+		if (memcmp(b + i, SECRET_MARK, mlen) == 0)
+		{
+			freed_with_secret++;
+			break;
+		}
+	free(p);
+}
+
+static void
+spy_on(void)
+{
+	cJSON_Hooks h = {spy_malloc, spy_free};
+
+	freed_with_secret = freed_blocks = 0;
+	cJSON_InitHooks(&h);
+}
+
+/* every key, string and number of a tree is zero after mp_json_wipe */
+static void
+test_wipe(void)
+{
+	const char *body = "{\"access_token\":\"" SECRET_MARK "\",\"expires_in\":1200.5,"
+		"\"a\":[\"" SECRET_MARK "\",{\"" SECRET_MARK "\":7}],\"t\":true}";
+	cJSON	   *j;
+
+	spy_on();
+	j = cJSON_Parse(body);
+	CHECK(j != NULL);
+	mp_json_wipe(j);
+	CHECK_STR(cJSON_GetObjectItemCaseSensitive(j, "expires_in") ? "kept" : "wiped", "wiped");
+	CHECK(j->child != NULL && j->child->string[0] == '\0' && j->child->valuestring[0] == '\0');
+	CHECK(j->child->next->valuedouble == 0 && j->child->next->valueint == 0);
+	CHECK(cJSON_IsTrue(j->child->next->next->next));	/* the structure is kept */
+	cJSON_Delete(j);
+	CHECK_INT(freed_with_secret, 0);
+	CHECK(freed_blocks >= 8);
+	mp_json_wipe(NULL);
+	cJSON_InitHooks(NULL);
+}
+
+/* a strict parse that fails on trailing data wipes the tree it drops */
+static void
+test_parse_trailing_wiped(void)
+{
+	const char *body = "{\"access_token\":\"" SECRET_MARK "\"} and more";
+	MpJrParse	why;
+
+	spy_on();
+	CHECK(mp_jsonrow_parse(body, strlen(body), &why) == NULL);
+	CHECK_INT(why, MP_JR_PARSE_TRAILING);
+	CHECK(freed_blocks >= 2);
+	CHECK_INT(freed_with_secret, 0);
+	cJSON_InitHooks(NULL);
+}
+
 const UtTest jsonrow_tests[] = {
 	{"jsonrow_parse_strict", test_parse_strict},
 	{"jsonrow_iso_date", test_iso_date},
@@ -705,5 +793,7 @@ const UtTest jsonrow_tests[] = {
 	{"jsonrow_unix_to_pg_direct", test_unix_to_pg_direct},
 	{"jsonrow_nomem", test_nomem},
 	{"jsonrow_hand_made_tree", test_hand_made_tree},
+	{"jsonrow_wipe", test_wipe},
+	{"jsonrow_parse_trailing_wiped", test_parse_trailing_wiped},
 	{NULL, NULL}
 };
