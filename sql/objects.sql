@@ -316,6 +316,15 @@ SELECT count(*) = (SELECT sum((n + 99) / 100) FROM s_accts) AS pages_of_100,
        bool_and(path ~ '/bankaccounts/[^/]+/transactions$') AS list_path,
        bool_and(query->>'Sort' = 'CreationDate:ASC' AND query->>'per_page' = '100') AS sorted_paged
   FROM t.api_calls;
+-- what else the list holds is not documented: with the payouts' refunds in
+-- it (mock knob bankaccount_refunds), exact rows too
+SELECT t.mock('config', '{"bankaccount_refunds": true}') ->> 'ok' AS with_refunds;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra,
+       (SELECT count(*) FROM t.truth('bank_account_transactions') j
+         WHERE j->>'_BankAccountId' IN (SELECT id FROM s_accts) AND j->>'Nature' = 'REFUND') > 0 AS some_refunds
+  FROM t.compare('bank_account_transactions', 'bank_account_transactions', true,
+  $$j->>'_BankAccountId' IN (SELECT id FROM s_accts)$$, $$bank_account_id = ANY(ARRAY(SELECT id FROM s_accts))$$);
+SELECT t.mock('config', '{"bankaccount_refunds": false}') ->> 'ok' AS without_refunds;
 -- filters and the date range go to the API: exact rows
 SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('bank_account_transactions', 'bank_account_transactions', true,
