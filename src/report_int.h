@@ -17,6 +17,8 @@
 #include <openssl/sha.h>
 
 #include "access/sysattr.h"
+#include "foreign/foreign.h"
+#include "nodes/nodeFuncs.h"
 #include "commands/explain.h"
 #if PG_VERSION_NUM >= 180000
 #include "commands/explain_format.h"
