@@ -451,13 +451,8 @@ extern const MpSource *mp_source_for(const MpPlan *plan);
 typedef struct MpListScan MpListScan;
 struct ForeignScanState;
 struct ExplainState;
-extern MpListScan *mp_list_begin(struct ForeignScanState *node, MpPlan *plan, MpConn *conn);
-extern bool mp_list_next(MpListScan *s, TupleTableSlot *slot);
-extern void mp_list_rescan(MpListScan *s);
+/* begin, next, rescan, end and explain: only through mp_list_source */
 extern List *mp_list_missing_ids(MpListScan *s);
-extern void mp_list_end(MpListScan *s);
-extern void mp_list_explain(MpListScan *s, MpPlan *plan, struct ForeignScanState *node,
-							struct ExplainState *es);
 extern char *mp_list_query(const MpResource *res, MpEval *ev, int sort_dir,
 						   bool *filter_dropped);
 extern int64 mp_list_history_floor(const MpResource *res);
@@ -472,15 +467,10 @@ extern char *mp_explain_pushes(MpPlan *plan, struct ForeignScanState *node, stru
  * report.c — the report source (create, poll, download, CSV → rows)
  * ------------------------------------------------------------------------ */
 typedef struct MpReportScan MpReportScan;
-extern MpReportScan *mp_report_begin(struct ForeignScanState *node, MpPlan *plan, MpConn *conn);
+/* begin, next, rescan, end and explain: only through mp_report_source */
 extern MpReportScan *mp_report_begin_old(struct ForeignScanState *node, MpPlan *plan,
 										 MpConn *conn);
 extern bool mp_report_lookups_dropped(MpReportScan *s);
-extern bool mp_report_next(MpReportScan *s, TupleTableSlot *slot);
-extern void mp_report_rescan(MpReportScan *s);
-extern void mp_report_end(MpReportScan *s);
 extern int	mp_report_estimate_windows(const MpResource *res, MpEval *ev);
-extern void mp_report_explain(MpReportScan *s, MpPlan *plan, struct ForeignScanState *node,
-							  struct ExplainState *es);
 
 #endif							/* MPFDW_H */
