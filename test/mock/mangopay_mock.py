@@ -172,6 +172,7 @@ class MockState:
         self.faults = []
         self.reqlog = []
         self.seq = 0
+        self.log_gen = 0             # bumped by reset: a request received before it is not logged
         self.idem = {}                      # (client, key) -> record
         self.log_file = open(args.log, "a", encoding="utf-8") if args.log else None
         self.log_lock = threading.Lock()
@@ -279,9 +280,11 @@ class MockState:
     # -------------------------------------------------------------- request log
     def log_request(self, entry):
         with self.lock:
-            self.seq += 1
-            entry["seq"] = self.seq
-            self.reqlog.append(entry)
+            # received before a reset and answered after it: not in the new log
+            if entry.pop("gen", self.log_gen) == self.log_gen:
+                self.seq += 1
+                entry["seq"] = self.seq
+                self.reqlog.append(entry)
         if self.log_file:
             line = "%s %s %s %s %dms port=%s\n" % (
                 _dt.datetime.fromtimestamp(entry["time"], _dt.timezone.utc).strftime(
@@ -296,6 +299,7 @@ class MockState:
             self.faults = []
             self.reqlog = []
             self.seq = 0
+            self.log_gen += 1
             self.rl_calls = {}
             self.auth_failures = {}
             self.idem = {}
@@ -524,7 +528,7 @@ class Handler(BaseHTTPRequestHandler):
             headers[lk] = v if lk not in headers else headers[lk] + ", " + v
         q = Query(raw_query)
         qd = q.as_dict()
-        entry = {"seq": None, "time": time.time(), "method": method, "path": path,
+        entry = {"seq": None, "gen": self.server.state.log_gen, "time": time.time(), "method": method, "path": path,
                  "query": qd, "params": {k: ",".join(v) for k, v in qd.items()},
                  "raw_query": raw_query, "headers": headers,
                  "has_authorization": auth is not None,
