@@ -318,6 +318,34 @@ extern MpColMap *mp_build_colmaps(Relation rel, const MpResource *res, Bitmapset
 extern void mp_json_to_values(const struct cJSON *obj, MpColMap *maps, int natts,
 							  Datum *values, bool *nulls, const char *const *keyvals,
 							  const char *relname);
+
+/* one CSV record of a report (cells NUL-terminated; len -1: NULL) */
+typedef struct MpCsvCells
+{
+	int			nfields;
+	uint64		line;
+	char	  **data;
+	int32	   *len;
+} MpCsvCells;
+
+/* a report's CSV file as its rows are converted: the header and what it maps */
+typedef struct MpCsvFile
+{
+	const char *relname;
+	const char *report_id;		/* for messages */
+	int			ncsv;			/* header fields */
+	char	  **names;			/* header names (malloc'ed) */
+	int		   *field_of;		/* per attribute: CSV field index or -1 */
+	struct MpAttrsLayout *attrs_layout; /* the header's attrs keys, made at the first row */
+	int			ascii_check;	/* -1: not known yet; 1: check rows for ASCII at once */
+	MemoryContext cxt;			/* where attrs_layout is made */
+} MpCsvFile;
+
+#define MP_MAX_KEY_COLUMNS 4
+extern void mp_csv_to_values(MpCsvFile *file, const MpCsvCells *r, MpColMap *maps, int natts,
+							 const char *const *keyvals, char **lookup, Datum *values,
+							 bool *nulls);
+extern int64 mp_cell_int(const char *data, int32 len, bool *ok);
 extern Datum mp_text_to_datum(MpColMap *m, const char *s);
 extern Datum mp_unix_to_timestamptz(double secs);
 extern Datum mp_unix_to_datum(MpColMap *m, double secs);

@@ -75,6 +75,8 @@ report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 	s->alloc.realloc = mpr_m_realloc;
 	s->alloc.free = mpr_m_free;
 	mp_scan_base_init(&s->b, node, plan, conn, mpr_scan_cleanup, s);
+	s->file.cxt = s->b.cxt;
+	s->file.ascii_check = -1;
 	if (plan->prefilter_at >= 0)
 	{
 		ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
@@ -126,7 +128,7 @@ report_next(void *scan, TupleTableSlot *slot)
 		w = &s->w[s->cur];
 
 		/* payouts' lookups: keep max_concurrency GETs in flight, rows in order */
-		if (s->need_lookups && s->attr_field)
+		if (s->need_lookups && s->file.field_of)
 		{
 			int			inflight = 0;
 
@@ -184,7 +186,7 @@ report_next(void *scan, TupleTableSlot *slot)
 				return true;
 			}
 		}
-		else if (s->attr_field && (r = mpr_pop_row(s)) != NULL)
+		else if (s->file.field_of && (r = mpr_pop_row(s)) != NULL)
 		{
 			s->held = r;
 			mpr_store_row(s, r, NULL, slot);
@@ -197,7 +199,7 @@ report_next(void *scan, TupleTableSlot *slot)
 		}
 
 		/* the header arrived: map the columns once per window */
-		if (s->header_seen && s->attr_field == NULL && w->state == W_DOWNLOADING)
+		if (s->header_seen && s->file.field_of == NULL && w->state == W_DOWNLOADING)
 		{
 			mpr_map_header(s);
 			continue;
@@ -266,9 +268,9 @@ report_rescan(void *scan)
 	s->look = NULL;
 	s->nlook = 0;
 	s->look_head = 0;
-	s->attr_field = NULL;
-	s->attrs_layout = NULL;
-	s->ascii_check = -1;
+	s->file.field_of = NULL;
+	s->file.attrs_layout = NULL;
+	s->file.ascii_check = -1;
 	s->need_lookups = false;
 }
 
