@@ -265,6 +265,10 @@ extern bool mp_auth_fetch_in_progress(void);
 extern void mp_http_pump(long max_wait_ms);
 extern void mp_request_release(MpRequest *req);
 extern int	mp_http_in_flight(void);
+/* http_retry.c: a finished transfer retried or final (-1); rate-limit headers → stats */
+extern long mp_http_retry_delay(MpRequest *req, int result, long status);
+extern void mp_http_record_ratelimit(MpRequest *req);
+extern TimestampTz mp_http_wait_deadline(MpConn *c);
 extern char *mp_api_url(MpConn *conn, const char *path_and_query, bool with_client);
 extern char *mp_url_escape(const char *s);
 extern char *mp_path_with_id(const char *tmpl, const char *id);
