@@ -76,6 +76,10 @@ report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 	s->alloc.free = mpr_m_free;
 	mp_scan_base_init(&s->b, node, plan, conn, mpr_scan_cleanup, s);
 	s->file.cxt = s->b.cxt;
+	s->nkeys = mp_resource_key_count(plan->res);
+	if (s->nkeys > MP_MAX_KEY_COLUMNS)
+		elog(ERROR, "mangopay_fdw: resource \"%s\" has more than %d key columns",
+			 plan->res->name, MP_MAX_KEY_COLUMNS);
 	s->file.ascii_check = -1;
 	if (plan->prefilter_at >= 0)
 	{

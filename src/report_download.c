@@ -329,17 +329,18 @@ check_header(MpReportScan *s)
 	StringInfoData missing;
 	StringInfoData head;
 	Window	   *w = &s->w[s->cur];
+	const MpColumnDef *datecol = mp_resource_date_column(s->b.res);
 
 	initStringInfo(&missing);
-	if (s->date_field < 0 && mp_resource_date_column(s->b.res) != NULL)
-		appendStringInfoString(&missing, "CreationDate");
+	if (s->date_field < 0 && datecol != NULL)
+		appendStringInfoString(&missing, datecol->field);
 	for (int i = 0; i < s->b.natts; i++)
 	{
 		MpColMap   *m = &s->b.maps[i];
 
 		if (m->colname == NULL || !m->needed || m->is_attrs || m->is_key ||
 			(m->def && (m->def->flags & MP_COL_LOOKUP)) || s->file.field_of[i] >= 0 ||
-			(s->date_field < 0 && strcmp(m->field, "CreationDate") == 0))
+			(s->date_field < 0 && datecol != NULL && strcmp(m->field, datecol->field) == 0))
 			continue;
 		appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", m->field);
 	}
@@ -391,7 +392,9 @@ mpr_map_header(MpReportScan *s)
 	s->id_field = -1;
 	for (int f = 0; f < s->file.ncsv; f++)
 	{
-		if (strcmp(s->file.names[f], "CreationDate") == 0)
+		const MpColumnDef *datecol = mp_resource_date_column(s->b.res);
+
+		if (datecol != NULL && strcmp(s->file.names[f], datecol->field) == 0)
 			s->date_field = f;
 		if (strcmp(s->file.names[f], "Id") == 0)
 			s->id_field = f;

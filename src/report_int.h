@@ -41,6 +41,8 @@
 #define MP_QUEUE_BYTES	(8 * 1024 * 1024)
 #define MP_POLL_MAX_MS	10000
 #define MP_MAX_RESUMES	20
+/* the one Sort field both report APIs accept, whatever the table's date column */
+#define MPR_SORT_FIELD	"CreationDate"
 
 typedef enum WinState
 {
@@ -124,6 +126,7 @@ struct MpReportScan
 	int			date_field;		/* index of CreationDate in the CSV, or -1 */
 	bool		need_lookups;
 	int			id_field;
+	int			nkeys;			/* key columns of the resource */
 
 	/* the download of window cur (set_download() sets and releases dl) */
 	MpRequest  *dl;

@@ -30,10 +30,8 @@ mpr_store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 	Window	   *w = &s->w[s->cur];
 	MpCsvCells	cells = {r->nfields, r->line, r->data, r->len};
 	const char *keyvals[MP_MAX_KEY_COLUMNS];
-	int			nkeys = mp_resource_key_count(s->b.res);
 
-	Assert(nkeys <= MP_MAX_KEY_COLUMNS);
-	for (int k = 0; k < nkeys; k++)
+	for (int k = 0; k < s->nkeys; k++)
 		keyvals[k] = mpr_partval(s, w->part, k);
 	s->file.relname = RelationGetRelationName(s->b.rel);
 	s->file.report_id = w->report_id;
