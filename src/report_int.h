@@ -17,6 +17,8 @@
 #include <openssl/sha.h>
 
 #include "access/sysattr.h"
+#include "foreign/foreign.h"
+#include "nodes/nodeFuncs.h"
 #include "commands/explain.h"
 #if PG_VERSION_NUM >= 180000
 #include "commands/explain_format.h"
@@ -39,6 +41,8 @@
 #define MP_QUEUE_BYTES	(8 * 1024 * 1024)
 #define MP_POLL_MAX_MS	10000
 #define MP_MAX_RESUMES	20
+/* the one Sort field both report APIs accept, whatever the table's date column */
+#define MPR_SORT_FIELD	"CreationDate"
 
 typedef enum WinState
 {
@@ -122,17 +126,14 @@ struct MpReportScan
 	int			date_field;		/* index of CreationDate in the CSV, or -1 */
 	bool		need_lookups;
 	int			id_field;
+	int			nkeys;			/* key columns of the resource */
 
 	/* the download of window cur (set_download() sets and releases dl) */
 	MpRequest  *dl;
 	MpCsvParser *csv;
 	MpAlloc		alloc;
 	bool		header_seen;
-	char	  **csv_names;
-	int			ncsv;
-	int		   *attr_field;		/* per attribute: CSV field index or -1 */
-	MpAttrsLayout *attrs_layout;	/* the header's attrs keys, made at the first row */
-	int			ascii_check;	/* -1: not known yet; 1: check rows for ASCII at once */
+	MpCsvFile	file;			/* its header, as convert.c reads rows */
 	uint64		skip;			/* bytes to drop (server ignored Range) */
 	uint64		resumes;
 	bool		dl_failed;		/* callback-side failure (memory, CSV) */

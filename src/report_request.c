@@ -31,7 +31,7 @@ mpr_definition(MpReportScan *s, Window *w)
 	if (after < s->floor_from)
 		after = w->start;
 
-	/* key columns of user_wallet_transactions are filters */
+	/* key columns are filters (user_wallet_transactions' user_id, wallet_id) */
 	for (int i = 0; i < res->ncols; i++)
 		if (res->cols[i].flags & MP_COL_KEY)
 		{
@@ -247,7 +247,7 @@ mpr_build_request(MpReportScan *s)
 			add_amount_bounds(s, i);
 	}
 
-	/* Columns: what the query reads (plus CreationDate and Id for our own use) */
+	/* Columns: what the query reads (plus the date column and Id for our own use) */
 	for (int i = 0; i < s->b.natts; i++)
 	{
 		MpColMap   *m = &s->b.maps[i];
@@ -303,7 +303,7 @@ mpr_build_request(MpReportScan *s)
 		if (cJSON_GetArraySize(s->columns) == 0)
 			cJSON_AddItemToArray(s->columns, cJSON_CreateString(res->cols[0].field));
 	}
-	s->sort = (s->b.plan->sort_dir < 0) ? "CreationDate:DESC" : "CreationDate:ASC";
+	s->sort = (s->b.plan->sort_dir < 0) ? MPR_SORT_FIELD ":DESC" : MPR_SORT_FIELD ":ASC";
 
 	/* the range: the query's, within the API's retention */
 	floor_from = retention_floor(res, now);
