@@ -10,6 +10,9 @@
  *	id			= text, IN, = ANY			  → single-object GETs
  *	key column	= text, IN, = ANY			  → the path segment
  *
+ * Which of these a column takes is mp_column_push()'s (src/pushdesc.c),
+ * the description mangopay_fdw_columns() and EXPLAIN print too.
+ *
  * Nothing is removed from the scan's quals: every pushed condition is
  * checked again locally, so results are exact whatever the API's
  * boundary semantics.

@@ -22,8 +22,10 @@ mp_column_push(const MpResource *res, const MpColumnDef *col)
 	if ((col->flags & MP_COL_DATE) && res->sort_field)
 	{
 		p.range = MP_RANGE_DATE;
-		/* key columns split a scan into one request series per parent,
-		 * read one after another: the API's Sort orders each, not the whole */
+		/*
+		 * Key columns split a scan into one request series per parent, read
+		 * one after another: the API's Sort orders each, not the whole.
+		 */
 		p.sort = mp_resource_key_count(res) == 0;
 	}
 	else if ((col->flags & MP_COL_KEY) && col->kind == MP_CK_DATE)
