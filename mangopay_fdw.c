@@ -3,10 +3,12 @@
  *		Entry points of mangopay_fdw: the FDW handler and its planner and
  *		executor callbacks, EXPLAIN and IMPORT FOREIGN SCHEMA.
  *
- * Thin on purpose: what a qual means to the API lives in src/plan.c, the
- * resources in src/resources.c, HTTP in src/http.c; the executor callbacks
- * call the scan's source (src/scan.c chooses it: src/listing.c,
- * src/byid.c or src/report.c); the SQL functions are in src/sqlfuncs.c.
+ * The planner side is here: sizes, costs and paths (parameterized ones for
+ * joins on ids and key columns), from the request plan src/plan.c makes of
+ * the quals.  The executor callbacks only hand the scan to its source,
+ * chosen once per scan (src/scan.c: src/listing.c, src/byid.c or
+ * src/report.c).  Resources are data in src/resources.c, HTTP is
+ * src/http.c, the SQL functions are src/sqlfuncs.c.
  *-------------------------------------------------------------------------
  */
 #include "src/mpfdw.h"

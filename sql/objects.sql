@@ -297,3 +297,75 @@ SELECT (SELECT count(*) FROM (SELECT user_id, month, credited_emoney_amount, deb
        (SELECT count(*) FROM (TABLE j13 EXCEPT ALL
          SELECT user_id, month, credited_emoney_amount, debited_emoney_amount FROM f_emoney) x) AS extra,
        (SELECT count(*) FROM t.api_calls) AS requests;
+
+-- 14. the transactions of a bank account (GET /bankaccounts/{Id}/transactions,
+--     the payouts to it): the account id is a required key; each account is
+--     one paged list (Sort=CreationDate:ASC); Status/Type/Nature and the
+--     CreationDate range go to the API; a join from payouts reads each
+--     account once
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE tr_bat AS SELECT j FROM t.truth('bank_account_transactions') j;
+CREATE TEMP TABLE s_accts AS
+SELECT j->>'_BankAccountId' AS id, count(*) AS n FROM tr_bat GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 6;
+SELECT max(n) > 100 AS one_over_a_page, min(n) > 1 AS several_each,
+       (SELECT count(*) FROM tr_bat WHERE j->>'Type' <> 'PAYOUT') AS not_payouts FROM s_accts;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('bank_account_transactions', 'bank_account_transactions', true,
+  $$j->>'_BankAccountId' IN (SELECT id FROM s_accts)$$, $$bank_account_id = ANY(ARRAY(SELECT id FROM s_accts))$$);
+SELECT count(*) = (SELECT sum((n + 99) / 100) FROM s_accts) AS pages_of_100,
+       count(DISTINCT path) = (SELECT count(*) FROM s_accts) AS each_account,
+       bool_and(path ~ '/bankaccounts/[^/]+/transactions$') AS list_path,
+       bool_and(query->>'Sort' = 'CreationDate:ASC' AND query->>'per_page' = '100') AS sorted_paged
+  FROM t.api_calls;
+-- what else the list holds is not documented: with the payouts' refunds in
+-- it (mock knob bankaccount_refunds), exact rows too
+SELECT t.mock('config', '{"bankaccount_refunds": true}') ->> 'ok' AS with_refunds;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra,
+       (SELECT count(*) FROM t.truth('bank_account_transactions') j
+         WHERE j->>'_BankAccountId' IN (SELECT id FROM s_accts) AND j->>'Nature' = 'REFUND') > 0 AS some_refunds
+  FROM t.compare('bank_account_transactions', 'bank_account_transactions', true,
+  $$j->>'_BankAccountId' IN (SELECT id FROM s_accts)$$, $$bank_account_id = ANY(ARRAY(SELECT id FROM s_accts))$$);
+SELECT t.mock('config', '{"bankaccount_refunds": false}') ->> 'ok' AS without_refunds;
+-- filters and the date range go to the API: exact rows
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('bank_account_transactions', 'bank_account_transactions', true,
+  $$j->>'_BankAccountId' = (SELECT id FROM s_accts ORDER BY n DESC LIMIT 1) AND j->>'Status' IN ('SUCCEEDED', 'FAILED')
+    AND j->>'Nature' = 'REGULAR' AND t.ts(j->'CreationDate') >= now() - interval '6 months'$$,
+  $$bank_account_id = (SELECT id FROM s_accts ORDER BY n DESC LIMIT 1) AND status IN ('SUCCEEDED', 'FAILED')
+    AND nature = 'REGULAR' AND creation_date >= now() - interval '6 months'$$);
+SELECT count(*) AS requests,
+       bool_and(string_to_array(query->>'Status', ',') @> '{SUCCEEDED,FAILED}' AND query->>'Nature' = 'REGULAR') AS filters_sent,
+       bool_and((query->>'AfterDate')::bigint BETWEEN extract(epoch FROM now() - interval '6 months 1 minute')
+                                                 AND extract(epoch FROM now() - interval '6 months')) AS after_date_sent
+  FROM t.api_calls;
+-- without the account: an ERROR with a HINT; an unknown account: a 404, no rows
+SELECT t.err('SELECT * FROM mangopay.bank_account_transactions');
+SELECT t.err('SELECT * FROM mangopay.bank_account_transactions WHERE status = ''SUCCEEDED''');
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT id, status, type, nature, debited_funds_amount, bank_account_id
+  FROM mangopay.bank_account_transactions
+ WHERE bank_account_id IN ('rec_01JQ0000000000000000000001', 'rec_m_nosuch') ORDER BY id;
+SELECT path, status FROM t.api_calls ORDER BY path;
+-- a join from payouts (their bank_account_id): the payouts of the last two
+-- months each found in their account's list; an account whose list fits one
+-- page is listed once however many payouts name it (a longer list, the
+-- client's fee account, is not kept across rescans: read again per payout)
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE j14 AS
+SELECT p.id, p.bank_account_id, b.status
+  FROM mangopay.payouts p
+  JOIN mangopay.bank_account_transactions b ON b.bank_account_id = p.bank_account_id AND b.id = p.id
+ WHERE p.creation_date >= now() - interval '2 months';
+CREATE TEMP TABLE j14_truth AS
+SELECT j->>'Id' AS id, j->>'BankAccountId' AS bank_account_id, j->>'Status' AS status
+  FROM t.truth('payouts') j WHERE t.ts(j->'CreationDate') >= now() - interval '2 months';
+SELECT (SELECT count(*) FROM j14) > 10 AS enough,
+       (SELECT count(*) FROM (TABLE j14 EXCEPT ALL TABLE j14_truth) x) AS extra,
+       (SELECT count(*) FROM (TABLE j14_truth EXCEPT ALL TABLE j14) x) AS missing;
+WITH c AS (SELECT split_part(path, '/', 5) AS account, count(*) FILTER (WHERE query->>'page' = '1') AS reads,
+                  max((query->>'page')::int) AS pages
+             FROM t.api_calls WHERE path ~ '/bankaccounts/' GROUP BY 1)
+SELECT count(*) = (SELECT count(DISTINCT bank_account_id) FROM j14) AS each_account,
+       count(*) FILTER (WHERE pages = 1 AND (SELECT count(*) FROM j14 WHERE bank_account_id = account) > 1) > 0 AS some_named_twice,
+       bool_and(reads = 1) FILTER (WHERE pages = 1) AS one_page_lists_once,
+       count(*) FILTER (WHERE pages > 1) AS longer_lists
+  FROM c;

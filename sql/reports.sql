@@ -52,10 +52,20 @@ WHERE type = 'PAYOUT' AND status IN ('SUCCEEDED', 'FAILED') AND debited_funds_am
 SELECT count(*) AS windows, min(body -> 'Filters' ->> 'Type') AS type, min(body -> 'Filters' ->> 'Status') AS status,
        min(body -> 'Filters' ->> 'MinDebitedFundsAmount') AS min_amount, min(body ->> 'Columns') AS columns
 FROM t.posts;
+-- plain EXPLAIN shows the request (Filters, Columns, windows) without calling the API
+SELECT t.mock('reset') ->> 'ok' AS reset;
 EXPLAIN (COSTS OFF) SELECT id FROM mangopay.transactions
-WHERE nature = 'REFUND' AND author_id = 'user_1' AND fees_amount < 100 AND creation_date >= '2026-01-01';
+WHERE nature = 'REFUND' AND author_id = 'user_1' AND fees_amount < 100
+  AND creation_date >= now() - interval '100 days' AND creation_date < now() - interval '10 days';
 -- ORDER BY creation_date: the API's Sort, no local Sort node, newest window first
 EXPLAIN (COSTS OFF) SELECT id FROM mangopay.transactions ORDER BY creation_date DESC LIMIT 3;
+-- a parameter's value is known at execution only: the request is left to EXPLAIN ANALYZE
+PREPARE since(timestamptz) AS SELECT id FROM mangopay.transactions WHERE creation_date >= $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE since(now() - interval '7 days');
+RESET plan_cache_mode;
+DEALLOCATE since;
+SELECT count(*) AS requests FROM t.requests();
 SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT array_agg(id ORDER BY n) = (SELECT array_agg(j ->> 'Id' ORDER BY (j ->> 'CreationDate')::bigint DESC, j ->> 'Id')
                                     FROM (SELECT j FROM t.truth('transactions') j

@@ -359,7 +359,7 @@ load_old_rows(ByIdScan *st, TupleTableSlot *slot)
 
 		MemoryContextReset(tmp);
 		MemoryContextSwitchTo(tmp);
-		if (!mp_report_next(r, slot))
+		if (!mp_report_source.next(r, slot))
 			break;
 		d = slot_getattr(slot, idatt, &isnull);
 		if (isnull || strlen(id = TextDatumGetCString(d)) >= MP_OLD_ID_LEN)
@@ -375,7 +375,7 @@ load_old_rows(ByIdScan *st, TupleTableSlot *slot)
 	ExecClearTuple(slot);
 	MemoryContextDelete(tmp);
 	st->old_lookups = mp_report_lookups_dropped(r);
-	mp_report_end(r);
+	mp_report_source.end(r);
 }
 
 static bool
@@ -419,7 +419,7 @@ byid_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 	st->node = node;
 	st->plan = plan;
 	st->conn = conn;
-	st->list = mp_list_begin(node, plan, conn);
+	st->list = mp_list_source.begin(node, plan, conn);
 	return st;
 }
 
@@ -430,7 +430,7 @@ byid_next(void *scan, TupleTableSlot *slot)
 
 	if (!st->ids_done)
 	{
-		if (mp_list_next(st->list, slot) || st->plan->res->source != MP_SRC_REPORT)
+		if (mp_list_source.next(st->list, slot) || st->plan->res->source != MP_SRC_REPORT)
 			return !TupIsNull(slot);
 		/* a report table read by id: the ids the GET did not find */
 		st->ids_done = true;
@@ -449,19 +449,19 @@ byid_rescan(void *scan)
 	/* the old rows are kept: the next ids may be among them */
 	st->ids_done = false;
 	st->missing = NIL;
-	mp_list_rescan(st->list);
+	mp_list_source.rescan(st->list);
 }
 
 static void
 byid_end(void *scan)
 {
-	mp_list_end(((ByIdScan *) scan)->list);
+	mp_list_source.end(((ByIdScan *) scan)->list);
 }
 
 static void
 byid_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
 {
-	mp_list_explain(scan ? ((ByIdScan *) scan)->list : NULL, plan, node, es);
+	mp_list_source.explain(scan ? ((ByIdScan *) scan)->list : NULL, plan, node, es);
 }
 
 const MpSource mp_byid_source = {

@@ -7,8 +7,12 @@
  * for an amount, varchar for an id); Unix-second numbers still become
  * timestamps; an object or array into jsonb (attrs) is built as jsonb
  * directly (src/rowbuild.c).  Text from the network is verified (and
- * converted) to the server encoding before any input function sees it.  A failure names the
- * column, the field and the row in the error's CONTEXT.
+ * converted) to the server encoding before any input function sees it.
+ * Both kinds of rows come here: API objects (mp_json_to_values) and the
+ * cells of a report's CSV (mp_csv_to_values, with exact fast paths for
+ * text, bigint and the legacy ":ISO" dates).  One error-context callback
+ * names the column, the field and the object or the report's CSV line in
+ * the CONTEXT of any failure.
  *
  * Field paths and how a JSON value becomes text or Unix seconds are in the
  * pure C src/jsonrow.c (unit-tested and fuzzed); this file turns its
@@ -28,6 +32,7 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -292,18 +297,33 @@ json_value_to_datum(MpColMap *m, const cJSON *v)
 	return mp_text_to_datum(m, jv.network ? to_server(jv.text) : jv.text);
 }
 
-typedef struct ConvCtx
+/*
+ * Where a value came from, for the CONTEXT line of an error converting it:
+ * the one error-context callback of every conversion (API objects and
+ * report CSV cells).
+ */
+typedef struct MpConvContext
 {
 	const char *relname;
-	MpColMap   *m;
-} ConvCtx;
+	MpColMap   *m;				/* the column being converted, or NULL */
+	const char *report_id;		/* a report's CSV: the report and the line */
+	uint64		line;
+	bool		csv;
+} MpConvContext;
 
 static void
 conv_context(void *arg)
 {
-	ConvCtx    *c = (ConvCtx *) arg;
+	MpConvContext *c = (MpConvContext *) arg;
 
-	if (c->m)
+	if (c->csv && c->m)
+		errcontext("column \"%s\" of foreign table \"%s\" (report %s, CSV line %llu, column \"%s\")",
+				   c->m->colname, c->relname, c->report_id, (unsigned long long) c->line,
+				   c->m->field);
+	else if (c->csv)
+		errcontext("foreign table \"%s\" (report %s, CSV line %llu)",
+				   c->relname, c->report_id, (unsigned long long) c->line);
+	else if (c->m)
 		errcontext("column \"%s\" of foreign table \"%s\" (MangoPay field \"%s\")",
 				   c->m->colname, c->relname, c->m->field);
 }
@@ -317,7 +337,7 @@ mp_json_to_values(const cJSON *obj, MpColMap *maps, int natts, Datum *values, bo
 				  const char *const *keyvals, const char *relname)
 {
 	ErrorContextCallback cb;
-	ConvCtx		ctx = {relname, NULL};
+	MpConvContext ctx = {relname, NULL, NULL, 0, false};
 
 	cb.callback = conv_context;
 	cb.arg = &ctx;
@@ -358,6 +378,207 @@ mp_json_to_values(const cJSON *obj, MpColMap *maps, int natts, Datum *values, bo
 		if (v == NULL)
 			continue;
 		values[i] = json_value_to_datum(m, v);
+		nulls[i] = false;
+	}
+	error_context_stack = cb.previous;
+}
+
+/* ------------------------------------------------------------------------
+ * report CSV cells
+ * ------------------------------------------------------------------------ */
+
+/* a CSV cell's integer: "-?[0-9]+" exactly (an empty or NULL cell is not one) */
+int64
+mp_cell_int(const char *data, int32 len, bool *ok)
+{
+	char	   *end;
+	long long	v;
+	int64		v8;
+
+	*ok = false;
+	if (len <= 0)
+		return 0;
+	if (mp_fast_int8(data, len, &v8))
+	{
+		*ok = true;
+		return v8;
+	}
+	v = strtoll(data, &end, 10);
+	*ok = (*end == '\0');
+	return v;
+}
+
+/* "dd/MM/yyyy HH:mm:ss" (legacy :ISO columns) → "yyyy-MM-dd HH:mm:ss+00" */
+static const char *
+iso_text(const char *v, char *buf, size_t bufsz)
+{
+	int			d,
+				mo,
+				y,
+				h,
+				mi,
+				se;
+	char		tail;
+
+	if (sscanf(v, "%2d/%2d/%4d %2d:%2d:%2d%c", &d, &mo, &y, &h, &mi, &se, &tail) == 6)
+	{
+		snprintf(buf, bufsz, "%04d-%02d-%02d %02d:%02d:%02d+00", y, mo, d, h, mi, se);
+		return buf;
+	}
+	/* only the API's formats: never "now" or "yesterday" */
+	if (!mp_jsonrow_iso_date(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+				 errmsg("MangoPay date \"%s\" is neither Unix seconds nor an ISO 8601 date",
+						mp_safe_text(NULL, v, 60))));
+	return v;
+}
+
+/* a CSV cell as server-encoded text (UTF-8 verified) */
+static char *
+cell(const MpCsvCells *r, int f)
+{
+	return pg_any_to_server(r->data[f], r->len[f], PG_UTF8);
+}
+
+/*
+ * Fill values/nulls from one CSV record of a report.  keyvals holds the
+ * values of the key columns (by key index), lookup the lookup columns'
+ * text (by attribute, NULL: none).
+ */
+void
+mp_csv_to_values(MpCsvFile *file, const MpCsvCells *r, MpColMap *maps, int natts,
+				 const char *const *keyvals, char **lookup, Datum *values, bool *nulls)
+{
+	MpConvContext ctxdata = {file->relname, NULL, file->report_id ? file->report_id : "?", r->line, true};
+	MpConvContext *ctx = &ctxdata;
+	ErrorContextCallback cb;
+	int64		v8;
+	bool		ascii = false;
+
+	cb.callback = conv_context;
+	cb.arg = ctx;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	if (r->nfields != file->ncsv)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("malformed CSV in MangoPay report %s for \"%s\"", file->report_id,
+						file->relname),
+				 errdetail("Line %llu has %d fields, the header %d.", (unsigned long long) r->line,
+						   r->nfields, file->ncsv)));
+	if (file->ascii_check < 0)
+	{
+		/* many cells read: one look at the whole row instead of one per cell */
+		int			cells = 0;
+
+		for (int i = 0; i < natts; i++)
+			if (maps[i].needed && maps[i].colname)
+				cells += maps[i].is_attrs ? file->ncsv : (file->field_of[i] >= 0);
+		file->ascii_check = cells >= 4 && GetDatabaseEncoding() == PG_UTF8;
+	}
+	/* ASCII is valid UTF-8 (the parser lets no NUL through): no cell needs verifying */
+	if (file->ascii_check > 0 && r->nfields > 0)
+		ascii = mp_ascii(r->data[0], r->data[r->nfields - 1] + Max(r->len[r->nfields - 1], 0) -
+						 r->data[0]);
+	for (int i = 0; i < natts; i++)
+	{
+		MpColMap   *m = &maps[i];
+		int			f = file->field_of[i];
+
+		values[i] = (Datum) 0;
+		nulls[i] = true;
+		if (!m->needed || m->colname == NULL)
+			continue;
+		ctx->m = m;
+		if (m->is_key)
+		{
+			const char *v = keyvals[m->key_index];
+
+			if (v)
+			{
+				values[i] = mp_text_to_datum(m, v);
+				nulls[i] = false;
+			}
+			continue;
+		}
+		if (m->is_attrs && m->typid == JSONBOID)
+		{
+			/* built straight into jsonb's binary form (src/rowbuild.c) */
+			if (file->attrs_layout == NULL)
+			{
+				MemoryContext old = MemoryContextSwitchTo(file->cxt);
+
+				file->attrs_layout = mp_attrs_layout(file->names, file->ncsv);
+				MemoryContextSwitchTo(old);
+			}
+			values[i] = mp_attrs_jsonb(file->attrs_layout, r->data, r->len, ascii);
+			nulls[i] = false;
+			continue;
+		}
+		if (m->is_attrs)
+		{
+			/* a json column keeps the text as it is */
+			StringInfoData j;
+
+			initStringInfo(&j);
+			appendStringInfoChar(&j, '{');
+			for (int k = 0; k < file->ncsv; k++)
+			{
+				if (k)
+					appendStringInfoChar(&j, ',');
+				escape_json(&j, pg_any_to_server(file->names[k], strlen(file->names[k]), PG_UTF8));
+				appendStringInfoChar(&j, ':');
+				if (r->len[k] < 0)
+					appendStringInfoString(&j, "null");
+				else
+					escape_json(&j, cell(r, k));
+			}
+			appendStringInfoChar(&j, '}');
+			values[i] = mp_text_to_datum(m, j.data);
+			nulls[i] = false;
+			continue;
+		}
+		if (m->def && (m->def->flags & MP_COL_LOOKUP))
+		{
+			if (lookup && lookup[i])
+			{
+				values[i] = mp_text_to_datum(m, lookup[i]);
+				nulls[i] = false;
+			}
+			continue;
+		}
+		if (f < 0 || r->len[f] < 0)
+			continue;
+		if (m->kind == MP_CK_TIME)
+		{
+			bool		ok;
+			int64		v = mp_cell_int(r->data[f], r->len[f], &ok);
+			char		buf[64];
+			TimestampTz ts;
+
+			if (ok)
+				values[i] = mp_unix_to_datum(m, (double) v);
+			else if (m->typid == TIMESTAMPTZOID && m->typmod < 0 &&
+					 mp_fast_legacy_iso(r->data[f], r->len[f], &ts))
+				values[i] = TimestampTzGetDatum(ts);
+			else
+				values[i] = mp_text_to_datum(m, iso_text(cell(r, f), buf, sizeof(buf)));
+			nulls[i] = false;
+			continue;
+		}
+		if (m->typid == TEXTOID)
+		{
+			/* most columns: no input function call, no strlen */
+			char	   *c = ascii ? r->data[f] : cell(r, f);
+
+			values[i] = PointerGetDatum(cstring_to_text_with_len(c, c == r->data[f] ? r->len[f]
+																	: (int) strlen(c)));
+		}
+		else if (m->typid == INT8OID && mp_fast_int8(r->data[f], r->len[f], &v8))
+			values[i] = Int64GetDatum(v8);
+		else
+			values[i] = mp_text_to_datum(m, cell(r, f));
 		nulls[i] = false;
 	}
 	error_context_stack = cb.previous;

@@ -585,8 +585,8 @@ next_page(MpListScan *s)
 }
 
 
-MpListScan *
-mp_list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
+static void *
+list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 {
 	MpListScan *s = palloc0(sizeof(MpListScan));
 
@@ -602,9 +602,11 @@ mp_list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 	return s;
 }
 
-bool
-mp_list_next(MpListScan *s, TupleTableSlot *slot)
+static bool
+list_next(void *scan, TupleTableSlot *slot)
 {
+	MpListScan *s = scan;
+
 	ExecClearTuple(slot);
 	if (!s->started)
 		evaluate(s);
@@ -633,9 +635,11 @@ mp_list_next(MpListScan *s, TupleTableSlot *slot)
 	}
 }
 
-void
-mp_list_rescan(MpListScan *s)
+static void
+list_rescan(void *scan)
 {
+	MpListScan *s = scan;
+
 	mp_scan_base_reset(&s->b);	/* releases every request in flight, and cur */
 	s->started = false;
 	s->parts = NULL;
@@ -658,18 +662,21 @@ mp_list_missing_ids(MpListScan *s)
 	return s->missing;
 }
 
-void
-mp_list_end(MpListScan *s)
+static void
+list_end(void *scan)
 {
+	MpListScan *s = scan;
+
 	mpl_free_cur(s);
 	MemoryContextDelete(s->b.cxt);
 	MemoryContextDelete(s->cache_cxt);
 }
 
 
-void
-mp_list_explain(MpListScan *s, MpPlan *plan, ForeignScanState *node, ExplainState *es)
+static void
+list_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
 {
+	MpListScan *s = scan;
 	const MpResource *res = plan->res;
 	StringInfoData q;
 	char	   *pushed = mp_explain_pushes(plan, node, es);
@@ -717,36 +724,6 @@ mp_list_explain(MpListScan *s, MpPlan *plan, ForeignScanState *node, ExplainStat
 /* ------------------------------------------------------------------------
  * the list source
  * ------------------------------------------------------------------------ */
-static void *
-list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
-{
-	return mp_list_begin(node, plan, conn);
-}
-
-static bool
-list_next(void *scan, TupleTableSlot *slot)
-{
-	return mp_list_next(scan, slot);
-}
-
-static void
-list_rescan(void *scan)
-{
-	mp_list_rescan(scan);
-}
-
-static void
-list_end(void *scan)
-{
-	mp_list_end(scan);
-}
-
-static void
-list_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
-{
-	mp_list_explain(scan, plan, node, es);
-}
-
 const MpSource mp_list_source = {
 	"list", list_begin, list_next, list_rescan, list_end, list_explain
 };

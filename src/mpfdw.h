@@ -318,6 +318,34 @@ extern MpColMap *mp_build_colmaps(Relation rel, const MpResource *res, Bitmapset
 extern void mp_json_to_values(const struct cJSON *obj, MpColMap *maps, int natts,
 							  Datum *values, bool *nulls, const char *const *keyvals,
 							  const char *relname);
+
+/* one CSV record of a report (cells NUL-terminated; len -1: NULL) */
+typedef struct MpCsvCells
+{
+	int			nfields;
+	uint64		line;
+	char	  **data;
+	int32	   *len;
+} MpCsvCells;
+
+/* a report's CSV file as its rows are converted: the header and what it maps */
+typedef struct MpCsvFile
+{
+	const char *relname;
+	const char *report_id;		/* for messages */
+	int			ncsv;			/* header fields */
+	char	  **names;			/* header names (malloc'ed) */
+	int		   *field_of;		/* per attribute: CSV field index or -1 */
+	struct MpAttrsLayout *attrs_layout; /* the header's attrs keys, made at the first row */
+	int			ascii_check;	/* -1: not known yet; 1: check rows for ASCII at once */
+	MemoryContext cxt;			/* where attrs_layout is made */
+} MpCsvFile;
+
+#define MP_MAX_KEY_COLUMNS 4
+extern void mp_csv_to_values(MpCsvFile *file, const MpCsvCells *r, MpColMap *maps, int natts,
+							 const char *const *keyvals, char **lookup, Datum *values,
+							 bool *nulls);
+extern int64 mp_cell_int(const char *data, int32 len, bool *ok);
 extern Datum mp_text_to_datum(MpColMap *m, const char *s);
 extern Datum mp_unix_to_timestamptz(double secs);
 extern Datum mp_unix_to_datum(MpColMap *m, double secs);
@@ -494,13 +522,8 @@ extern const MpSource *mp_source_for(const MpPlan *plan);
 typedef struct MpListScan MpListScan;
 struct ForeignScanState;
 struct ExplainState;
-extern MpListScan *mp_list_begin(struct ForeignScanState *node, MpPlan *plan, MpConn *conn);
-extern bool mp_list_next(MpListScan *s, TupleTableSlot *slot);
-extern void mp_list_rescan(MpListScan *s);
+/* begin, next, rescan, end and explain: only through mp_list_source */
 extern List *mp_list_missing_ids(MpListScan *s);
-extern void mp_list_end(MpListScan *s);
-extern void mp_list_explain(MpListScan *s, MpPlan *plan, struct ForeignScanState *node,
-							struct ExplainState *es);
 extern char *mp_list_query(const MpResource *res, MpEval *ev, int sort_dir,
 						   bool *filter_dropped);
 extern int64 mp_list_history_floor(const MpResource *res);
@@ -515,15 +538,10 @@ extern char *mp_explain_pushes(MpPlan *plan, struct ForeignScanState *node, stru
  * report.c — the report source (create, poll, download, CSV → rows)
  * ------------------------------------------------------------------------ */
 typedef struct MpReportScan MpReportScan;
-extern MpReportScan *mp_report_begin(struct ForeignScanState *node, MpPlan *plan, MpConn *conn);
+/* begin, next, rescan, end and explain: only through mp_report_source */
 extern MpReportScan *mp_report_begin_old(struct ForeignScanState *node, MpPlan *plan,
 										 MpConn *conn);
 extern bool mp_report_lookups_dropped(MpReportScan *s);
-extern bool mp_report_next(MpReportScan *s, TupleTableSlot *slot);
-extern void mp_report_rescan(MpReportScan *s);
-extern void mp_report_end(MpReportScan *s);
 extern int	mp_report_estimate_windows(const MpResource *res, MpEval *ev);
-extern void mp_report_explain(MpReportScan *s, MpPlan *plan, struct ForeignScanState *node,
-							  struct ExplainState *es);
 
 #endif							/* MPFDW_H */

@@ -65,8 +65,8 @@ wait_some(MpReportScan *s)
 	s->wait_ms += (double) (GetCurrentTimestamp() - t0) / 1000.0;
 }
 
-MpReportScan *
-mp_report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
+static void *
+report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 {
 	MpReportScan *s = palloc0(sizeof(MpReportScan));
 
@@ -75,6 +75,8 @@ mp_report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 	s->alloc.realloc = mpr_m_realloc;
 	s->alloc.free = mpr_m_free;
 	mp_scan_base_init(&s->b, node, plan, conn, mpr_scan_cleanup, s);
+	s->file.cxt = s->b.cxt;
+	s->file.ascii_check = -1;
 	if (plan->prefilter_at >= 0)
 	{
 		ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
@@ -94,7 +96,7 @@ mp_report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 MpReportScan *
 mp_report_begin_old(ForeignScanState *node, MpPlan *plan, MpConn *conn)
 {
-	MpReportScan *s = mp_report_begin(node, plan, conn);
+	MpReportScan *s = report_begin(node, plan, conn);
 
 	s->only_old = true;
 	return s;
@@ -106,9 +108,11 @@ mp_report_lookups_dropped(MpReportScan *s)
 	return s->lookups_dropped;
 }
 
-bool
-mp_report_next(MpReportScan *s, TupleTableSlot *slot)
+static bool
+report_next(void *scan, TupleTableSlot *slot)
 {
+	MpReportScan *s = scan;
+
 	ExecClearTuple(slot);
 	if (!s->started)
 		evaluate(s);
@@ -124,7 +128,7 @@ mp_report_next(MpReportScan *s, TupleTableSlot *slot)
 		w = &s->w[s->cur];
 
 		/* payouts' lookups: keep max_concurrency GETs in flight, rows in order */
-		if (s->need_lookups && s->attr_field)
+		if (s->need_lookups && s->file.field_of)
 		{
 			int			inflight = 0;
 
@@ -182,7 +186,7 @@ mp_report_next(MpReportScan *s, TupleTableSlot *slot)
 				return true;
 			}
 		}
-		else if (s->attr_field && (r = mpr_pop_row(s)) != NULL)
+		else if (s->file.field_of && (r = mpr_pop_row(s)) != NULL)
 		{
 			s->held = r;
 			mpr_store_row(s, r, NULL, slot);
@@ -195,7 +199,7 @@ mp_report_next(MpReportScan *s, TupleTableSlot *slot)
 		}
 
 		/* the header arrived: map the columns once per window */
-		if (s->header_seen && s->attr_field == NULL && w->state == W_DOWNLOADING)
+		if (s->header_seen && s->file.field_of == NULL && w->state == W_DOWNLOADING)
 		{
 			mpr_map_header(s);
 			continue;
@@ -250,9 +254,11 @@ mp_report_next(MpReportScan *s, TupleTableSlot *slot)
 	}
 }
 
-void
-mp_report_rescan(MpReportScan *s)
+static void
+report_rescan(void *scan)
 {
+	MpReportScan *s = scan;
+
 	mp_scan_base_reset(&s->b);	/* releases requests, the parser, the queue */
 	s->started = false;
 	s->dl = NULL;
@@ -262,24 +268,60 @@ mp_report_rescan(MpReportScan *s)
 	s->look = NULL;
 	s->nlook = 0;
 	s->look_head = 0;
-	s->attr_field = NULL;
-	s->attrs_layout = NULL;
-	s->ascii_check = -1;
+	s->file.field_of = NULL;
+	s->file.attrs_layout = NULL;
+	s->file.ascii_check = -1;
 	s->need_lookups = false;
 }
 
-void
-mp_report_end(MpReportScan *s)
+static void
+report_end(void *scan)
 {
-	MemoryContextDelete(s->b.cxt);	/* scan_cleanup frees what is malloc'ed */
+	MemoryContextDelete(((MpReportScan *) scan)->b.cxt);	/* scan_cleanup frees what is malloc'ed */
 }
 
-void
-mp_report_explain(MpReportScan *s, MpPlan *plan, ForeignScanState *node, ExplainState *es)
+/* a value only execution knows: a parameter, an outer column, a subquery */
+static bool
+known_at_execution_only(Node *node, void *context)
 {
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) || IsA(node, Var) || IsA(node, SubPlan) || IsA(node, AlternativeSubPlan))
+		return true;
+	return expression_tree_walker(node, known_at_execution_only, context);
+}
+
+/*
+ * Plain EXPLAIN: the request an execution would send, when every pushed
+ * value is known without executing.  The same code builds it (Filters,
+ * Columns and the windows: the range split into reports), without a user
+ * mapping and without any call to the API; NULL when a value needs the
+ * execution.
+ */
+static MpReportScan *
+explain_request(MpPlan *plan, ForeignScanState *node)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	Oid			serverid = GetForeignTable(RelationGetRelid(node->ss.ss_currentRelation))->serverid;
+	MpReportScan *s;
+	ListCell   *lc;
+
+	foreach(lc, plan->pushes)
+		if (known_at_execution_only(list_nth(fsplan->fdw_exprs, ((MpPush *) lfirst(lc))->expr_idx), NULL))
+			return NULL;
+	s = report_begin(node, plan, mp_get_server_settings(serverid));
+	evaluate(s);
+	return s;
+}
+
+static void
+report_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
+{
+	MpReportScan *s = scan;
 	const MpResource *res = plan->res;
 	char	   *pushed = mp_explain_pushes(plan, node, es);
 	bool		lookups = false;
+	MpReportScan *planned = NULL;
 
 	ExplainPropertyText("MangoPay Resource", res->name, es);
 	ExplainPropertyText("MangoPay Report", psprintf("%s (%s), POST %s, windows of %s%d months%s",
@@ -301,6 +343,8 @@ mp_report_explain(MpReportScan *s, MpPlan *plan, ForeignScanState *node, Explain
 		ExplainPropertyText("MangoPay Lookups",
 							psprintf("GET %s per row%s", res->lookup_path,
 									 plan->prefilter_at >= 0 ? " passing the local conditions" : ""), es);
+	if (s == NULL && !es->analyze)
+		s = planned = explain_request(plan, node);
 	if (s && s->started && !s->no_rows)
 	{
 		char	   *cols = s->columns ? cJSON_PrintUnformatted(s->columns) : NULL;
@@ -326,41 +370,13 @@ mp_report_explain(MpReportScan *s, MpPlan *plan, ForeignScanState *node, Explain
 				ExplainPropertyFloat("MangoPay Wait Time", "ms", s->wait_ms, 0, es);
 		}
 	}
+	if (planned)
+		report_end(planned);
 }
 
 /* ------------------------------------------------------------------------
  * the report source
  * ------------------------------------------------------------------------ */
-static void *
-report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
-{
-	return mp_report_begin(node, plan, conn);
-}
-
-static bool
-report_next(void *scan, TupleTableSlot *slot)
-{
-	return mp_report_next(scan, slot);
-}
-
-static void
-report_rescan(void *scan)
-{
-	mp_report_rescan(scan);
-}
-
-static void
-report_end(void *scan)
-{
-	mp_report_end(scan);
-}
-
-static void
-report_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
-{
-	mp_report_explain(scan, plan, node, es);
-}
-
 const MpSource mp_report_source = {
 	"report", report_begin, report_next, report_rescan, report_end, report_explain
 };

@@ -114,14 +114,14 @@ on_record(void *arg, const MpCsvRecord *rec)
 	if (!s->header_seen)
 	{
 		/* the header: names are copied into malloc'ed memory too */
-		s->ncsv = rec->nfields;
-		s->csv_names = calloc(rec->nfields, sizeof(char *));
-		if (s->csv_names == NULL)
+		s->file.ncsv = rec->nfields;
+		s->file.names = calloc(rec->nfields, sizeof(char *));
+		if (s->file.names == NULL)
 			return -2;
 		for (int i = 0; i < rec->nfields; i++)
 		{
-			s->csv_names[i] = strndup(rec->fields[i].data, rec->fields[i].len);
-			if (s->csv_names[i] == NULL)
+			s->file.names[i] = strndup(rec->fields[i].data, rec->fields[i].len);
+			if (s->file.names[i] == NULL)
 				return -2;
 		}
 		s->header_seen = true;
@@ -273,7 +273,7 @@ mpr_set_download(MpReportScan *s, Window *w, DlState to, MpRequest *r)
 			mp_csv_destroy(s->csv);
 		s->csv = NULL;
 		free_header(s);
-		s->attr_field = NULL;
+		s->file.field_of = NULL;
 	}
 }
 
@@ -338,7 +338,7 @@ check_header(MpReportScan *s)
 		MpColMap   *m = &s->b.maps[i];
 
 		if (m->colname == NULL || !m->needed || m->is_attrs || m->is_key ||
-			(m->def && (m->def->flags & MP_COL_LOOKUP)) || s->attr_field[i] >= 0 ||
+			(m->def && (m->def->flags & MP_COL_LOOKUP)) || s->file.field_of[i] >= 0 ||
 			(s->date_field < 0 && strcmp(m->field, "CreationDate") == 0))
 			continue;
 		appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", m->field);
@@ -349,8 +349,8 @@ check_header(MpReportScan *s)
 		return;
 	/* the header as it came, sanitised: what the file starts with */
 	initStringInfo(&head);
-	for (int f = 0; f < s->ncsv && head.len < 200; f++)
-		appendStringInfo(&head, "%s%s", f ? "," : "", s->csv_names[f]);
+	for (int f = 0; f < s->file.ncsv && head.len < 200; f++)
+		appendStringInfo(&head, "%s%s", f ? "," : "", s->file.names[f]);
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 			 errmsg("MangoPay report %s for \"%s\" is not the CSV asked for: its header lacks %s",
@@ -367,33 +367,33 @@ mpr_map_header(MpReportScan *s)
 {
 	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
 
-	s->attr_field = palloc(sizeof(int) * s->b.natts);
+	s->file.field_of = palloc(sizeof(int) * s->b.natts);
 	for (int i = 0; i < s->b.natts; i++)
 	{
 		MpColMap   *m = &s->b.maps[i];
 
-		s->attr_field[i] = -1;
+		s->file.field_of[i] = -1;
 		if (m->colname == NULL || m->is_attrs || m->is_key ||
 			(m->def && (m->def->flags & MP_COL_LOOKUP)))
 			continue;
-		for (int pass = 0; pass < 2 && s->attr_field[i] < 0; pass++)
-			for (int f = 0; f < s->ncsv; f++)
-				if (pass == 0 ? strcmp(s->csv_names[f], m->field) == 0 :
-					pg_strcasecmp(s->csv_names[f], m->field) == 0)
+		for (int pass = 0; pass < 2 && s->file.field_of[i] < 0; pass++)
+			for (int f = 0; f < s->file.ncsv; f++)
+				if (pass == 0 ? strcmp(s->file.names[f], m->field) == 0 :
+					pg_strcasecmp(s->file.names[f], m->field) == 0)
 				{
-					s->attr_field[i] = f;
+					s->file.field_of[i] = f;
 					break;
 				}
 	}
-	s->attrs_layout = NULL;
-	s->ascii_check = -1;
+	s->file.attrs_layout = NULL;
+	s->file.ascii_check = -1;
 	s->date_field = -1;
 	s->id_field = -1;
-	for (int f = 0; f < s->ncsv; f++)
+	for (int f = 0; f < s->file.ncsv; f++)
 	{
-		if (strcmp(s->csv_names[f], "CreationDate") == 0)
+		if (strcmp(s->file.names[f], "CreationDate") == 0)
 			s->date_field = f;
-		if (strcmp(s->csv_names[f], "Id") == 0)
+		if (strcmp(s->file.names[f], "Id") == 0)
 			s->id_field = f;
 	}
 	MemoryContextSwitchTo(old);
@@ -403,11 +403,11 @@ mpr_map_header(MpReportScan *s)
 static void
 free_header(MpReportScan *s)
 {
-	for (int i = 0; s->csv_names && i < s->ncsv; i++)
-		free(s->csv_names[i]);
-	free(s->csv_names);
-	s->csv_names = NULL;
-	s->ncsv = 0;
+	for (int i = 0; s->file.names && i < s->file.ncsv; i++)
+		free(s->file.names[i]);
+	free(s->file.names);
+	s->file.names = NULL;
+	s->file.ncsv = 0;
 	s->header_seen = false;
 }
 
@@ -480,7 +480,7 @@ mpr_open_window(MpReportScan *s, Window *w)
 
 	memset(&opt, 0, sizeof(opt));
 	free_header(s);
-	s->attr_field = NULL;
+	s->file.field_of = NULL;
 	s->csv = mp_csv_create(&s->alloc, &opt, on_record, s);
 	if (s->csv == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));

@@ -17,6 +17,8 @@
 #include <openssl/sha.h>
 
 #include "access/sysattr.h"
+#include "foreign/foreign.h"
+#include "nodes/nodeFuncs.h"
 #include "commands/explain.h"
 #if PG_VERSION_NUM >= 180000
 #include "commands/explain_format.h"
@@ -128,11 +130,7 @@ struct MpReportScan
 	MpCsvParser *csv;
 	MpAlloc		alloc;
 	bool		header_seen;
-	char	  **csv_names;
-	int			ncsv;
-	int		   *attr_field;		/* per attribute: CSV field index or -1 */
-	MpAttrsLayout *attrs_layout;	/* the header's attrs keys, made at the first row */
-	int			ascii_check;	/* -1: not known yet; 1: check rows for ASCII at once */
+	MpCsvFile	file;			/* its header, as convert.c reads rows */
 	uint64		skip;			/* bytes to drop (server ignored Range) */
 	uint64		resumes;
 	bool		dl_failed;		/* callback-side failure (memory, CSV) */

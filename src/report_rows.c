@@ -1,6 +1,7 @@
 /*-------------------------------------------------------------------------
  * report_rows.c
- *		A queued CSV row → a tuple, and the payouts' lookup columns
+ *		A queued CSV row → a tuple (its cells converted by convert.c), and
+ *		the payouts' lookup columns
  *		(GET /payouts/bankwire/{Id} per row, local quals checked first).
  *-------------------------------------------------------------------------
  */
@@ -12,216 +13,32 @@
 static int64
 field_int(const QRow *r, int f, bool *ok)
 {
-	char	   *end;
-	long long	v;
-	int64		v8;
-
 	*ok = false;
-	if (f < 0 || f >= r->nfields || r->len[f] <= 0)
+	if (f < 0 || f >= r->nfields)
 		return 0;
-	if (mp_fast_int8(r->data[f], r->len[f], &v8))
-	{
-		*ok = true;
-		return v8;
-	}
-	v = strtoll(r->data[f], &end, 10);
-	*ok = (*end == '\0');
-	return v;
+	return mp_cell_int(r->data[f], r->len[f], ok);
 }
 
-/* "dd/MM/yyyy HH:mm:ss" (legacy :ISO columns) → "yyyy-MM-dd HH:mm:ss+00" */
-static const char *
-iso_text(const char *v, char *buf, size_t bufsz)
-{
-	int			d,
-				mo,
-				y,
-				h,
-				mi,
-				se;
-	char		tail;
-
-	if (sscanf(v, "%2d/%2d/%4d %2d:%2d:%2d%c", &d, &mo, &y, &h, &mi, &se, &tail) == 6)
-	{
-		snprintf(buf, bufsz, "%04d-%02d-%02d %02d:%02d:%02d+00", y, mo, d, h, mi, se);
-		return buf;
-	}
-	/* only the API's formats: never "now" or "yesterday" */
-	if (!mp_jsonrow_iso_date(v))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
-				 errmsg("MangoPay date \"%s\" is neither Unix seconds nor an ISO 8601 date",
-						mp_safe_text(NULL, v, 60))));
-	return v;
-}
-
-typedef struct RowCtx
-{
-	MpReportScan *s;
-	MpColMap   *m;
-	uint64		line;
-} RowCtx;
-
-static void
-row_context(void *arg)
-{
-	RowCtx	   *c = (RowCtx *) arg;
-	Window	   *w = &c->s->w[c->s->cur];
-
-	if (c->m)
-		errcontext("column \"%s\" of foreign table \"%s\" (report %s, CSV line %llu, column \"%s\")",
-				   c->m->colname, RelationGetRelationName(c->s->b.rel),
-				   w->report_id ? w->report_id : "?", (unsigned long long) c->line, c->m->field);
-	else
-		errcontext("foreign table \"%s\" (report %s, CSV line %llu)",
-				   RelationGetRelationName(c->s->b.rel), w->report_id ? w->report_id : "?",
-				   (unsigned long long) c->line);
-}
-
-/* a CSV cell as server-encoded text (UTF-8 verified) */
-static char *
-cell(QRow *r, int f)
-{
-	return pg_any_to_server(r->data[f], r->len[f], PG_UTF8);
-}
-
+/*
+ * One queued row into the slot: the cells through convert.c
+ * (mp_csv_to_values), key columns from the window's key values, lookup
+ * columns from the caller's GETs.
+ */
 void
 mpr_store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 {
-	Datum	   *values = slot->tts_values;
-	bool	   *nulls = slot->tts_isnull;
-	ErrorContextCallback cb;
-	RowCtx		ctx = {s, NULL, r->line};
 	Window	   *w = &s->w[s->cur];
-	int64		v8;
-	bool		ascii = false;
+	MpCsvCells	cells = {r->nfields, r->line, r->data, r->len};
+	const char *keyvals[MP_MAX_KEY_COLUMNS];
+	int			nkeys = mp_resource_key_count(s->b.res);
 
-	cb.callback = row_context;
-	cb.arg = &ctx;
-	cb.previous = error_context_stack;
-	error_context_stack = &cb;
-	if (r->nfields != s->ncsv)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("malformed CSV in MangoPay report %s for \"%s\"", w->report_id,
-						RelationGetRelationName(s->b.rel)),
-				 errdetail("Line %llu has %d fields, the header %d.", (unsigned long long) r->line,
-						   r->nfields, s->ncsv)));
-	if (s->ascii_check < 0)
-	{
-		/* many cells read: one look at the whole row instead of one per cell */
-		int			cells = 0;
-
-		for (int i = 0; i < s->b.natts; i++)
-			if (s->b.maps[i].needed && s->b.maps[i].colname)
-				cells += s->b.maps[i].is_attrs ? s->ncsv : (s->attr_field[i] >= 0);
-		s->ascii_check = cells >= 4 && GetDatabaseEncoding() == PG_UTF8;
-	}
-	/* ASCII is valid UTF-8 (the parser lets no NUL through): no cell needs verifying */
-	if (s->ascii_check > 0 && r->nfields > 0)
-		ascii = mp_ascii(r->data[0], r->data[r->nfields - 1] + Max(r->len[r->nfields - 1], 0) -
-						 r->data[0]);
-	for (int i = 0; i < s->b.natts; i++)
-	{
-		MpColMap   *m = &s->b.maps[i];
-		int			f = s->attr_field[i];
-
-		values[i] = (Datum) 0;
-		nulls[i] = true;
-		if (!m->needed || m->colname == NULL)
-			continue;
-		ctx.m = m;
-		if (m->is_key)
-		{
-			const char *v = mpr_partval(s, w->part, m->key_index);
-
-			if (v)
-			{
-				values[i] = mp_text_to_datum(m, v);
-				nulls[i] = false;
-			}
-			continue;
-		}
-		if (m->is_attrs && m->typid == JSONBOID)
-		{
-			/* built straight into jsonb's binary form (src/rowbuild.c) */
-			if (s->attrs_layout == NULL)
-			{
-				MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
-
-				s->attrs_layout = mp_attrs_layout(s->csv_names, s->ncsv);
-				MemoryContextSwitchTo(old);
-			}
-			values[i] = mp_attrs_jsonb(s->attrs_layout, r->data, r->len, ascii);
-			nulls[i] = false;
-			continue;
-		}
-		if (m->is_attrs)
-		{
-			/* a json column keeps the text as it is */
-			StringInfoData j;
-
-			initStringInfo(&j);
-			appendStringInfoChar(&j, '{');
-			for (int k = 0; k < s->ncsv; k++)
-			{
-				if (k)
-					appendStringInfoChar(&j, ',');
-				escape_json(&j, pg_any_to_server(s->csv_names[k], strlen(s->csv_names[k]), PG_UTF8));
-				appendStringInfoChar(&j, ':');
-				if (r->len[k] < 0)
-					appendStringInfoString(&j, "null");
-				else
-					escape_json(&j, cell(r, k));
-			}
-			appendStringInfoChar(&j, '}');
-			values[i] = mp_text_to_datum(m, j.data);
-			nulls[i] = false;
-			continue;
-		}
-		if (m->def && (m->def->flags & MP_COL_LOOKUP))
-		{
-			if (lookup && lookup[i])
-			{
-				values[i] = mp_text_to_datum(m, lookup[i]);
-				nulls[i] = false;
-			}
-			continue;
-		}
-		if (f < 0 || r->len[f] < 0)
-			continue;
-		if (m->kind == MP_CK_TIME)
-		{
-			bool		ok;
-			int64		v = field_int(r, f, &ok);
-			char		buf[64];
-			TimestampTz ts;
-
-			if (ok)
-				values[i] = mp_unix_to_datum(m, (double) v);
-			else if (m->typid == TIMESTAMPTZOID && m->typmod < 0 &&
-					 mp_fast_legacy_iso(r->data[f], r->len[f], &ts))
-				values[i] = TimestampTzGetDatum(ts);
-			else
-				values[i] = mp_text_to_datum(m, iso_text(cell(r, f), buf, sizeof(buf)));
-			nulls[i] = false;
-			continue;
-		}
-		if (m->typid == TEXTOID)
-		{
-			/* most columns: no input function call, no strlen */
-			char	   *c = ascii ? r->data[f] : cell(r, f);
-
-			values[i] = PointerGetDatum(cstring_to_text_with_len(c, c == r->data[f] ? r->len[f]
-																	: (int) strlen(c)));
-		}
-		else if (m->typid == INT8OID && mp_fast_int8(r->data[f], r->len[f], &v8))
-			values[i] = Int64GetDatum(v8);
-		else
-			values[i] = mp_text_to_datum(m, cell(r, f));
-		nulls[i] = false;
-	}
-	error_context_stack = cb.previous;
+	Assert(nkeys <= MP_MAX_KEY_COLUMNS);
+	for (int k = 0; k < nkeys; k++)
+		keyvals[k] = mpr_partval(s, w->part, k);
+	s->file.relname = RelationGetRelationName(s->b.rel);
+	s->file.report_id = w->report_id;
+	mp_csv_to_values(&s->file, &cells, s->b.maps, s->b.natts, keyvals, lookup,
+					 slot->tts_values, slot->tts_isnull);
 }
 
 /* the next queued row inside its window, or NULL */
@@ -241,7 +58,7 @@ mpr_pop_row(MpReportScan *s)
 			s->qtail = NULL;
 		s->qrows--;
 		s->qbytes -= r->size;
-		if (s->date_field >= 0 && r->nfields == s->ncsv)
+		if (s->date_field >= 0 && r->nfields == s->file.ncsv)
 		{
 			d = field_int(r, s->date_field, &ok);
 			if (ok && (d < w->start || d >= w->end))

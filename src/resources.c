@@ -247,12 +247,14 @@ static const MpColumnDef transfer_refunds_cols[] = {PARENT_KEY("transfer_id"), R
 static const MpColumnDef payout_refunds_cols[] = {PARENT_KEY("payout_id"), REFUND_BODY_COLS};
 static const MpColumnDef repudiation_refunds_cols[] = {PARENT_KEY("repudiation_id"), REFUND_BODY_COLS};
 
-static const MpColumnDef dispute_transactions_cols[] = {
-	{"dispute_id", "DisputeId", T, MP_COL_KEY, NULL, NULL},
-	TX_BASE_COLS(0, MP_COL_FILTER),
-	DEPOSIT_COL,
+/* a parent-scoped transaction list (spec §7), with the filters of §2 */
+#define TX_LIST_COLS(key, field) \
+	{key, field, T, MP_COL_KEY, NULL, NULL}, \
+	TX_BASE_COLS(0, MP_COL_FILTER), \
+	DEPOSIT_COL, \
 	ATTRS_COL
-};
+static const MpColumnDef dispute_transactions_cols[] = {TX_LIST_COLS("dispute_id", "DisputeId")};
+static const MpColumnDef bank_account_transactions_cols[] = {TX_LIST_COLS("bank_account_id", "BankAccountId")};
 
 static const MpColumnDef dispute_documents_by_dispute_cols[] = {
 	{"dispute_id", "DisputeId", T, MP_COL_KEY, NULL, NULL},
@@ -606,6 +608,9 @@ static const MpResource resources[] = {
 	{"dispute_transactions", MP_SRC_LIST, "dispute transaction", "/disputes/{0}/transactions", NULL,
 		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(dispute_transactions_cols),
 	"the repudiation and settlement transfers of a dispute (GET /disputes/{DisputeId}/transactions)"},
+	{"bank_account_transactions", MP_SRC_LIST, "bank account transaction", "/bankaccounts/{0}/transactions", NULL,
+		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(bank_account_transactions_cols),
+	"the payouts and other transactions of a bank account (GET /bankaccounts/{BankAccountId}/transactions)"},
 	{"dispute_documents_by_dispute", MP_SRC_LIST, "dispute document", "/disputes/{0}/documents", NULL,
 		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(dispute_documents_by_dispute_cols),
 	"the documents of a dispute (GET /disputes/{DisputeId}/documents)"},

@@ -69,7 +69,7 @@ for t in "${targets[@]}"; do
 		"$artifacts"/oom-* "$artifacts"/slow-unit-*
 
 	if ! "$clang" "${cflags[@]}" -o "$bin" "$here/$t.c" \
-		"$src/csv.c" "$src/apiparse.c" "$src/windows.c" "$src/jsonrow.c" \
+		"$src/csv.c" "$src/csv_parser.c" "$src/apiparse.c" "$src/windows.c" "$src/jsonrow.c" \
 		-lcjson -lm 2> "$build/$t.build.log"; then
 		cat "$build/$t.build.log" >&2
 		printf '%-14s %12s %8s  %s\n' "$t" - - "BUILD FAILED"

@@ -988,6 +988,16 @@ class Store:
         rows = self.ledger + self.repud_rows + self.settle_rows + self.client_rows
         rows += self._fixed_ledger_rows()
         rows.sort(key=lambda r: (r[LF["CreationDate"]], r[LF["Id"]]))
+        # bank accounts own several payouts: a user's go to the account drawn for
+        # the user's first payout, the client's fee payouts to one account per
+        # currency (GET /bankaccounts/{Id}/transactions, §5); no draw, so the
+        # rest of the data does not move
+        accounts = {}
+        for r in rows:
+            if r[LF["Type"]] == "PAYOUT" and r[LF["Nature"]] == "REGULAR" and r[LF["BankAccountId"]]:
+                a = r[LF["AuthorId"]]
+                key = (a, r[LF["DebitedFundsCurrency"]] if a == self.client_id else None)
+                r[LF["BankAccountId"]] = accounts.setdefault(key, r[LF["BankAccountId"]])
         self.ledger = [tuple(r) for r in rows]
         self.ledger_times = [r[LF["CreationDate"]] for r in self.ledger]
         self.ledger_by_id = {r[LF["Id"]]: i for i, r in enumerate(self.ledger)}

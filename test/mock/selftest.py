@@ -273,6 +273,33 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     st, h, tx = c.json("GET", B + "/disputes/9000000004/transactions", headers=auth)
     check("dispute transactions", st == 200 and sorted(t["Nature"] for t in tx)
           == ["REPUDIATION", "SETTLEMENT"], tx)
+    # bank account transactions (§5, §7): the payouts to the account, paged, filtered
+    bt = truth(ctl, "bank_account_transactions")
+    by_acct = {}
+    for t in bt:
+        by_acct.setdefault(t["_BankAccountId"], []).append(t)
+    big = max(by_acct, key=lambda a: len(by_acct[a]))
+    want = sorted(by_acct[big], key=lambda t: (t["CreationDate"], t["Id"]))
+    got = []
+    for page in (1, 2):
+        st, h, rows = c.json("GET", B + "/bankaccounts/%s/transactions?page=%d&per_page=100"
+                             "&Sort=CreationDate:ASC" % (big, page), headers=auth)
+        got += rows or []
+    check("bank account transactions paged", len(want) > 100 and st == 200
+          and h["x-number-of-pages"] == "2" and [t["Id"] for t in got] == [t["Id"] for t in want]
+          and all(t["Type"] == "PAYOUT" and "BankAccountId" not in t for t in got), (big, len(got)))
+    st, h, _ = c.json("GET", B + "/bankaccounts/%s/transactions?Status=FAILED,CREATED" % big,
+                      headers=auth)
+    check("bank account transactions Status filter", h.get("x-number-of-items") == str(
+        sum(1 for t in want if t["Status"] in ("FAILED", "CREATED"))), h.get("x-number-of-items"))
+    st, h, body = c.json("GET", B + "/bankaccounts/rec_nosuch/transactions", headers=auth)
+    check("bank account unknown 404", st == 404 and body["errors"]["RessourceNotFound"].endswith(
+        "BankAccount with the id=rec_nosuch"), body)
+    ctl.json("POST", "/__mock/config", {"bankaccount_refunds": True})
+    bt2 = truth(ctl, "bank_account_transactions")
+    check("bank account refunds (bankaccount_refunds)", len(bt2) > len(bt) and
+          {t["Nature"] for t in bt2} == {"REGULAR", "REFUND"}, len(bt2))
+    ctl.json("POST", "/__mock/config", {"bankaccount_refunds": False})
     st, h, rep = c.json("GET", B + "/repudiations/" + d1["RepudiationId"], headers=auth)
     check("repudiation object", st == 200 and rep["Type"] == "PAYOUT"
           and rep["DebitedWalletId"] == "CREDIT_EUR" and rep["CreditedWalletId"] is None, rep)
