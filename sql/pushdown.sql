@@ -124,3 +124,75 @@ EXPLAIN (COSTS OFF) SELECT * FROM mangopay.client_wallet_transactions WHERE fund
 SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT * FROM t.explain($$SELECT * FROM mangopay.dispute_documents WHERE type = 'INVOICE' LIMIT 3$$,
                         'ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF');
+
+-- mangopay_fdw_columns() says what the planner does, column by column: for
+-- every column, "=", "IN" and ">=" with a constant are pushed (EXPLAIN's
+-- "MangoPay Pushed") exactly when its description lists them, the API name
+-- EXPLAIN gives is in the description, and ORDER BY leaves no Sort node
+-- exactly when it says "ORDER BY: Sort", and a join on the column is read
+-- per outer row exactly when it says "join" (an IN the description does not
+-- list may be pushed only where "=" is, and is sent as one value or checked
+-- locally). A row below is a disagreement.
+CREATE TEMP TABLE push_checks (tbl text, col text, kind text, described text, want boolean,
+                               got boolean, target_ok boolean, plan text);
+CREATE FUNCTION pg_temp.push_lits(typ text) RETURNS text[] LANGUAGE sql AS $$
+  SELECT CASE typ
+    WHEN 'date' THEN ARRAY['''2026-01-01''::date', '''2026-02-01''::date']
+    WHEN 'timestamptz' THEN ARRAY['''2026-01-01 00:00:00+00''::timestamptz', '''2026-02-01 00:00:00+00''::timestamptz']
+    WHEN 'bigint' THEN ARRAY['1', '2']
+    WHEN 'integer' THEN ARRAY['1', '2']
+    WHEN 'boolean' THEN ARRAY['true', 'false']
+    WHEN 'jsonb' THEN ARRAY['''{}''::jsonb', '''[]''::jsonb']
+    ELSE ARRAY['''x''', '''y'''] END $$;
+DO $$
+DECLARE
+  r record; ops text; lits text[]; keys text; c record; pushed text; plan text; got boolean;
+BEGIN
+  -- a join is a nested loop: a parameterized scan pushes "col = (...)[g.g]"
+  PERFORM set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true);
+  FOR r IN SELECT * FROM mangopay_fdw_columns() WHERE api_field <> '(whole object)' LOOP
+    -- the operators the description lists: what comes before its first ':'
+    ops := CASE WHEN coalesce(r.pushdown, '(') LIKE '(%' THEN '' ELSE split_part(r.pushdown, ':', 1) END;
+    lits := pg_temp.push_lits(r.column_type);
+    FOR c IN SELECT * FROM (VALUES
+        ('=', format('%I = %s', r.column_name, lits[1]), ops ~ '(^|[ /])=( |$)'),
+        ('IN', format('%I IN (%s, %s)', r.column_name, lits[1], lits[2]), ops ~ '\mIN\M'),
+        ('>=', format('%I >= %s', r.column_name, lits[1]), ops ~ '>=')) AS v(kind, cond, want) LOOP
+      plan := string_agg(l, E'\n') FROM t.explain(format('SELECT * FROM mangopay.%I WHERE %s', r.table_name, c.cond),
+                                                  'VERBOSE, COSTS OFF') AS l;
+      pushed := substring(plan FROM 'MangoPay Pushed: ([^\n]*)');
+      got := pushed IS NOT NULL;
+      INSERT INTO push_checks VALUES (r.table_name, r.column_name, c.kind, r.pushdown, c.want, got,
+        -- every name of the API parameter EXPLAIN shows is in the description
+        NOT got OR NOT EXISTS (SELECT 1 FROM regexp_matches(pushed, '→ ([^,]*)', 'g') AS m,
+                                 regexp_split_to_table(split_part(m[1], ' (', 1), '[+/]') AS w WHERE strpos(r.pushdown, w) = 0), plan);
+    END LOOP;
+    plan := string_agg(l, E'\n') FROM t.explain(format('SELECT * FROM mangopay.%I ORDER BY %I', r.table_name, r.column_name)) AS l;
+    INSERT INTO push_checks VALUES (r.table_name, r.column_name, 'ORDER BY', r.pushdown,
+      coalesce(r.pushdown LIKE '%ORDER BY: Sort%', false), plan !~ '(^|\n)\s*(Incremental )?Sort', true, plan);
+    -- (a join on a key column: the table's other required keys are given as constants)
+    keys := coalesce(string_agg(format(' AND t.%I = %s', k.column_name, (pg_temp.push_lits(k.column_type))[1]), ''), '')
+      FROM mangopay_fdw_columns() k
+      WHERE k.table_name = r.table_name AND k.column_name <> r.column_name AND r.api_field LIKE '(key) %'
+        AND k.pushdown LIKE '%(key column: required)';
+    plan := string_agg(l, E'\n') FROM t.explain(format(
+      'SELECT * FROM (SELECT (ARRAY[%s, %s])[g] AS v FROM generate_series(1, 2) g OFFSET 0) s JOIN mangopay.%I t ON t.%I = s.v%s',
+      lits[1], lits[2], r.table_name, r.column_name, keys), 'VERBOSE, COSTS OFF') AS l;
+    INSERT INTO push_checks VALUES (r.table_name, r.column_name, 'join', r.pushdown, ops ~ '\mjoin\M',
+      plan ~ 'MangoPay Pushed: [^\n]*\mg\.g\M', true, plan);
+  END LOOP;
+END $$;
+SELECT p.tbl, p.col, p.kind, p.described, p.want, p.got, p.target_ok
+FROM push_checks p JOIN push_checks e ON e.tbl = p.tbl AND e.col = p.col AND e.kind = '='
+WHERE NOT p.target_ok OR (p.want AND NOT p.got)
+   OR (NOT p.want AND p.got AND NOT (p.kind = 'IN' AND e.want))
+ORDER BY 1, 2, 3;
+-- each check was met both ways (pushed for some columns, not for others)
+SELECT kind, bool_or(want AND got) AS pushed_somewhere, bool_or(NOT want AND NOT got) AS local_somewhere
+FROM push_checks GROUP BY kind ORDER BY kind;
+-- an id on a table without a GET by id (disputes_pending_settlement) is
+-- checked locally: the list is read, no GET /disputes/{id}
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS rows, count(*) = (SELECT count(*) FROM t.truth('disputes_pending_settlement') j WHERE j ->> 'Id' = '9000000001') AS exact
+FROM mangopay.disputes_pending_settlement WHERE id = '9000000001';
+SELECT DISTINCT path, params FROM t.calls ORDER BY 1, 2;

@@ -43,10 +43,12 @@ mp_list_query(const MpResource *res, MpEval *ev, int sort_dir, bool *filter_drop
 	*filter_dropped = false;
 	for (int i = 0; i < res->ncols; i++)
 	{
+		MpManyKind	many = mp_column_push(res, &res->cols[i]).many;
+
 		if (!ev->vals_set[i] || ev->vals[i] == NIL || res->cols[i].filter == NULL)
 			continue;
 		/* a parameter of the answer, not a filter (user_emoney's Currency) */
-		if ((res->cols[i].flags & MP_COL_SCALAR) && list_length(ev->vals[i]) > 1)
+		if (many == MP_MANY_ONE && list_length(ev->vals[i]) > 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("%s.%s takes one value per query", res->name, res->cols[i].name),
@@ -57,7 +59,7 @@ mp_list_query(const MpResource *res, MpEval *ev, int sort_dir, bool *filter_drop
 		 * for some filters (spec §2): leave those to the local check.
 		 */
 		if (mp_enum_documented(&res->cols[i], ev->vals[i]) &&
-			(list_length(ev->vals[i]) == 1 || (res->cols[i].flags & MP_COL_MULTI)))
+			(list_length(ev->vals[i]) == 1 || many == MP_MANY_LIST))
 			append_param(&q, res->cols[i].filter, join_escaped(ev->vals[i]));
 		else
 			*filter_dropped = true;

@@ -443,6 +443,49 @@ extern int	mp_plan_sort_dir(struct PlannerInfo *root, struct RelOptInfo *baserel
 							 const MpResource *res, Oid relid);
 
 /* ------------------------------------------------------------------------
+ * pushdesc.c — what of a WHERE clause or ORDER BY on a column reaches the
+ * API: the one description the planner, EXPLAIN and mangopay_fdw_columns()
+ * all read
+ * ------------------------------------------------------------------------ */
+typedef enum MpRangeKind
+{
+	MP_RANGE_NONE,
+	MP_RANGE_DATE,				/* timestamptz < <= = >= > → AfterDate / BeforeDate */
+	MP_RANGE_MONTH,				/* a month key (date): a closed range → its months */
+	MP_RANGE_AMOUNT				/* bigint < <= = >= > → Min<filter> / Max<filter> */
+} MpRangeKind;
+
+typedef enum MpManyKind
+{
+	MP_MANY_NONE,				/* no equality is sent */
+	MP_MANY_LIST,				/* IN / = ANY: every value in one request */
+	MP_MANY_EACH,				/* one request (GET, path, report) per value */
+	MP_MANY_LOCAL,				/* one value is sent; several: checked locally */
+	MP_MANY_ONE,				/* one value per query: several are an ERROR */
+	MP_MANY_BOUND				/* a currency: sent only with an amount bound */
+} MpManyKind;
+
+typedef struct MpColPush
+{
+	int			eq;				/* MpPushKind of = / IN / = ANY, or -1: checked
+								 * locally only */
+	bool		eq_narrows;		/* that push alone narrows the request */
+	MpManyKind	many;			/* what IN / = ANY becomes */
+	MpRangeKind range;
+	bool		sort;			/* ORDER BY the column → the API's Sort */
+	bool		join;			/* a join clause col = other.col reads per outer row */
+	bool		required;		/* a key column the table cannot be read without */
+	bool		lookup;			/* one GET per row, when referenced */
+	bool		optional;		/* report column requested only when referenced */
+	bool		id_local;		/* an id column of a table with no GET by id */
+} MpColPush;
+
+extern MpColPush mp_column_push(const MpResource *res, const MpColumnDef *col);
+extern const char *mp_push_target(const MpResource *res, const MpColumnDef *col,
+								  MpPushKind kind);
+extern char *mp_column_push_text(const MpResource *res, const MpColumnDef *col);
+
+/* ------------------------------------------------------------------------
  * scan.c — what every source's executor state shares
  * ------------------------------------------------------------------------ */
 typedef struct MpScanBase

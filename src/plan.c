@@ -10,6 +10,9 @@
  *	id			= text, IN, = ANY			  → single-object GETs
  *	key column	= text, IN, = ANY			  → the path segment
  *
+ * Which of these a column takes is mp_column_push()'s (src/pushdesc.c),
+ * the description mangopay_fdw_columns() and EXPLAIN print too.
+ *
  * Nothing is removed from the scan's quals: every pushed condition is
  * checked again locally, so results are exact whatever the API's
  * boundary semantics.
@@ -49,31 +52,6 @@ enum MpPrivateIndex
 	MpPrivPrefilter,
 	MpPrivById
 };
-
-const char *
-mp_push_kind_name(MpPushKind k)
-{
-	switch (k)
-	{
-		case MP_PUSH_DATE_LO:
-			return "lower date bound";
-		case MP_PUSH_DATE_HI:
-			return "upper date bound";
-		case MP_PUSH_DATE_EQ:
-			return "date";
-		case MP_PUSH_FILTER:
-			return "filter";
-		case MP_PUSH_ID:
-			return "id";
-		case MP_PUSH_KEY:
-			return "key";
-		case MP_PUSH_MIN:
-			return "minimum";
-		case MP_PUSH_MAX:
-			return "maximum";
-	}
-	return "?";
-}
 
 /* a built-in (pg_catalog) operator's name, or NULL */
 static const char *
@@ -157,21 +135,6 @@ add_push(MpPlan *plan, MpPushKind kind, int colidx, bool is_array, Node *val)
 	return p;
 }
 
-/* kind of push for "col = value" on this column, or -1 */
-static int
-equality_kind(const MpResource *res, const MpColumnDef *col)
-{
-	if ((col->flags & MP_COL_ID) && mp_resource_id_path(res))
-		return MP_PUSH_ID;
-	if (col->flags & MP_COL_KEY)
-		return MP_PUSH_KEY;
-	if ((col->flags & MP_COL_FILTER) && col->filter)
-		return MP_PUSH_FILTER;
-	if (col->flags & MP_COL_CCY)
-		return MP_PUSH_FILTER;	/* only ever sent with an amount bound */
-	return -1;
-}
-
 static bool
 classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid relid,
 			 MpPlan *plan, Expr *clause)
@@ -188,7 +151,7 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 		const char *name;
 		bool		var_left = true;
 		int			ci;
-		const MpColumnDef *col;
+		MpColPush	cp;
 
 		if (list_length(op->args) != 2)
 			return false;
@@ -205,13 +168,12 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 		ci = var_column(v, baserel, res, relid);
 		if (ci < 0 || !value_ok(root, baserel, val))
 			return false;
-		col = &res->cols[ci];
+		cp = mp_column_push(res, &res->cols[ci]);
 		name = builtin_opname(op->opno, &lt, &rt);
 		if (name == NULL)
 			return false;
 
-		if ((col->flags & MP_COL_DATE) && res->sort_field &&
-			lt == TIMESTAMPTZOID && rt == TIMESTAMPTZOID)
+		if (cp.range == MP_RANGE_DATE && lt == TIMESTAMPTZOID && rt == TIMESTAMPTZOID)
 		{
 			bool		lower;
 
@@ -229,7 +191,7 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 			add_push(plan, lower ? MP_PUSH_DATE_LO : MP_PUSH_DATE_HI, ci, false, val);
 			return true;
 		}
-		if ((col->flags & MP_COL_KEY) && col->kind == MP_CK_DATE && lt == DATEOID && rt == DATEOID)
+		if (cp.range == MP_RANGE_MONTH && lt == DATEOID && rt == DATEOID)
 		{
 			/* a month key: = is one month, a range the months it spans */
 			bool		ge = strcmp(name, ">") == 0 || strcmp(name, ">=") == 0;
@@ -237,8 +199,8 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 
 			if (strcmp(name, "=") == 0)
 			{
-				add_push(plan, MP_PUSH_KEY, ci, false, val);
-				return true;
+				add_push(plan, (MpPushKind) cp.eq, ci, false, val);
+				return cp.eq_narrows;
 			}
 			if (!ge && !le)
 				return false;
@@ -246,8 +208,7 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 			add_push(plan, ge == var_left ? MP_PUSH_MIN : MP_PUSH_MAX, ci, false, val);
 			return true;
 		}
-		if ((col->flags & MP_COL_RANGE) && col->filter && lt == INT8OID &&
-			(rt == INT8OID || rt == INT4OID))
+		if (cp.range == MP_RANGE_AMOUNT && lt == INT8OID && (rt == INT8OID || rt == INT4OID))
 		{
 			bool		ge = strcmp(name, ">") == 0 || strcmp(name, ">=") == 0;
 			bool		le = strcmp(name, "<") == 0 || strcmp(name, "<=") == 0;
@@ -281,11 +242,11 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 			}
 			return false;
 		}
-		if (strcmp(name, "=") == 0 && lt == TEXTOID && rt == TEXTOID && equality_kind(res, col) >= 0)
+		if (strcmp(name, "=") == 0 && lt == TEXTOID && rt == TEXTOID && cp.eq >= 0)
 		{
-			add_push(plan, (MpPushKind) equality_kind(res, col), ci, false, val);
+			add_push(plan, (MpPushKind) cp.eq, ci, false, val);
 			/* a currency alone filters nothing at the API */
-			return !(col->flags & MP_COL_CCY);
+			return cp.eq_narrows;
 		}
 		return false;
 	}
@@ -298,21 +259,23 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 					rt;
 		const char *name;
 		int			ci;
+		MpColPush	cp;
 
 		if (!sa->useOr || list_length(sa->args) != 2)
 			return false;
 		v = strip_var(linitial(sa->args));
 		val = lsecond(sa->args);
 		ci = var_column(v, baserel, res, relid);
-		if (ci < 0 || !value_ok(root, baserel, val) || equality_kind(res, &res->cols[ci]) < 0)
+		if (ci < 0 || !value_ok(root, baserel, val))
 			return false;
+		cp = mp_column_push(res, &res->cols[ci]);
 		name = builtin_opname(sa->opno, &lt, &rt);
-		if (name == NULL || strcmp(name, "=") != 0 ||
+		if (cp.eq < 0 || name == NULL || strcmp(name, "=") != 0 ||
 			!((lt == TEXTOID && rt == TEXTOID) ||
-			  (res->cols[ci].kind == MP_CK_DATE && lt == DATEOID && rt == DATEOID)))
+			  (cp.range == MP_RANGE_MONTH && lt == DATEOID && rt == DATEOID)))
 			return false;
-		add_push(plan, (MpPushKind) equality_kind(res, &res->cols[ci]), ci, true, val);
-		return !(res->cols[ci].flags & MP_COL_CCY);
+		add_push(plan, (MpPushKind) cp.eq, ci, true, val);
+		return cp.eq_narrows;
 	}
 	return false;
 }
@@ -413,12 +376,7 @@ mp_plan_sort_dir(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, 
 	bool		found = false;
 	Oid			family;
 
-	/*
-	 * Key columns split a scan into one request series per wallet or user,
-	 * read one after another: the API's Sort orders each, not the whole.
-	 */
-	if (res->sort_field == NULL || list_length(root->query_pathkeys) != 1 ||
-		mp_resource_key_count(res) > 0)
+	if (list_length(root->query_pathkeys) != 1)
 		return 0;
 	pk = linitial(root->query_pathkeys);
 	if (pk->pk_eclass->ec_has_volatile)
@@ -429,7 +387,8 @@ mp_plan_sort_dir(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, 
 		Var		   *v = strip_var((Node *) em->em_expr);
 		int			ci = var_column(v, baserel, res, relid);
 
-		if (ci >= 0 && (res->cols[ci].flags & MP_COL_DATE) && exprType((Node *) v) == TIMESTAMPTZOID)
+		if (ci >= 0 && mp_column_push(res, &res->cols[ci]).sort &&
+			exprType((Node *) v) == TIMESTAMPTZOID)
 			found = true;
 	}
 	if (!found)

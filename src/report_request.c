@@ -228,7 +228,7 @@ mpr_build_request(MpReportScan *s)
 			mp_enum_documented(col, ev->vals[i]) &&
 			!cJSON_HasObjectItem(s->filters, col->filter))
 		{
-			if (col->flags & MP_COL_SCALAR)
+			if (mp_column_push(res, col).many != MP_MANY_LIST)
 			{
 				/* one value only (IN with several is checked locally) */
 				if (list_length(ev->vals[i]) == 1)

@@ -130,39 +130,13 @@ mp_explain_pushes(MpPlan *plan, ForeignScanState *node, ExplainState *es)
 		MpPush	   *p = lfirst(lc);
 		const MpColumnDef *col = &res->cols[p->colidx];
 		Node	   *e = list_nth(fsplan->fdw_exprs, p->expr_idx);
-		const char *api;
+		const char *api = mp_push_target(res, col, p->kind);
 		const char *op = p->is_array ? "= ANY" : "=";
 
-		switch (p->kind)
-		{
-			case MP_PUSH_DATE_LO:
-				api = "AfterDate";
-				op = "from";
-				break;
-			case MP_PUSH_DATE_HI:
-				api = "BeforeDate";
-				op = "until";
-				break;
-			case MP_PUSH_DATE_EQ:
-				api = "AfterDate+BeforeDate";
-				break;
-			case MP_PUSH_ID:
-				api = "single-object GET";
-				break;
-			case MP_PUSH_KEY:
-				api = res->source == MP_SRC_REPORT ? col->filter : "path";
-				break;
-			case MP_PUSH_MIN:
-				api = col->filter ? psprintf("Min%s", col->filter) : "path (from this month)";
-				op = "from";
-				break;
-			case MP_PUSH_MAX:
-				api = col->filter ? psprintf("Max%s", col->filter) : "path (to this month)";
-				op = "until";
-				break;
-			default:
-				api = col->filter;
-		}
+		if (p->kind == MP_PUSH_DATE_LO || p->kind == MP_PUSH_MIN)
+			op = "from";
+		else if (p->kind == MP_PUSH_DATE_HI || p->kind == MP_PUSH_MAX)
+			op = "until";
 		appendStringInfo(&f, "%s%s %s %s → %s", f.len ? ", " : "", col->name, op,
 						 expr_text(e, es), api);
 	}

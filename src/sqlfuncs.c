@@ -66,45 +66,8 @@ mangopay_fdw_columns(PG_FUNCTION_ARGS)
 			const MpColumnDef *col = &res->cols[c];
 			Datum		v[7];
 			bool		n[7] = {false, false, false, false, false, false, false};
-			const char *push = NULL;
+			const char *push = mp_column_push_text(res, col);
 
-			if (col->flags & MP_COL_ATTRS)
-				push = NULL;
-			else if (col->flags & MP_COL_LOOKUP)
-				push = psprintf("lookup: GET %s per row, when referenced",
-								res->lookup_path ? res->lookup_path : res->single_path);
-			else if ((col->flags & MP_COL_ID) && res->source == MP_SRC_REPORT)
-				push = psprintf("= / IN / = ANY / join on id: GET %s instead of a report", mp_resource_id_path(res));
-			else if (col->flags & MP_COL_ID)
-				push = psprintf("= / IN / = ANY / join on id: GET %s", mp_resource_id_path(res));
-			else if ((col->flags & MP_COL_KEY) && col->kind == MP_CK_DATE)
-				push = psprintf("= / IN / = ANY / < <= >= > (a closed range): path %s, one request per month (key column: required)", res->list_path);
-			else if ((col->flags & MP_COL_KEY) && mp_resource_needs_parents(res))
-				push = psprintf("= / IN / = ANY / join: path %s, one request per value (key column: required)", res->list_path);
-			else if ((col->flags & MP_COL_KEY) && res->source == MP_SRC_REPORT)
-				push = psprintf("= / IN / = ANY: Filters.%s (key column: one report per value; none: every user wallet)", col->filter);
-			else if (col->flags & MP_COL_KEY)
-				push = psprintf("= / IN / = ANY: path %s (key column)", res->list_path);
-			else if ((col->flags & MP_COL_DATE) && res->sort_field)
-				push = psprintf("< <= = >= >: AfterDate/BeforeDate; ORDER BY: Sort=%s", res->sort_field);
-			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_SCALAR) &&
-					 res->source != MP_SRC_REPORT)
-				push = psprintf("=: %s (one value)", col->filter);
-			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_SCALAR))
-				push = psprintf("=: Filters.%s", col->filter);
-			else if ((col->flags & MP_COL_FILTER) && col->filter && res->source == MP_SRC_REPORT)
-				push = psprintf("= / IN / = ANY: Filters.%s", col->filter);
-			else if ((col->flags & MP_COL_FILTER) && col->filter && (col->flags & MP_COL_MULTI))
-				push = psprintf("= / IN / = ANY: %s", col->filter);
-			else if ((col->flags & MP_COL_FILTER) && col->filter)
-				push = psprintf("=: %s (IN / = ANY: checked locally)", col->filter);
-			else if (col->flags & MP_COL_RANGE)
-				push = psprintf("< <= = >= >: Filters.Min%s / Max%s (widened by 1 where needed)",
-								col->filter, col->filter);
-			else if (col->flags & MP_COL_CCY)
-				push = "=: the Min/Max...Currency of an amount bound";
-			else if (col->flags & MP_COL_OPTIONAL)
-				push = "(optional report column: requested only when referenced)";
 			v[0] = CStringGetTextDatum(res->name);
 			v[1] = Int32GetDatum(c + 1);
 			v[2] = CStringGetTextDatum(col->name);
