@@ -479,6 +479,39 @@ csv_run_length(const MpCsvParser *p, const unsigned char *s, size_t len)
 	size_t		room_rec;
 	size_t		room_field;
 
+	/*
+	 * Eight bytes at a time while none of them can be a stop byte (a quote,
+	 * CR, LF, NUL and, outside quotes, the delimiter): a word with a zero
+	 * byte after XOR with the repeated stop byte holds it.  The byte loop
+	 * below finds the exact position from the first word that may.
+	 */
+	{
+		const uint64_t ones = UINT64_C(0x0101010101010101);
+		const uint64_t highs = UINT64_C(0x8080808080808080);
+		const uint64_t q = ones * '"',
+					cr = ones * '\r',
+					lf = ones * '\n',
+					dl = ones * (p->state == CS_UNQUOTED ? p->delim : '"');
+
+		while (n + 8 <= len)
+		{
+			uint64_t	w,
+						a,
+						b,
+						c,
+						d;
+
+			memcpy(&w, s + n, 8);
+			a = w ^ q;
+			b = w ^ cr;
+			c = w ^ lf;
+			d = w ^ dl;
+			if ((((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c) |
+				 ((d - ones) & ~d) | ((w - ones) & ~w)) & highs)
+				break;
+			n += 8;
+		}
+	}
 	while (n < len && !stop[s[n]])
 		n++;
 
