@@ -52,8 +52,8 @@ typedef struct MpRelInfo
 {
 	const MpResource *res;
 	Oid			relid;
-	MpConn	   *settings;		/* the server's options (no credentials) */
-	MpPlan	   *quals;			/* what baserestrictinfo pushes */
+	MpSettings *settings;		/* the server's options (no credentials) */
+	MpPlan	   *plan;			/* the request plan of baserestrictinfo */
 	bool		has_ids;		/* id = / IN / = ANY among them */
 	double		nids;			/* how many ids (estimated for a Param) */
 	bool		report_all_pushed;	/* a report request filters every qual */
@@ -203,9 +203,9 @@ mpGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 				 errhint("Valid resources are: %s.", mp_resource_names())));
 	ri->relid = foreigntableid;
 	ri->settings = mp_get_server_settings(baserel->serverid);
-	ri->quals = mp_plan_classify(root, baserel, res, foreigntableid, baserel->baserestrictinfo);
-	ri->has_ids = count_ids(ri->quals, &ri->nids);
-	ri->report_all_pushed = ri->quals->all_pushed && !ri->has_ids;
+	ri->plan = mp_plan_classify(root, baserel, res, foreigntableid, baserel->baserestrictinfo);
+	ri->has_ids = count_ids(ri->plan, &ri->nids);
+	ri->report_all_pushed = ri->plan->all_pushed && !ri->has_ids;
 	baserel->fdw_private = ri;
 
 	/* the quals the API does not filter on: their selectivity applies to what it returns */
@@ -215,7 +215,7 @@ mpGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 
 	if (res->source == MP_SRC_REPORT)
 	{
-		MpEval	   *ev = mp_plan_evaluate_consts(root, ri->quals);
+		MpEval	   *ev = mp_plan_evaluate_consts(root, ri->plan);
 		int			nwin = mp_report_estimate_windows(res, ev);
 		int			nkeys = 1;
 
@@ -234,8 +234,8 @@ mpGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	else if (ri->settings->use_remote_estimate && mp_resource_key_count(res) == 0)
 	{
 		/* ask the API: X-Number-Of-Items of a per_page=1 request */
-		MpConn	   *conn = mp_get_conn(baserel->serverid, planner_userid(root, baserel));
-		MpEval	   *ev = mp_plan_evaluate_consts(root, ri->quals);
+		MpSettings *conn = mp_get_settings(baserel->serverid, planner_userid(root, baserel));
+		MpEval	   *ev = mp_plan_evaluate_consts(root, ri->plan);
 		int64		n = ev->no_rows ? 0 :
 			mp_list_remote_count(conn, res, ev, get_rel_name(foreigntableid));
 
@@ -280,7 +280,7 @@ cost_scan(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri, double rows,
 		cost_by_id(ri, ri->nids, rows, startup, total);
 		return;
 	}
-	if (res->list_path == NULL || (mp_resource_needs_parents(res) && !keys_given(res, ri->quals->pushes)))
+	if (res->list_path == NULL || (mp_resource_needs_parents(res) && !keys_given(res, ri->plan->pushes)))
 	{
 		*startup = *total = MP_NO_IDS_COST;
 		return;
@@ -402,7 +402,7 @@ add_parameterized_paths(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri)
 					group = lappend(group, r2);
 			}
 			one = mp_plan_classify(root, baserel, ri->res, ri->relid, group);
-			if (!keys_given(ri->res, list_concat(list_copy(ri->quals->pushes), one->pushes)))
+			if (!keys_given(ri->res, list_concat(list_copy(ri->plan->pushes), one->pushes)))
 				continue;
 			rows = nids = 5;	/* a parent's few children, one request */
 		}
@@ -430,7 +430,7 @@ mpGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 				total;
 	int64		limit = -1;
 	int			sort_dir;
-	bool		all_pushed = res->source == MP_SRC_REPORT ? ri->report_all_pushed : ri->quals->all_pushed;
+	bool		all_pushed = res->source == MP_SRC_REPORT ? ri->report_all_pushed : ri->plan->all_pushed;
 
 	/* LIMIT helps only when no join, grouping or unpushed qual is between */
 	if (root->limit_tuples > 0 && root->limit_tuples < (double) PG_INT32_MAX &&
@@ -552,7 +552,7 @@ mpBeginForeignScan(ForeignScanState *node, int eflags)
 	MpScanState *st = palloc0(sizeof(MpScanState));
 	Oid			relid = RelationGetRelid(node->ss.ss_currentRelation);
 	Oid			userid;
-	MpConn	   *conn;
+	MpSettings *conn;
 
 	st->plan = mp_plan_deserialize(fsplan->fdw_private);
 	st->src = mp_source_for(st->plan);
@@ -568,7 +568,7 @@ mpBeginForeignScan(ForeignScanState *node, int eflags)
 		userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
 	}
 #endif
-	conn = mp_get_conn(GetForeignTable(relid)->serverid, userid);
+	conn = mp_get_settings(GetForeignTable(relid)->serverid, userid);
 	st->scan = st->src->begin(node, st->plan, conn);
 }
 
@@ -613,7 +613,7 @@ mp_acquire_sample(Relation rel, int elevel, HeapTuple *rows, int targrows,
 				  double *totalrows, double *totaldeadrows)
 {
 	const MpResource *res = mp_resource_by_name(mp_table_resource_name(RelationGetRelid(rel)));
-	MpConn	   *conn = mp_get_conn(GetForeignTable(RelationGetRelid(rel))->serverid, GetUserId());
+	MpSettings *conn = mp_get_settings(GetForeignTable(RelationGetRelid(rel))->serverid, GetUserId());
 	int			n = mp_list_sample(rel, conn, res, rows, targrows, totalrows);
 
 	*totaldeadrows = 0;

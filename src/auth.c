@@ -76,7 +76,7 @@ mp_auth_init(void)
 }
 
 static TokenEntry *
-entry_for(MpConn *conn)
+entry_for(MpSettings *conn)
 {
 	TokenKey	key;
 	bool		found;
@@ -98,7 +98,7 @@ entry_for(MpConn *conn)
 
 /* the token in the cache, if any, without fetching (to scrub messages) */
 const char *
-mp_auth_cached_token(MpConn *conn)
+mp_auth_cached_token(MpSettings *conn)
 {
 	TokenEntry *e = entry_for(conn);
 
@@ -106,13 +106,13 @@ mp_auth_cached_token(MpConn *conn)
 }
 
 uint32
-mp_auth_generation(MpConn *conn)
+mp_auth_generation(MpSettings *conn)
 {
 	return entry_for(conn)->generation;
 }
 
 void
-mp_auth_forget(MpConn *conn, uint32 generation)
+mp_auth_forget(MpSettings *conn, uint32 generation)
 {
 	TokenEntry *e = entry_for(conn);
 
@@ -124,7 +124,7 @@ mp_auth_forget(MpConn *conn, uint32 generation)
 }
 
 static char *
-basic_header(MpConn *conn)
+basic_header(MpSettings *conn)
 {
 	char	   *plain = psprintf("%s:%s", conn->client_id, conn->api_key);
 	int			n = strlen(plain);
@@ -142,7 +142,7 @@ basic_header(MpConn *conn)
 
 /* the Basic credentials' value, base64(client_id:api_key), palloc'ed */
 char *
-mp_auth_basic_value(MpConn *conn)
+mp_auth_basic_value(MpSettings *conn)
 {
 	char	   *plain;
 	int			n;
@@ -214,7 +214,7 @@ take_token(MpRequest *req, TokenEntry *e)
 	if (req->curl_code == 0 && (req->status == 400 || req->status == 401 || req->status == 403))
 		token_refused(req);
 	if (!mp_request_ok(req))
-		mp_report_request_failure(req);
+		mp_error_request_failed(req);
 
 	j = mp_json_body(req, req->buf, req->len);
 	if (j == NULL)
@@ -268,7 +268,7 @@ wait_for_token(MpRequest *req)
 }
 
 static void
-fetch_token(MpConn *conn, TokenEntry *e)
+fetch_token(MpSettings *conn, TokenEntry *e)
 {
 	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw token",
 											  ALLOCSET_SMALL_SIZES);
@@ -309,7 +309,7 @@ fetch_token(MpConn *conn, TokenEntry *e)
  * the cache has none or it is about to expire.
  */
 const char *
-mp_auth_token(MpConn *conn)
+mp_auth_token(MpSettings *conn)
 {
 	TokenEntry *e = entry_for(conn);
 

@@ -228,7 +228,7 @@ mpl_next_by_id(MpListScan *s)
 			continue;
 		}
 		if (!mp_request_ok(r))
-			mp_report_request_failure(r);
+			mp_error_request_failed(r);
 		if (r->buf && memchr(r->buf, '\0', r->len) == NULL)
 			mpl_cache_store(s, id, r->buf, r->len);
 		if (!take_object(s, r, r->buf ? r->buf : "", r->len))
@@ -265,7 +265,7 @@ typedef struct ByIdScan
 	MpListScan *list;			/* the GETs */
 	ForeignScanState *node;
 	MpPlan	   *plan;
-	MpConn	   *conn;
+	MpSettings *conn;
 	/* a report table read by id (payouts): the ids the GET did not find */
 	bool		ids_done;		/* the GETs are done */
 	List	   *missing;		/* ids still to look up in old_rows */
@@ -395,7 +395,7 @@ old_row_next(ByIdScan *st, TupleTableSlot *slot)
 
 
 static void *
-byid_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
+byid_begin(ForeignScanState *node, MpPlan *plan, MpSettings *conn)
 {
 	ByIdScan   *st = palloc0(sizeof(ByIdScan));
 

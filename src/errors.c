@@ -82,7 +82,7 @@ mask(char *s, const char *secret)
  * bytes, valid in the server encoding.
  */
 char *
-mp_safe_text(MpConn *conn, const char *s, size_t maxlen)
+mp_safe_text(MpSettings *conn, const char *s, size_t maxlen)
 {
 	StringInfoData buf;
 	size_t		slen = strlen(s);
@@ -217,7 +217,7 @@ mp_error_json_shape(MpRequest *req, const char *problem)
 }
 
 void
-mp_report_request_failure(MpRequest *req)
+mp_error_request_failed(MpRequest *req)
 {
 	char	   *type = NULL;
 	char	   *detail;

@@ -297,7 +297,7 @@ release_cb(void *arg)
 }
 
 MpRequest *
-mp_request_new(MpConn *conn, const char *what, const char *method, const char *url)
+mp_request_new(MpSettings *conn, const char *what, const char *method, const char *url)
 {
 	MpRequest  *req = palloc0(sizeof(MpRequest));
 	MemoryContextCallback *cb = palloc0(sizeof(MemoryContextCallback));
@@ -347,7 +347,7 @@ launch(MpRequest *req)
 {
 	CURL	   *e;
 	struct curl_slist *h = NULL;
-	MpConn	   *c = req->conn;
+	MpSettings *c = req->conn;
 	bool		is_http = false;
 
 	if (!mp_url_is_acceptable(req->url, &is_http))

@@ -56,7 +56,7 @@ backoff_ms(int attempt)
 
 /* the latest moment a wait may end: statement_timeout and report_timeout_s */
 TimestampTz
-mp_http_wait_deadline(MpConn *c)
+mp_http_wait_deadline(MpSettings *c)
 {
 	TimestampTz d = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												(int64) c->report_timeout_s * 1000);

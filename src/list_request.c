@@ -115,7 +115,7 @@ mp_list_history_floor(const MpResource *res)
  * counts for free what paging would fetch); -1 when it does not say.
  */
 int64
-mp_list_remote_count(MpConn *conn, const MpResource *res, MpEval *ev, const char *relname)
+mp_list_remote_count(MpSettings *conn, const MpResource *res, MpEval *ev, const char *relname)
 {
 	bool		dropped;
 	char	   *q = mp_list_query(res, ev, 0, &dropped);
@@ -126,7 +126,7 @@ mp_list_remote_count(MpConn *conn, const MpResource *res, MpEval *ev, const char
 	r->log_path = pq;
 	mp_request_wait(r);
 	if (!mp_request_ok(r))
-		mp_report_request_failure(r);
+		mp_error_request_failed(r);
 	n = r->hdr_items;
 	mp_request_release(r);
 	return n;
@@ -142,7 +142,7 @@ mp_list_remote_count(MpConn *conn, const MpResource *res, MpEval *ev, const char
  * no report is created and no per-row GET is made.
  */
 int
-mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *rows,
+mp_list_sample(Relation rel, MpSettings *conn, const MpResource *res, HeapTuple *rows,
 			   int targrows, double *totalrows)
 {
 	const char *relname = RelationGetRelationName(rel);
@@ -191,7 +191,7 @@ mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *row
 		r->log_path = pq;
 		mp_request_wait(r);
 		if (!mp_request_ok(r))
-			mp_report_request_failure(r);
+			mp_error_request_failed(r);
 		if (page == 1)
 		{
 			total_pages = r->hdr_pages;

@@ -186,7 +186,7 @@ parse_page(MpListScan *s, MpRequest *r)
 
 	s->n_requests += r->attempts;
 	if (!mp_request_ok(r))
-		mp_report_request_failure(r);
+		mp_error_request_failed(r);
 	j = mp_json_body(r, r->buf, r->len);	/* owned by the current context */
 	if (j == NULL)
 		mp_error_json_shape(r, "the body is not valid JSON (or nests too deeply)");
@@ -403,7 +403,7 @@ lookup_page(MpListScan *s, cJSON *page)
 			continue;
 		}
 		if (!mp_request_ok(r))
-			mp_report_request_failure(r);
+			mp_error_request_failed(r);
 		full = mp_json_lenient(r);
 		if (full == NULL || !cJSON_IsObject(full))
 			mp_error_json_shape(r, "a single-object endpoint answered with something other than a JSON object");
@@ -568,7 +568,7 @@ next_page(MpListScan *s)
 
 
 static void *
-list_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
+list_begin(ForeignScanState *node, MpPlan *plan, MpSettings *conn)
 {
 	MpListScan *s = palloc0(sizeof(MpListScan));
 

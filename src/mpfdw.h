@@ -37,7 +37,7 @@
 /* ------------------------------------------------------------------------
  * options.c — every option of the contract, the validator, effective settings
  * ------------------------------------------------------------------------ */
-typedef struct MpConn
+typedef struct MpSettings
 {
 	Oid			serverid;
 	Oid			umid;			/* user mapping OID (token cache key) */
@@ -58,10 +58,10 @@ typedef struct MpConn
 	int			max_lookups;
 	bool		use_remote_estimate;
 	int			rate_reserve_pct;	/* share of each window batch sessions leave */
-} MpConn;
+} MpSettings;
 
-extern MpConn *mp_get_conn(Oid serverid, Oid userid);
-extern MpConn *mp_get_server_settings(Oid serverid);
+extern MpSettings *mp_get_settings(Oid serverid, Oid userid);
+extern MpSettings *mp_get_server_settings(Oid serverid);
 extern char *mp_table_resource_name(Oid relid);
 extern char *mp_column_field_option(Oid relid, AttrNumber attnum);
 extern bool mp_url_host_is_loopback(const char *url);
@@ -192,7 +192,7 @@ typedef enum MpReqState
 struct MpRequest
 {
 	/* what to send */
-	MpConn	   *conn;
+	MpSettings *conn;
 	const char *what;			/* resource name, for messages */
 	char	   *url;
 	char	   *log_path;		/* path+query for logs and errors */
@@ -254,7 +254,7 @@ struct MpRequest
 
 #define MP_IDEM_KEY_LEN 36
 extern void mp_idempotency_key(char *buf);
-extern MpRequest *mp_request_new(MpConn *conn, const char *what, const char *method,
+extern MpRequest *mp_request_new(MpSettings *conn, const char *what, const char *method,
 								 const char *url);
 extern void mp_request_start(MpRequest *req);
 extern void mp_request_wait(MpRequest *req);
@@ -270,29 +270,29 @@ extern int	mp_http_in_flight(void);
 /* http_retry.c: a finished transfer retried or final (-1); rate-limit headers → stats */
 extern long mp_http_retry_delay(MpRequest *req, int result, long status);
 extern void mp_http_record_ratelimit(MpRequest *req);
-extern TimestampTz mp_http_wait_deadline(MpConn *c);
-extern char *mp_api_url(MpConn *conn, const char *path_and_query, bool with_client);
+extern TimestampTz mp_http_wait_deadline(MpSettings *c);
+extern char *mp_api_url(MpSettings *conn, const char *path_and_query, bool with_client);
 extern char *mp_url_escape(const char *s);
 extern char *mp_path_with_id(const char *tmpl, const char *id);
 
 /* ------------------------------------------------------------------------
  * auth.c — OAuth client-credentials token per (server, user mapping)
  * ------------------------------------------------------------------------ */
-extern const char *mp_auth_token(MpConn *conn);
-extern uint32 mp_auth_generation(MpConn *conn);
-extern const char *mp_auth_cached_token(MpConn *conn);
-extern char *mp_auth_basic_value(MpConn *conn);
-extern void mp_auth_forget(MpConn *conn, uint32 generation);
+extern const char *mp_auth_token(MpSettings *conn);
+extern uint32 mp_auth_generation(MpSettings *conn);
+extern const char *mp_auth_cached_token(MpSettings *conn);
+extern char *mp_auth_basic_value(MpSettings *conn);
+extern void mp_auth_forget(MpSettings *conn, uint32 generation);
 extern void mp_auth_init(void);
 
 /* ------------------------------------------------------------------------
  * errors.c — API and transport failures → ERROR
  * ------------------------------------------------------------------------ */
-pg_noreturn extern void mp_report_request_failure(MpRequest *req);
+pg_noreturn extern void mp_error_request_failed(MpRequest *req);
 extern bool mp_request_ok(MpRequest *req);
 extern bool mp_request_not_found(MpRequest *req);
 pg_noreturn extern void mp_error_json_shape(MpRequest *req, const char *problem);
-extern char *mp_safe_text(MpConn *conn, const char *s, size_t maxlen);
+extern char *mp_safe_text(MpSettings *conn, const char *s, size_t maxlen);
 struct cJSON;
 extern struct cJSON *mp_json_body(MpRequest *req, const char *buf, size_t len);
 extern struct cJSON *mp_json_lenient(MpRequest *req);
@@ -492,7 +492,7 @@ typedef struct MpScanBase
 {
 	struct ForeignScanState *node;
 	MpPlan	   *plan;
-	MpConn	   *conn;
+	MpSettings *conn;
 	const MpResource *res;
 	Relation	rel;
 	MpColMap   *maps;
@@ -504,7 +504,7 @@ typedef struct MpScanBase
 } MpScanBase;
 
 extern void mp_scan_base_init(MpScanBase *b, struct ForeignScanState *node, MpPlan *plan,
-							  MpConn *conn, MemoryContextCallbackFunction cleanup, void *arg);
+							  MpSettings *conn, MemoryContextCallbackFunction cleanup, void *arg);
 extern void mp_scan_base_reset(MpScanBase *b);
 
 /*
@@ -516,7 +516,7 @@ struct ExplainState;
 typedef struct MpSource
 {
 	const char *name;
-	void	   *(*begin) (struct ForeignScanState *node, MpPlan *plan, MpConn *conn);
+	void	   *(*begin) (struct ForeignScanState *node, MpPlan *plan, MpSettings *conn);
 	bool		(*next) (void *scan, TupleTableSlot *slot);	/* false at the end */
 	void		(*rescan) (void *scan);
 	void		(*end) (void *scan);
@@ -541,10 +541,10 @@ extern List *mp_list_missing_ids(MpListScan *s);
 extern char *mp_list_query(const MpResource *res, MpEval *ev, int sort_dir,
 						   bool *filter_dropped);
 extern int64 mp_list_history_floor(const MpResource *res);
-extern int64 mp_list_remote_count(MpConn *conn, const MpResource *res, MpEval *ev,
+extern int64 mp_list_remote_count(MpSettings *conn, const MpResource *res, MpEval *ev,
 								  const char *relname);
 #define MP_ANALYZE_MAX_PAGES 10
-extern int	mp_list_sample(Relation rel, MpConn *conn, const MpResource *res, HeapTuple *rows,
+extern int	mp_list_sample(Relation rel, MpSettings *conn, const MpResource *res, HeapTuple *rows,
 						   int targrows, double *totalrows);
 extern char *mp_explain_pushes(MpPlan *plan, struct ForeignScanState *node, struct ExplainState *es);
 
@@ -554,7 +554,7 @@ extern char *mp_explain_pushes(MpPlan *plan, struct ForeignScanState *node, stru
 typedef struct MpReportScan MpReportScan;
 /* begin, next, rescan, end and explain: only through mp_report_source */
 extern MpReportScan *mp_report_begin_old(struct ForeignScanState *node, MpPlan *plan,
-										 MpConn *conn);
+										 MpSettings *conn);
 extern bool mp_report_lookups_dropped(MpReportScan *s);
 extern int	mp_report_estimate_windows(const MpResource *res, MpEval *ev);
 

@@ -374,11 +374,11 @@ int_option(DefElem *def)
 }
 
 /* server settings, with the contract's defaults */
-MpConn *
+MpSettings *
 mp_get_server_settings(Oid serverid)
 {
 	ForeignServer *server = GetForeignServer(serverid);
-	MpConn	   *c = palloc0(sizeof(MpConn));
+	MpSettings *c = palloc0(sizeof(MpSettings));
 	ListCell   *lc;
 	const char *env = "sandbox";
 
@@ -443,10 +443,10 @@ mp_get_server_settings(Oid serverid)
 }
 
 /* server settings plus the user mapping's credentials */
-MpConn *
-mp_get_conn(Oid serverid, Oid userid)
+MpSettings *
+mp_get_settings(Oid serverid, Oid userid)
 {
-	MpConn	   *c = mp_get_server_settings(serverid);
+	MpSettings *c = mp_get_server_settings(serverid);
 	UserMapping *um;
 	ListCell   *lc;
 

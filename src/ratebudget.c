@@ -270,7 +270,7 @@ is_api_request(MpRequest *req)
 }
 
 static int
-find_budget(MpConn *conn, bool add)
+find_budget(MpSettings *conn, bool add)
 {
 	int			free_slot = -1;
 

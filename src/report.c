@@ -66,7 +66,7 @@ wait_some(MpReportScan *s)
 }
 
 static void *
-report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
+report_begin(ForeignScanState *node, MpPlan *plan, MpSettings *conn)
 {
 	MpReportScan *s = palloc0(sizeof(MpReportScan));
 
@@ -98,7 +98,7 @@ report_begin(ForeignScanState *node, MpPlan *plan, MpConn *conn)
  * serves (see load_old_rows in byid.c), without lookups.
  */
 MpReportScan *
-mp_report_begin_old(ForeignScanState *node, MpPlan *plan, MpConn *conn)
+mp_report_begin_old(ForeignScanState *node, MpPlan *plan, MpSettings *conn)
 {
 	MpReportScan *s = report_begin(node, plan, conn);
 
@@ -124,7 +124,7 @@ report_next(void *scan, TupleTableSlot *slot)
 		return false;
 	for (;;)
 	{
-		Window	   *w;
+		ScanReport *w;
 		QRow	   *r;
 
 		if (s->cur >= s->nw)
@@ -163,7 +163,7 @@ report_next(void *scan, TupleTableSlot *slot)
 					if (mp_request_ok(l->req))
 						vals = mpr_lookup_values(s, l->req);
 					else if (!mp_request_not_found(l->req))
-						mp_report_request_failure(l->req);
+						mp_error_request_failed(l->req);
 					else if (!s->old_notice)
 					{
 						/* past the API's retention of objects: said, not silent */
@@ -203,14 +203,14 @@ report_next(void *scan, TupleTableSlot *slot)
 		}
 
 		/* the header arrived: map the columns once per window */
-		if (s->header_seen && s->file.field_of == NULL && w->state == W_DOWNLOADING)
+		if (s->header_seen && s->file.field_of == NULL && w->state == RS_DOWNLOADING)
 		{
 			mpr_map_header(s);
 			continue;
 		}
 
 		/* here the queue is empty: every row parsed so far was returned */
-		if (w->state == W_DOWNLOADING)
+		if (w->state == RS_DOWNLOADING)
 		{
 			switch (w->dl)
 			{
@@ -237,7 +237,7 @@ report_next(void *scan, TupleTableSlot *slot)
 					 * header (an empty body) is a report without rows.
 					 */
 					mpr_set_download(s, w, DL_NONE, NULL);
-					w->state = W_DONE;
+					w->state = RS_DONE;
 					s->cur++;
 					continue;
 				case DL_NONE:
@@ -246,13 +246,13 @@ report_next(void *scan, TupleTableSlot *slot)
 			elog(ERROR, "mangopay_fdw: report %s is being downloaded without a download",
 				 w->report_id ? w->report_id : "?");
 		}
-		mpr_advance_windows(s);
-		if (w->state == W_READY)
+		mpr_advance_reports(s);
+		if (w->state == RS_READY)
 		{
-			mpr_open_window(s, w);
+			mpr_open_report(s, w);
 			continue;
 		}
-		if (w->state == W_NEW)
+		if (w->state == RS_NEW)
 			continue;
 		wait_some(s);
 	}

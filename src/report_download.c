@@ -232,7 +232,7 @@ static const char *const dl_state_names[] = {"none", "streaming", "finished"};
  * the header go too.  Any other move is a bug, reported as one.
  */
 void
-mpr_set_download(MpReportScan *s, Window *w, DlState to, MpRequest *r)
+mpr_set_download(MpReportScan *s, ScanReport *w, DlState to, MpRequest *r)
 {
 	DlState		from = w->dl;
 	bool		legal;
@@ -262,7 +262,7 @@ mpr_set_download(MpReportScan *s, Window *w, DlState to, MpRequest *r)
 	s->dl = r;
 	w->dl = to;
 	if (to == DL_STREAMING)
-		w->state = W_DOWNLOADING;
+		w->state = RS_DOWNLOADING;
 	if (to == DL_NONE)
 	{
 		if (s->csv)
@@ -274,7 +274,7 @@ mpr_set_download(MpReportScan *s, Window *w, DlState to, MpRequest *r)
 }
 
 static void
-start_download(MpReportScan *s, Window *w, int64 from)
+start_download(MpReportScan *s, ScanReport *w, int64 from)
 {
 	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
 	MpRequest  *r;
@@ -324,7 +324,7 @@ check_header(MpReportScan *s)
 {
 	StringInfoData missing;
 	StringInfoData head;
-	Window	   *w = &s->w[s->cur];
+	ScanReport *w = &s->w[s->cur];
 	const MpColumnDef *datecol = mp_resource_date_column(s->b.res);
 
 	initStringInfo(&missing);
@@ -417,7 +417,7 @@ free_header(MpReportScan *s)
  * waits for a new one, or an ERROR says why it failed.
  */
 void
-mpr_download_finished(MpReportScan *s, Window *w)
+mpr_download_finished(MpReportScan *s, ScanReport *w)
 {
 	MpRequest  *r = s->dl;
 	uint64		pos = mp_csv_bytes_consumed(s->csv);
@@ -456,7 +456,7 @@ mpr_download_finished(MpReportScan *s, Window *w)
 	{
 		/* the signed link expired: ask the API for the report (and link) again */
 		mpr_set_download(s, w, DL_NONE, NULL);
-		w->state = W_WAITING;
+		w->state = RS_WAITING;
 		w->next_poll = 0;
 		w->recreated = true;
 		return;
@@ -468,12 +468,12 @@ mpr_download_finished(MpReportScan *s, Window *w)
 						RelationGetRelationName(s->b.rel)),
 				 errdetail("HTTP %ld from GET %s: %.200s", r->status, r->log_path,
 						   s->err_body ? s->err_body : "")));
-	mp_report_request_failure(r);
+	mp_error_request_failed(r);
 }
 
 /* the CSV of a window starts: a fresh parser */
 void
-mpr_open_window(MpReportScan *s, Window *w)
+mpr_open_report(MpReportScan *s, ScanReport *w)
 {
 	MpCsvOptions opt;
 

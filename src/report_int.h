@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * report_int.h
  *		The report source's state, shared by report.c (the source's entry
- *		points), report_request.c, report_window.c, report_download.c and
+ *		points), report_request.c, report_lifecycle.c, report_download.c and
  *		report_rows.c.  Not for other parts of mangopay_fdw.
  *-------------------------------------------------------------------------
  */
@@ -44,16 +44,16 @@
 /* the one Sort field both report APIs accept, whatever the table's date column */
 #define MPR_SORT_FIELD	"CreationDate"
 
-typedef enum WinState
+typedef enum ReportState
 {
-	W_NEW,						/* not created yet */
-	W_CREATING,					/* POST in flight (or GET /responses/{key}) */
-	W_WAITING,					/* created, next poll at next_poll */
-	W_POLLING,					/* GET /reports/{Id} in flight */
-	W_READY,					/* DownloadURL known */
-	W_DOWNLOADING,				/* its CSV is read: see DlState */
-	W_DONE
-} WinState;
+	RS_NEW,						/* not created yet */
+	RS_CREATING,					/* POST in flight (or GET /responses/{key}) */
+	RS_WAITING,					/* created, next poll at next_poll */
+	RS_POLLING,					/* GET /reports/{Id} in flight */
+	RS_READY,					/* DownloadURL known */
+	RS_DOWNLOADING,				/* its CSV is read: see DlState */
+	RS_DONE
+} ReportState;
 
 /*
  * Where the download of the window being read stands.  Only
@@ -69,13 +69,19 @@ typedef enum DlState
 								 * only queued rows are left */
 } DlState;
 
-typedef struct Window
+/*
+ * One report of the scan: the date window it covers (windows.c's MpWindow)
+ * for one set of key values, and where its request stands.  "Window" is
+ * kept for the date range only; MangoPay's rate-limit windows are another
+ * thing (ratebudget.c).
+ */
+typedef struct ScanReport
 {
 	int64		start;			/* rows with start <= CreationDate < end */
 	int64		end;
 	int			part;			/* key values (user_wallet_transactions) */
-	WinState	state;
-	DlState		dl;				/* while W_DOWNLOADING */
+	ReportState	state;
+	DlState		dl;				/* while RS_DOWNLOADING */
 	char		idem_key[MP_IDEM_KEY_LEN + 1];
 	int			creates;		/* POSTs started (a new key after a failure) */
 	char	   *report_id;
@@ -88,7 +94,7 @@ typedef struct Window
 	bool		recreated;		/* EXPIRED → created again once */
 	bool		recovering;		/* 409: reading GET /responses/{key} */
 	bool		reused;
-} Window;
+} ScanReport;
 
 /* one CSV record, copied out of the parser (malloc'ed) */
 typedef struct QRow
@@ -120,7 +126,7 @@ struct MpReportScan
 	int64		floor_from;		/* the oldest AfterDate the API accepts */
 	char	  **parts;			/* per partition: the key values, 2 each */
 	int			nparts;
-	Window	   *w;
+	ScanReport *w;
 	int			nw;
 	int			cur;			/* the window being read */
 	int			date_field;		/* index of CreationDate in the CSV, or -1 */
@@ -173,14 +179,14 @@ struct MpReportScan
 
 extern void *mpr_m_alloc(void *ctx, size_t n);
 extern void *mpr_m_realloc(void *ctx, void *p, size_t n);
-extern void mpr_download_finished(MpReportScan *s, Window *w);
+extern void mpr_download_finished(MpReportScan *s, ScanReport *w);
 extern void mpr_free_row(QRow *r);
 extern void mpr_m_free(void *ctx, void *p);
 extern void mpr_map_header(MpReportScan *s);
-extern void mpr_open_window(MpReportScan *s, Window *w);
+extern void mpr_open_report(MpReportScan *s, ScanReport *w);
 extern void mpr_scan_cleanup(void *arg);
-extern void mpr_set_download(MpReportScan *s, Window *w, DlState to, MpRequest *r);
-extern cJSON *mpr_definition(MpReportScan *s, Window *w);
+extern void mpr_set_download(MpReportScan *s, ScanReport *w, DlState to, MpRequest *r);
+extern cJSON *mpr_definition(MpReportScan *s, ScanReport *w);
 extern char *mpr_definition_tag(MpReportScan *s, cJSON *def);
 extern const char *mpr_partval(MpReportScan *s, int part, int k);
 extern int mpr_window_months(const MpResource *res);
@@ -191,6 +197,6 @@ extern char **mpr_lookup_values(MpReportScan *s, MpRequest *r);
 extern void mpr_start_lookup(MpReportScan *s, Lookup *l);
 extern void mpr_store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot);
 extern MpRequest *mpr_api_request(MpReportScan *s, const char *method, const char *path);
-extern void mpr_advance_windows(MpReportScan *s);
+extern void mpr_advance_reports(MpReportScan *s);
 
 #endif							/* REPORT_INT_H */

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
- * report_window.c
- *		One window's lifecycle: create or reuse a report, poll it, resolve a
- *		409 through GET /responses/{key}, EXPIRED and FAILED.  The only
- *		place a window's state changes.
+ * report_lifecycle.c
+ *		The lifecycle of one report of a scan (a ScanReport: a date window
+ *		x the key values): create or reuse it, poll it, resolve a 409
+ *		through GET /responses/{key}, EXPIRED and FAILED.  The only place a
+ *		ScanReport's state changes.
  *-------------------------------------------------------------------------
  */
 #include "report_int.h"
@@ -28,7 +29,7 @@ report_path(MpReportScan *s)
 
 /* look for a ready report of the same mpr_definition (report_max_age_s) */
 static bool
-find_reusable(MpReportScan *s, Window *w, const char *tag)
+find_reusable(MpReportScan *s, ScanReport *w, const char *tag)
 {
 	int64		since = (int64) time(NULL) - s->b.conn->report_max_age_s;
 	char	   *path = psprintf("%s?page=1&per_page=100&AfterDate=" INT64_FORMAT "&Sort=CreationDate:DESC",
@@ -39,7 +40,7 @@ find_reusable(MpReportScan *s, Window *w, const char *tag)
 
 	mp_request_wait(r);
 	if (!mp_request_ok(r))
-		mp_report_request_failure(r);
+		mp_error_request_failed(r);
 	j = mp_json_body(r, r->buf, r->len);
 	if (j == NULL || !cJSON_IsArray(j))
 		mp_error_json_shape(r, "the list of reports is not a JSON array");
@@ -63,7 +64,7 @@ find_reusable(MpReportScan *s, Window *w, const char *tag)
 }
 
 static void
-start_create(MpReportScan *s, Window *w)
+start_create(MpReportScan *s, ScanReport *w)
 {
 	cJSON	   *def = mpr_definition(s, w);
 	char	   *tag = mpr_definition_tag(s, def);
@@ -82,7 +83,7 @@ start_create(MpReportScan *s, Window *w)
 		w->reused = true;
 		s->reused++;
 		mp_stats.reports_reused++;
-		w->state = W_WAITING;
+		w->state = RS_WAITING;
 		w->created_at = GetCurrentTimestamp();
 		w->next_poll = 0;
 		w->poll_ms = s->b.conn->report_poll_ms;
@@ -94,7 +95,7 @@ start_create(MpReportScan *s, Window *w)
 	w->req->idempotency_key = w->idem_key;
 	w->req->retry_post = true;	/* the Idempotency-Key makes it safe */
 	mp_request_start(w->req);
-	w->state = W_CREATING;
+	w->state = RS_CREATING;
 	w->recovering = false;
 	w->created_at = GetCurrentTimestamp();
 }
@@ -147,7 +148,7 @@ read_report(MpRequest *r, const char *envelope)
 }
 
 static void
-report_failed(MpReportScan *s, Window *w, ReportInfo *ri)
+report_failed(MpReportScan *s, ScanReport *w, ReportInfo *ri)
 {
 	char	   *code = mp_safe_text(s->b.conn, ri->result_code ? ri->result_code : "?", 100);
 	char	   *msg = ri->result_message ? ri->result_message : "";
@@ -167,7 +168,7 @@ report_failed(MpReportScan *s, Window *w, ReportInfo *ri)
  * window on according to its Status.
  */
 static void
-take_report(MpReportScan *s, Window *w, MpRequest *r, ReportInfo *ri)
+take_report(MpReportScan *s, ScanReport *w, MpRequest *r, ReportInfo *ri)
 {
 	const char *status = ri->status;
 
@@ -178,7 +179,7 @@ take_report(MpReportScan *s, Window *w, MpRequest *r, ReportInfo *ri)
 		if (ri->url == NULL || ri->url[0] == '\0')
 			mp_error_json_shape(r, "a ready report has no DownloadURL");
 		w->download_url = MemoryContextStrdup(s->b.cxt, ri->url);
-		w->state = W_READY;
+		w->state = RS_READY;
 		return;
 	}
 	if (strcmp(status, "FAILED") == 0)
@@ -194,7 +195,7 @@ take_report(MpReportScan *s, Window *w, MpRequest *r, ReportInfo *ri)
 		w->recreated = true;
 		w->report_id = NULL;
 		w->download_url = NULL;
-		w->state = W_NEW;
+		w->state = RS_NEW;
 		return;
 	}
 	/* PENDING, GENERATING or anything new: wait, a bit longer each time */
@@ -206,7 +207,7 @@ take_report(MpReportScan *s, Window *w, MpRequest *r, ReportInfo *ri)
 						RelationGetRelationName(s->b.rel), s->b.conn->report_timeout_s),
 				 errdetail("Its last status was %s.", status),
 				 errhint("Raise the server option report_timeout_s, or narrow the date range.")));
-	w->state = W_WAITING;
+	w->state = RS_WAITING;
 	if (w->poll_ms == 0)
 		w->poll_ms = s->b.conn->report_poll_ms;
 	else
@@ -242,13 +243,13 @@ stored_status(MpRequest *r)
 
 /* a finished create / poll / recovery request of window w */
 static void
-window_request_done(MpReportScan *s, Window *w)
+window_request_done(MpReportScan *s, ScanReport *w)
 {
 	MpRequest  *r = w->req;
 	bool		recovered;
 
 	w->req = NULL;
-	if (w->state == W_CREATING && w->recovering &&
+	if (w->state == RS_CREATING && w->recovering &&
 		(mp_request_not_found(r) || mp_request_ok(r)))
 	{
 		int			code = mp_request_ok(r) ? stored_status(r) : 404;
@@ -269,11 +270,11 @@ window_request_done(MpReportScan *s, Window *w)
 						 errhint("Raise the server option max_retries, or try again later.")));
 			mp_request_release(r);
 			w->recovering = false;
-			w->state = W_NEW;
+			w->state = RS_NEW;
 			return;
 		}
 	}
-	if (w->state == W_CREATING && !w->recovering && is_idempotency_conflict(r))
+	if (w->state == RS_CREATING && !w->recovering && is_idempotency_conflict(r))
 	{
 		/* a retried POST whose first attempt went through: read its answer */
 		w->recovering = true;
@@ -283,10 +284,10 @@ window_request_done(MpReportScan *s, Window *w)
 		return;
 	}
 	if (!mp_request_ok(r))
-		mp_report_request_failure(r);
+		mp_error_request_failed(r);
 	recovered = w->recovering;
 	w->recovering = false;		/* later answers are plain report objects */
-	if (w->state == W_CREATING)
+	if (w->state == RS_CREATING)
 	{
 		s->created++;			/* by the first POST, when recovered */
 		mp_stats.reports_created++;
@@ -303,29 +304,29 @@ window_request_done(MpReportScan *s, Window *w)
  * stop the scan early), poll those whose time has come, collect answers.
  */
 void
-mpr_advance_windows(MpReportScan *s)
+mpr_advance_reports(MpReportScan *s)
 {
 	int			ahead = (s->b.plan->limit_hint > 0) ? 1 : Max(1, s->b.conn->max_concurrency);
 	int			active = 0;
 
 	for (int i = s->cur; i < s->nw && i < s->cur + ahead; i++)
 	{
-		Window	   *w = &s->w[i];
+		ScanReport *w = &s->w[i];
 
 		if (w->req && w->req->state == MP_REQ_DONE)
 			window_request_done(s, w);
-		if (w->state == W_NEW && active < ahead)
+		if (w->state == RS_NEW && active < ahead)
 			start_create(s, w);
-		if (w->state == W_WAITING && GetCurrentTimestamp() >= w->next_poll)
+		if (w->state == RS_WAITING && GetCurrentTimestamp() >= w->next_poll)
 		{
 			char	   *path = psprintf("%s/%s", report_path(s), mp_url_escape(w->report_id));
 
 			w->req = mpr_api_request(s, "GET", path);
 			mp_request_start(w->req);
-			w->state = W_POLLING;
+			w->state = RS_POLLING;
 			w->polls++;
 		}
-		if (w->state == W_CREATING || w->state == W_POLLING)
+		if (w->state == RS_CREATING || w->state == RS_POLLING)
 			active++;
 	}
 }

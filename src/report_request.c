@@ -18,7 +18,7 @@ mpr_partval(MpReportScan *s, int part, int k)
 
 /* the report definition of one window, as JSON; Tag left out */
 cJSON *
-mpr_definition(MpReportScan *s, Window *w)
+mpr_definition(MpReportScan *s, ScanReport *w)
 {
 	const MpResource *res = s->b.res;
 	cJSON	   *b = mp_json_own(cJSON_CreateObject(), false);
@@ -376,18 +376,18 @@ mpr_build_request(MpReportScan *s)
 			}
 	}
 	s->nw = nwins * s->nparts;
-	s->w = palloc0(sizeof(Window) * s->nw);
+	s->w = palloc0(sizeof(ScanReport) * s->nw);
 	for (int p = 0; p < s->nparts; p++)
 		for (int k = 0; k < nwins; k++)
 		{
 			/* ORDER BY creation_date DESC: the newest window first */
 			MpWindow   *src = &wins[s->b.plan->sort_dir < 0 ? nwins - 1 - k : k];
-			Window	   *w = &s->w[p * nwins + k];
+			ScanReport *w = &s->w[p * nwins + k];
 
 			w->start = src->start;
 			w->end = src->end;
 			w->part = p;
-			w->state = W_NEW;
+			w->state = RS_NEW;
 		}
 	free(wins);
 }

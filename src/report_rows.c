@@ -27,7 +27,7 @@ field_int(const QRow *r, int f, bool *ok)
 void
 mpr_store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 {
-	Window	   *w = &s->w[s->cur];
+	ScanReport *w = &s->w[s->cur];
 	MpCsvCells	cells = {r->nfields, r->line, r->data, r->len};
 	const char *keyvals[MP_MAX_KEY_COLUMNS];
 
@@ -43,7 +43,7 @@ mpr_store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 QRow *
 mpr_pop_row(MpReportScan *s)
 {
-	Window	   *w = &s->w[s->cur];
+	ScanReport *w = &s->w[s->cur];
 
 	while (s->qhead)
 	{

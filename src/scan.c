@@ -36,7 +36,7 @@ register_cleanup(MpScanBase *b)
 }
 
 void
-mp_scan_base_init(MpScanBase *b, ForeignScanState *node, MpPlan *plan, MpConn *conn,
+mp_scan_base_init(MpScanBase *b, ForeignScanState *node, MpPlan *plan, MpSettings *conn,
 				  MemoryContextCallbackFunction cleanup, void *arg)
 {
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;

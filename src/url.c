@@ -42,7 +42,7 @@ mp_path_with_id(const char *tmpl, const char *id)
  * the OAuth endpoint (which has no ClientId segment).
  */
 char *
-mp_api_url(MpConn *conn, const char *path_and_query, bool with_client)
+mp_api_url(MpSettings *conn, const char *path_and_query, bool with_client)
 {
 	if (with_client)
 		return psprintf("%s/v2.01/%s%s", conn->base_url, mp_url_escape(conn->client_id),
