@@ -445,6 +445,8 @@ launch(MpRequest *req)
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+	if (req->on_data)
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, MP_STREAM_BUFFER);	/* fewer reads and callbacks */
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);

@@ -32,6 +32,7 @@
 /* caps that protect the backend from a hostile or broken server */
 #define MP_MAX_JSON_BYTES		(16 * 1024 * 1024)	/* one buffered JSON response */
 #define MP_MAX_ERROR_BYTES		(64 * 1024)			/* what we keep of an error body */
+#define MP_STREAM_BUFFER		(256 * 1024L)		/* libcurl's receive buffer for a CSV download */
 #define MP_TOKEN_REFRESH_MARGIN_S 30				/* refresh this long before expiry */
 
 /* ------------------------------------------------------------------------
