@@ -363,6 +363,7 @@ void
 mpr_map_header(MpReportScan *s)
 {
 	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
+	const MpColumnDef *datecol;
 
 	s->file.field_of = palloc(sizeof(int) * s->b.natts);
 	for (int i = 0; i < s->b.natts; i++)
@@ -386,10 +387,9 @@ mpr_map_header(MpReportScan *s)
 	s->file.ascii_check = -1;
 	s->date_field = -1;
 	s->id_field = -1;
+	datecol = mp_resource_date_column(s->b.res);
 	for (int f = 0; f < s->file.ncsv; f++)
 	{
-		const MpColumnDef *datecol = mp_resource_date_column(s->b.res);
-
 		if (datecol != NULL && strcmp(s->file.names[f], datecol->field) == 0)
 			s->date_field = f;
 		if (strcmp(s->file.names[f], "Id") == 0)
