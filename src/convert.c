@@ -306,9 +306,9 @@ typedef struct MpConvContext
 {
 	const char *relname;
 	MpColMap   *m;				/* the column being converted, or NULL */
-	const char *report_id;		/* a report's CSV: the report and the line */
+	const char *report_id;		/* a report's CSV: the report and the line;
+								 * NULL for an API object */
 	uint64		line;
-	bool		csv;
 } MpConvContext;
 
 static void
@@ -316,11 +316,11 @@ conv_context(void *arg)
 {
 	MpConvContext *c = (MpConvContext *) arg;
 
-	if (c->csv && c->m)
+	if (c->report_id && c->m)
 		errcontext("column \"%s\" of foreign table \"%s\" (report %s, CSV line %llu, column \"%s\")",
 				   c->m->colname, c->relname, c->report_id, (unsigned long long) c->line,
 				   c->m->field);
-	else if (c->csv)
+	else if (c->report_id)
 		errcontext("foreign table \"%s\" (report %s, CSV line %llu)",
 				   c->relname, c->report_id, (unsigned long long) c->line);
 	else if (c->m)
@@ -337,7 +337,7 @@ mp_json_to_values(const cJSON *obj, MpColMap *maps, int natts, Datum *values, bo
 				  const char *const *keyvals, const char *relname)
 {
 	ErrorContextCallback cb;
-	MpConvContext ctx = {relname, NULL, NULL, 0, false};
+	MpConvContext ctx = {relname, NULL, NULL, 0};
 
 	cb.callback = conv_context;
 	cb.arg = &ctx;
@@ -450,7 +450,7 @@ void
 mp_csv_to_values(MpCsvFile *file, const MpCsvCells *r, MpColMap *maps, int natts,
 				 const char *const *keyvals, char **lookup, Datum *values, bool *nulls)
 {
-	MpConvContext ctxdata = {file->relname, NULL, file->report_id ? file->report_id : "?", r->line, true};
+	MpConvContext ctxdata = {file->relname, NULL, file->report_id ? file->report_id : "?", r->line};
 	MpConvContext *ctx = &ctxdata;
 	ErrorContextCallback cb;
 	int64		v8;
