@@ -113,6 +113,12 @@ SELECT t.in_db('up', $$CREATE EXTENSION mangopay_fdw VERSION '0.2'; ALTER EXTENS
   = (SELECT default_version FROM pg_available_extensions WHERE name = 'mangopay_fdw') AS updated_from_02;
 SELECT t.in_db('up', q) = t.in_db('fresh', q) AS same_objects_from_02 FROM t.ext_objects_q;
 
+-- 0.3, updated: the same objects as a fresh install too
+SELECT t.in_db('up', $$DROP EXTENSION mangopay_fdw CASCADE; CREATE EXTENSION mangopay_fdw VERSION '0.3'; ALTER EXTENSION mangopay_fdw UPDATE;
+  SELECT extversion FROM pg_extension WHERE extname = 'mangopay_fdw'$$)
+  = (SELECT default_version FROM pg_available_extensions WHERE name = 'mangopay_fdw') AS updated_from_03;
+SELECT t.in_db('up', q) = t.in_db('fresh', q) AS same_objects_from_03 FROM t.ext_objects_q;
+
 SELECT dblink_disconnect('up'), dblink_disconnect('fresh');
 DROP DATABASE mangopay_fdw_upgrade;
 DROP DATABASE mangopay_fdw_fresh;

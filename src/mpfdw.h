@@ -21,7 +21,7 @@
 #include "executor/tuptable.h"
 #include "utils/relcache.h"
 
-#define MPFDW_VERSION "0.3.0"
+#define MPFDW_VERSION "0.4.0"
 
 /* PostgreSQL 18 replaced the postfix pg_attribute_noreturn() by the prefix
  * pg_noreturn */

@@ -9,7 +9,7 @@
 # the package's, then starts a throwaway PostgreSQL cluster of its own (port
 # $MP_DEB_PGPORT, 54339 by default, a socket in the temporary directory) and
 # checks CREATE EXTENSION, the version, the module loading, and the update
-# from 0.1 and from 0.2 to the control file's default_version against a
+# from 0.1, 0.2 and 0.3 to the control file's default_version against a
 # fresh install.
 # Ends with one line, "deb: ok: ..." or "deb: FAILED: ..."; exits non-zero on
 # any failure.  The cluster and the temporary directory go at exit.
@@ -192,7 +192,7 @@ out=$(q postgres "CREATE SERVER deb_check FOREIGN DATA WRAPPER mangopay_fdw OPTI
 	DROP SERVER deb_check") || fail "CREATE SERVER ... mangopay_fdw: $out"
 
 update=""
-for from in 0.1 0.2; do
+for from in 0.1 0.2 0.3; do
 	[ "$from" != "$default_version" ] || break
 	if ! grep -qxF "$extdir/mangopay_fdw--$from.sql" "$tmp/contents"; then
 		say "update from $from skipped: mangopay_fdw--$from.sql is not in the package"
