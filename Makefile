@@ -9,7 +9,7 @@ SRCS = mangopay_fdw.c src/options.c src/resources.c src/http.c src/http_retry.c 
        src/plan.c src/apiparse.c src/errors.c src/report.c src/report_request.c \
        src/report_lifecycle.c src/report_download.c src/report_rows.c src/csv.c src/csv_parser.c \
        src/windows.c src/jsonrow.c src/json_own.c src/rowbuild.c src/sqlfuncs.c src/ratebudget.c \
-       src/pushdesc.c
+       src/pushdesc.c src/sources.c
 OBJS = $(SRCS:.c=.o)
 
 # The regression suites; each needs the mock API (test/run.sh starts it).

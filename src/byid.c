@@ -450,3 +450,37 @@ byid_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
 const MpSource mp_byid_source = {
 	"by id", byid_begin, byid_next, byid_rescan, byid_end, byid_explain
 };
+
+/* ------------------------------------------------------------------------
+ * planning a by-id table
+ * ------------------------------------------------------------------------ */
+static double
+byid_plan_rows(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri, List *local_quals)
+{
+	return 1;					/* can't be scanned without ids */
+}
+
+static void
+byid_plan_cost(PlannerInfo *root, MpRelInfo *ri, double rows, Cost *startup, Cost *total)
+{
+	if (ri->has_ids)
+		mp_cost_by_id(ri->nids, rows, startup, total);
+	else
+		*startup = *total = MP_NO_IDS_COST;
+}
+
+static bool
+byid_plan_all_pushed(const MpRelInfo *ri)
+{
+	return ri->plan->all_pushed;
+}
+
+static const char *
+byid_no_sample(const MpResource *res)
+{
+	return "MangoPay has no endpoint that lists these objects.";
+}
+
+const MpPlanSource mp_byid_plan = {
+	"by id", byid_plan_rows, byid_plan_cost, byid_plan_all_pushed, false, byid_no_sample
+};

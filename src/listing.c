@@ -17,6 +17,9 @@
  */
 #include "listing_int.h"
 
+#include "nodes/pathnodes.h"
+#include "optimizer/optimizer.h"
+
 
 static void expand_parts(MpListScan *s, MpEval *ev, int nkeys);
 
@@ -708,4 +711,70 @@ list_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
  * ------------------------------------------------------------------------ */
 const MpSource mp_list_source = {
 	"list", list_begin, list_next, list_rescan, list_end, list_explain
+};
+
+/* ------------------------------------------------------------------------
+ * planning a list table
+ * ------------------------------------------------------------------------ */
+static double
+list_plan_rows(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri, List *local_quals)
+{
+	const MpResource *res = ri->res;
+
+	if (ri->settings->use_remote_estimate && mp_resource_key_count(res) == 0)
+	{
+		/* ask the API: X-Number-Of-Items of a per_page=1 request */
+		MpSettings *conn = mp_get_settings(baserel->serverid, ri->userid);
+		MpEval	   *ev = mp_plan_evaluate_consts(root, ri->plan);
+		int64		n = ev->no_rows ? 0 :
+			mp_list_remote_count(conn, res, ev, get_rel_name(ri->relid));
+
+		return (n >= 0 ? (double) n : mp_resource_typical_rows(res)) *
+			clauselist_selectivity(root, local_quals, 0, JOIN_INNER, NULL);
+	}
+	/* ANALYZE recorded the table's size; else the table's typical size */
+	return (baserel->tuples > 0 ? baserel->tuples : mp_resource_typical_rows(res)) *
+		clauselist_selectivity(root, baserel->baserestrictinfo, 0, JOIN_INNER, NULL);
+}
+
+/* pages of page_size rows; by id when the WHERE clause names ids */
+static void
+list_plan_cost(PlannerInfo *root, MpRelInfo *ri, double rows, Cost *startup, Cost *total)
+{
+	const MpResource *res = ri->res;
+	double		requests;
+
+	if (ri->has_ids)
+	{
+		mp_cost_by_id(ri->nids, rows, startup, total);
+		return;
+	}
+	if (res->list_path == NULL || (mp_resource_needs_parents(res) && !ri->keys_given))
+	{
+		*startup = *total = MP_NO_IDS_COST;
+		return;
+	}
+	requests = Max(1.0, ceil(rows / Max(1, ri->settings->page_size)));
+	*startup = MP_REQUEST_COST;
+	*total = MP_REQUEST_COST * requests + rows * cpu_tuple_cost * 4;
+}
+
+static bool
+list_plan_all_pushed(const MpRelInfo *ri)
+{
+	return ri->plan->all_pushed;
+}
+
+static const char *
+list_no_sample(const MpResource *res)
+{
+	if (mp_resource_key_count(res) == 0)
+		return NULL;			/* ANALYZE reads a few pages */
+	return mp_resource_needs_parents(res) ?
+		"MangoPay lists these objects per parent only." :
+		"Its rows are listed per key value (funds type and currency).";
+}
+
+const MpPlanSource mp_list_plan = {
+	"list", list_plan_rows, list_plan_cost, list_plan_all_pushed, false, list_no_sample
 };

@@ -30,6 +30,11 @@
  */
 #include "report_int.h"
 
+#include <math.h>
+
+#include "nodes/pathnodes.h"
+#include "optimizer/optimizer.h"
+
 static void
 evaluate(MpReportScan *s)
 {
@@ -383,4 +388,48 @@ report_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *e
  * ------------------------------------------------------------------------ */
 const MpSource mp_report_source = {
 	"report", report_begin, report_next, report_rescan, report_end, report_explain
+};
+
+/* ------------------------------------------------------------------------
+ * planning a report table
+ * ------------------------------------------------------------------------ */
+static double
+report_plan_rows(PlannerInfo *root, RelOptInfo *baserel, MpRelInfo *ri, List *local_quals)
+{
+	return mp_resource_typical_rows(ri->res) *
+		clauselist_selectivity(root, baserel->baserestrictinfo, 0, JOIN_INNER, NULL);
+}
+
+/* the reports are generated before the first row: rounds of max_concurrency */
+static void
+report_plan_cost(PlannerInfo *root, MpRelInfo *ri, double rows, Cost *startup, Cost *total)
+{
+	MpEval	   *ev = mp_plan_evaluate_consts(root, ri->plan);
+	int			nwin = mp_report_estimate_windows(ri->res, ev);
+	int			nkeys = 1;
+	double		rounds;
+
+	for (int k = 0; k < 2; k++)
+		if (ev->keys_set[k])
+			nkeys *= Max(1, list_length(ev->keys[k]));
+	rounds = ceil((double) nwin * nkeys / Max(1, ri->settings->max_concurrency));
+	*startup = MP_REPORT_COST * Max(1.0, rounds);
+	*total = *startup + rows * cpu_tuple_cost * 2;
+}
+
+/* a report does not filter on id: an id condition is checked locally */
+static bool
+report_plan_all_pushed(const MpRelInfo *ri)
+{
+	return ri->plan->all_pushed && !ri->has_ids;
+}
+
+static const char *
+report_no_sample(const MpResource *res)
+{
+	return "A sample would need a report of the API's whole history.";
+}
+
+const MpPlanSource mp_report_plan = {
+	"report", report_plan_rows, report_plan_cost, report_plan_all_pushed, true, report_no_sample
 };

@@ -190,6 +190,7 @@ extern cJSON *mpr_definition(MpReportScan *s, ScanReport *w);
 extern char *mpr_definition_tag(MpReportScan *s, cJSON *def);
 extern const char *mpr_partval(MpReportScan *s, int part, int k);
 extern int mpr_window_months(const MpResource *res);
+extern int	mp_report_estimate_windows(const MpResource *res, MpEval *ev);
 extern void mpr_build_request(MpReportScan *s);
 extern QRow *mpr_pop_row(MpReportScan *s);
 extern bool mpr_row_passes(MpReportScan *s, QRow *r, TupleTableSlot *slot);

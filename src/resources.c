@@ -561,7 +561,8 @@ static const MpResource resources[] = {
 	"Reporting Service report requests (GET /reporting/reports)"},
 	{"client_wallets", MP_SRC_LIST, "client wallet", "/clients/wallets", NULL,
 		NULL, NULL, 0, NULL, COLS(client_wallets_cols),
-	"the platform's FEES and CREDIT wallets (GET /clients/wallets)"},
+	"the platform's FEES and CREDIT wallets (GET /clients/wallets)",
+	.typical_rows = 12},
 	{"client_wallet_transactions", MP_SRC_LIST, "client wallet transaction",
 		"/clients/wallets/{0}/{1}/transactions", NULL,
 		"CreationDate", "CreationDate:ASC", 0, "/clients/wallets", COLS(client_wallet_tx_cols),
@@ -718,6 +719,19 @@ mp_resource_key_count(const MpResource *res)
 		if (res->cols[i].flags & MP_COL_KEY)
 			n++;
 	return n;
+}
+
+/*
+ * The rows a scan of the table without conditions typically returns, for
+ * the planner when ANALYZE has not counted them: its descriptor's
+ * typical_rows, else a report's or a list's usual size.
+ */
+double
+mp_resource_typical_rows(const MpResource *res)
+{
+	if (res->typical_rows > 0)
+		return res->typical_rows;
+	return res->source == MP_SRC_REPORT ? 100000.0 : 1000.0;
 }
 
 /* the table is read per parent and has no list of the parents */

@@ -8,6 +8,10 @@
  * The callback runs whenever the context is reset (a rescan) or deleted
  * (the end of the scan, or an ERROR unwinding the executor), so no path
  * can leak a curl handle or a malloc'ed buffer.
+ *
+ * Also what the sources share when they plan (the cost of reading by id)
+ * and EXPLAIN the pushed conditions.  The choice of a source is
+ * src/sources.c: this file calls no source.
  *-------------------------------------------------------------------------
  */
 #include "mpfdw.h"
@@ -20,6 +24,7 @@
 #endif
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
+#include "optimizer/optimizer.h"
 #include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -64,24 +69,12 @@ mp_plan_report_by_id(const MpPlan *plan)
 	return plan->by_id && plan->res->source == MP_SRC_REPORT;
 }
 
-/*
- * The source of a scan: a report table's report unless the plan reads it
- * by id; single-object GETs when the table has no list or the WHERE clause
- * names ids; the list otherwise.
- */
-const MpSource *
-mp_source_for(const MpPlan *plan)
+/* planning: the cost of reading rows by id (nids GETs, max_concurrency at once) */
+void
+mp_cost_by_id(double nids, double rows, Cost *startup, Cost *total)
 {
-	ListCell   *lc;
-
-	if (plan->res->source == MP_SRC_REPORT)
-		return plan->by_id ? &mp_byid_source : &mp_report_source;
-	if (plan->res->source == MP_SRC_BYID)
-		return &mp_byid_source;
-	foreach(lc, plan->pushes)
-		if (((MpPush *) lfirst(lc))->kind == MP_PUSH_ID)
-			return &mp_byid_source;
-	return &mp_list_source;
+	*startup = MP_REQUEST_COST;
+	*total = MP_REQUEST_COST * Max(1.0, nids) + rows * cpu_tuple_cost * 4;
 }
 
 /* a rescan: free everything of the last execution, keep the callback armed */
