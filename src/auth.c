@@ -7,6 +7,11 @@
  * {"access_token", "token_type", "expires_in"}.  The token is reused until
  * MP_TOKEN_REFRESH_MARGIN_S before it expires; a 401 on an API call drops
  * it (mp_auth_forget) and the engine retries once with a new one.
+ *
+ * Auth sits above the transport: it sends its token request through the
+ * engine (http.c), and hands the engine the bearer token through the
+ * MpAuthProvider it sets once; the engine never calls auth.  errors.c
+ * masks the token and the Basic value through the masker set here.
  * ALTER SERVER / ALTER USER MAPPING drop every cached token through
  * syscache callbacks, as postgres_fdw does for its connections.
  *
@@ -42,6 +47,8 @@ typedef struct TokenEntry
 
 static HTAB *token_cache = NULL;
 
+static void register_auth(void);
+
 static void
 wipe_all(Datum arg, int cacheid, uint32 hashvalue)
 {
@@ -73,6 +80,7 @@ mp_auth_init(void)
 							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, wipe_all, (Datum) 0);
 	CacheRegisterSyscacheCallback(USERMAPPINGOID, wipe_all, (Datum) 0);
+	register_auth();
 }
 
 static TokenEntry *
@@ -97,7 +105,7 @@ entry_for(MpSettings *conn)
 }
 
 /* the token in the cache, if any, without fetching (to scrub messages) */
-const char *
+static const char *
 mp_auth_cached_token(MpSettings *conn)
 {
 	TokenEntry *e = entry_for(conn);
@@ -105,13 +113,13 @@ mp_auth_cached_token(MpSettings *conn)
 	return e->valid ? e->token : NULL;
 }
 
-uint32
+static uint32
 mp_auth_generation(MpSettings *conn)
 {
 	return entry_for(conn)->generation;
 }
 
-void
+static void
 mp_auth_forget(MpSettings *conn, uint32 generation)
 {
 	TokenEntry *e = entry_for(conn);
@@ -141,7 +149,7 @@ basic_header(MpSettings *conn)
 }
 
 /* the Basic credentials' value, base64(client_id:api_key), palloc'ed */
-char *
+static char *
 mp_auth_basic_value(MpSettings *conn)
 {
 	char	   *plain;
@@ -308,7 +316,7 @@ fetch_token(MpSettings *conn, TokenEntry *e)
  * A valid bearer token for this (server, user mapping), fetching one when
  * the cache has none or it is about to expire.
  */
-const char *
+static const char *
 mp_auth_token(MpSettings *conn)
 {
 	TokenEntry *e = entry_for(conn);
@@ -320,4 +328,38 @@ mp_auth_token(MpSettings *conn)
 		e = entry_for(conn);
 	}
 	return e->token;
+}
+
+/* ------------------------------------------------------------------------
+ * what auth gives the layers below it, set once (mp_auth_init): the
+ * engine's Authorization provider, and the masker of the secrets auth holds
+ * ------------------------------------------------------------------------ */
+static const char *
+provide_token(MpSettings *conn, uint32 *generation)
+{
+	const char *tok = mp_auth_token(conn);
+
+	*generation = mp_auth_generation(conn);
+	return tok;
+}
+
+static const MpAuthProvider auth_provider = {provide_token, mp_auth_forget};
+
+/* the cached token and the Basic value, wherever they occur in text */
+static void
+mask_secrets(MpSettings *conn, char *text)
+{
+	char	   *basic = mp_auth_basic_value(conn);
+
+	mp_mask_secret(text, mp_auth_cached_token(conn));
+	mp_mask_secret(text, basic);
+	explicit_bzero(basic, strlen(basic));
+	pfree(basic);
+}
+
+static void
+register_auth(void)
+{
+	mp_http_set_auth(&auth_provider);
+	mp_error_add_masker(mask_secrets);
 }

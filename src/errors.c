@@ -16,7 +16,8 @@
  *	HV000  any other API error (400 param_error, 409, ...)
  *
  * Bodies are quoted only after every occurrence of the api_key or the
- * cached token is masked, in case a broken proxy echoes a request.
+ * cached token is masked, in case a broken proxy echoes a request: the
+ * holder of a secret registers its masker here (mp_error_add_masker).
  *-------------------------------------------------------------------------
  */
 #include "mpfdw.h"
@@ -62,9 +63,27 @@ mp_request_not_found(MpRequest *req)
 	return r;
 }
 
+/*
+ * The functions that mask the secrets of their holders (auth.c: the token
+ * and the Basic value), registered once: errors.c calls nobody above it.
+ */
+static MpMaskFn maskers[4];
+static int	nmaskers = 0;
+
+void
+mp_error_add_masker(MpMaskFn fn)
+{
+	for (int i = 0; i < nmaskers; i++)
+		if (maskers[i] == fn)
+			return;
+	if (nmaskers == lengthof(maskers))
+		elog(ERROR, "mangopay_fdw: too many secret maskers");
+	maskers[nmaskers++] = fn;
+}
+
 /* replace every occurrence of secret in s (in place) with '*' */
-static void
-mask(char *s, const char *secret)
+void
+mp_mask_secret(char *s, const char *secret)
 {
 	size_t		n;
 	char	   *p;
@@ -76,8 +95,9 @@ mask(char *s, const char *secret)
 }
 
 /*
- * API text fit to quote: every secret of conn (when not NULL) (api_key, cached token, the Basic
- * value base64(client_id:api_key)) masked before the text is cut, so no
+ * API text fit to quote: every secret of conn (when not NULL) (its api_key,
+ * and what the registered maskers mask: the cached token, the Basic value
+ * base64(client_id:api_key)) masked before the text is cut, so no
  * part of one survives at the cut; control bytes as spaces, at most maxlen
  * bytes, valid in the server encoding.
  */
@@ -90,13 +110,9 @@ mp_safe_text(MpSettings *conn, const char *s, size_t maxlen)
 	char	   *copy = pnstrdup(s, take);
 	if (conn)
 	{
-		char	   *basic = mp_auth_basic_value(conn);
-
-		mask(copy, conn->api_key);
-		mask(copy, mp_auth_cached_token(conn));
-		mask(copy, basic);
-		explicit_bzero(basic, strlen(basic));
-		pfree(basic);
+		mp_mask_secret(copy, conn->api_key);
+		for (int i = 0; i < nmaskers; i++)
+			maskers[i] (conn, copy);
 	}
 	initStringInfo(&buf);
 	for (size_t i = 0; copy[i] && i < maxlen; i++)

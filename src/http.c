@@ -17,6 +17,10 @@
  * Retries: a finished transfer is retried or final as http_retry.c
  * decides (network errors, 5xx, 429 and 401 up to max_retries); a retry
  * waits in MP_REQ_WAITING, its easy handle out of the multi.
+ *
+ * The bearer token of an API call comes from the MpAuthProvider auth.c
+ * sets once (mp_http_set_auth, http_retry.c): the transport calls no layer
+ * above it.
  *-------------------------------------------------------------------------
  */
 #include "mpfdw.h"
@@ -47,8 +51,6 @@ static uint32 mp_wait_event_rl = 0;
 #define MP_WAIT_EVENT() PG_WAIT_EXTENSION
 #define MP_WAIT_EVENT_RATELIMIT() PG_WAIT_EXTENSION
 #endif
-
-MpStats		mp_stats;
 
 static CURLM *mp_multi = NULL;
 static MpRequest *mp_live = NULL;	/* every started, unreleased request */
@@ -362,13 +364,12 @@ launch(MpRequest *req)
 	/* the token may need a request of its own: get it before building */
 	if (req->use_auth)
 	{
-		const char *tok = mp_auth_token(c);
+		const char *tok = mp_http_auth_token(req);
 		char	   *hv = psprintf("Authorization: Bearer %s", tok);
 
 		h = curl_slist_append(h, hv);
 		explicit_bzero(hv, strlen(hv));
 		pfree(hv);
-		req->auth_generation = mp_auth_generation(c);
 	}
 	else if (req->basic_auth)
 		h = curl_slist_append(h, req->basic_auth);

@@ -10,6 +10,10 @@
  * call drops the cached token and retries once with a fresh one.  A POST
  * is retried only when it is idempotent, and a retry after an answer goes
  * under a new Idempotency-Key.  http.c calls this from its completion.
+ *
+ * Also what the engine takes from above without calling it: the
+ * Authorization provider auth.c sets once (MpAuthProvider), and the
+ * backend's counters.
  *-------------------------------------------------------------------------
  */
 #include "mpfdw.h"
@@ -22,6 +26,38 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/timestamp.h"
+
+/*
+ * The backend's counters (mangopay_fdw_stats()), here below the engine
+ * that counts most of them, so that neither file calls the other back.
+ */
+MpStats		mp_stats;
+
+/* the provider of API calls' Authorization: set once, by auth.c */
+static const MpAuthProvider *auth_provider = NULL;
+
+void
+mp_http_set_auth(const MpAuthProvider *provider)
+{
+	auth_provider = provider;
+}
+
+/* the bearer token of an API call (http.c); notes which one it is */
+const char *
+mp_http_auth_token(MpRequest *req)
+{
+	if (auth_provider == NULL)
+		elog(ERROR, "mangopay_fdw: no provider of the Authorization is set");
+	return auth_provider->token(req->conn, &req->auth_generation);
+}
+
+/* a 401 answered req's token: the provider drops it, a new one is fetched */
+static void
+auth_rejected(MpRequest *req)
+{
+	if (auth_provider)
+		auth_provider->forget(req->conn, req->auth_generation);
+}
 
 static bool
 curl_code_retryable(int code)
@@ -140,7 +176,7 @@ mp_http_retry_delay(MpRequest *req, int result, long status)
 	else if (status == 401 && req->use_auth && !req->auth_retried)
 	{
 		/* the token expired or was revoked: fetch a new one, once */
-		mp_auth_forget(req->conn, req->auth_generation);
+		auth_rejected(req);
 		req->auth_retried = true;
 		delay = 0;
 		req->attempts--;		/* does not count against max_retries */

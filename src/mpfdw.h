@@ -159,7 +159,7 @@ extern bool mp_resource_needs_parents(const MpResource *res);
 extern double mp_resource_typical_rows(const MpResource *res);
 
 /* ------------------------------------------------------------------------
- * stats — per-backend counters (mangopay_fdw_stats())
+ * stats — per-backend counters (mangopay_fdw_stats()), in http_retry.c
  * ------------------------------------------------------------------------ */
 typedef struct MpStats
 {
@@ -268,6 +268,21 @@ extern long mp_request_current_status(MpRequest *req);
 extern void mp_token_fetch_enter(void);
 extern void mp_token_fetch_leave(void);
 extern bool mp_auth_fetch_in_progress(void);
+
+/*
+ * The Authorization of an API call (use_auth) comes from a provider set
+ * once (auth.c, in mp_auth_init; kept in http_retry.c): the engine never
+ * calls auth; auth sends its token request through the engine.
+ */
+typedef struct MpAuthProvider
+{
+	/* a bearer token for conn, fetched when needed; *generation: which one */
+	const char *(*token) (MpSettings *conn, uint32 *generation);
+	/* an API call answered 401 to the token of that generation: drop it */
+	void		(*forget) (MpSettings *conn, uint32 generation);
+} MpAuthProvider;
+extern void mp_http_set_auth(const MpAuthProvider *provider);
+extern const char *mp_http_auth_token(MpRequest *req);
 extern void mp_http_pump(long max_wait_ms);
 extern void mp_request_release(MpRequest *req);
 extern int	mp_http_in_flight(void);
@@ -280,13 +295,9 @@ extern char *mp_url_escape(const char *s);
 extern char *mp_path_with_id(const char *tmpl, const char *id);
 
 /* ------------------------------------------------------------------------
- * auth.c — OAuth client-credentials token per (server, user mapping)
+ * auth.c — OAuth client-credentials token per (server, user mapping); sets
+ * itself as the engine's MpAuthProvider and its secrets' masker in errors.c
  * ------------------------------------------------------------------------ */
-extern const char *mp_auth_token(MpSettings *conn);
-extern uint32 mp_auth_generation(MpSettings *conn);
-extern const char *mp_auth_cached_token(MpSettings *conn);
-extern char *mp_auth_basic_value(MpSettings *conn);
-extern void mp_auth_forget(MpSettings *conn, uint32 generation);
 extern void mp_auth_init(void);
 
 /* ------------------------------------------------------------------------
@@ -297,6 +308,10 @@ extern bool mp_request_ok(MpRequest *req);
 extern bool mp_request_not_found(MpRequest *req);
 pg_noreturn extern void mp_error_json_shape(MpRequest *req, const char *problem);
 extern char *mp_safe_text(MpSettings *conn, const char *s, size_t maxlen);
+/* who holds a secret registers a function that masks it in a text (once) */
+typedef void (*MpMaskFn) (MpSettings *conn, char *text);
+extern void mp_error_add_masker(MpMaskFn fn);
+extern void mp_mask_secret(char *text, const char *secret);
 struct cJSON;
 extern struct cJSON *mp_json_body(MpRequest *req, const char *buf, size_t len);
 extern struct cJSON *mp_json_lenient(MpRequest *req);
