@@ -10,7 +10,9 @@
  * short page or no Link rel="next".  Only the current page's JSON is held.
  *
  * id = / IN / = ANY become single-object GETs (byid.c: max_concurrency at
- * a time, at most max_lookups per scan); a 404 there is simply no row.  Key
+ * a time, at most max_lookups per scan); a 404 there is simply no row.
+ * That mode is also the by-id source (mp_byid_source), and listing.c calls
+ * byid.c, never the other way round.  Key
  * columns (client_wallet_transactions' funds_type, currency) become path
  * segments; when the WHERE clause gives none, the parents are listed first.
  *-------------------------------------------------------------------------
@@ -299,16 +301,6 @@ expand_parts(MpListScan *s, MpEval *ev, int nkeys)
 			page++;
 		}
 	}
-}
-
-/* free the page (or object) being read: s->cur is owned by the scan's context */
-void
-mpl_free_cur(MpListScan *s)
-{
-	mp_json_release(s->cur);
-	s->cur = NULL;
-	s->cur_it = NULL;
-	s->cur_idx = s->cur_n = 0;
 }
 
 /* the scan's context is reset or deleted: its reset callback frees s->cur */
@@ -711,6 +703,11 @@ list_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
  * ------------------------------------------------------------------------ */
 const MpSource mp_list_source = {
 	"list", list_begin, list_next, list_rescan, list_end, list_explain
+};
+
+/* the by-id source: the same scan, its ids read by byid.c's GETs and cache */
+const MpSource mp_byid_source = {
+	"by id", list_begin, list_next, list_rescan, list_end, list_explain
 };
 
 /* ------------------------------------------------------------------------

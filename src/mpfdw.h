@@ -544,8 +544,11 @@ typedef struct MpSource
 } MpSource;
 
 extern const MpSource mp_list_source;	/* listing.c: paginated GETs */
-extern const MpSource mp_byid_source;	/* byid.c: single-object GETs */
+extern const MpSource mp_byid_source;	/* listing.c: the list scan's by-id mode,
+										 * single-object GETs (byid.c) */
 extern const MpSource mp_report_source; /* report.c: create, poll, download */
+extern const MpSource mp_report_byid_source;	/* report_byid.c: a report
+												 * table by id (payouts) */
 extern bool mp_plan_report_by_id(const MpPlan *plan);
 
 /*
@@ -633,8 +636,5 @@ extern char *mp_explain_pushes(MpPlan *plan, struct ForeignScanState *node, stru
  * ------------------------------------------------------------------------ */
 typedef struct MpReportScan MpReportScan;
 /* begin, next, rescan, end and explain: only through mp_report_source */
-extern MpReportScan *mp_report_begin_old(struct ForeignScanState *node, MpPlan *plan,
-										 MpSettings *conn);
-extern bool mp_report_lookups_dropped(MpReportScan *s);
 
 #endif							/* MPFDW_H */

@@ -100,7 +100,7 @@ report_begin(ForeignScanState *node, MpPlan *plan, MpSettings *conn)
 
 /*
  * A report table read by id (payouts): its rows older than the by-id GET
- * serves (see load_old_rows in byid.c), without lookups.
+ * serves (see load_old_rows in report_byid.c), without lookups.
  */
 MpReportScan *
 mp_report_begin_old(ForeignScanState *node, MpPlan *plan, MpSettings *conn)

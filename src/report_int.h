@@ -199,5 +199,7 @@ extern void mpr_start_lookup(MpReportScan *s, Lookup *l);
 extern void mpr_store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot);
 extern MpRequest *mpr_api_request(MpReportScan *s, const char *method, const char *path);
 extern void mpr_advance_reports(MpReportScan *s);
+extern MpReportScan *mp_report_begin_old(ForeignScanState *node, MpPlan *plan, MpSettings *conn);
+extern bool mp_report_lookups_dropped(MpReportScan *s);
 
 #endif							/* REPORT_INT_H */

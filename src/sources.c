@@ -28,8 +28,8 @@ mp_plan_source_for(const MpResource *res)
 
 /*
  * The source of a scan: a report table's report unless the plan reads it
- * by id; single-object GETs when the table has no list or the WHERE clause
- * names ids; the list otherwise.
+ * by id (then its by-id mode); single-object GETs when the table has no
+ * list or the WHERE clause names ids; the list otherwise.
  */
 const MpSource *
 mp_source_for(const MpPlan *plan)
@@ -37,7 +37,7 @@ mp_source_for(const MpPlan *plan)
 	ListCell   *lc;
 
 	if (plan->res->source == MP_SRC_REPORT)
-		return plan->by_id ? &mp_byid_source : &mp_report_source;
+		return plan->by_id ? &mp_report_byid_source : &mp_report_source;
 	if (plan->res->source == MP_SRC_BYID)
 		return &mp_byid_source;
 	foreach(lc, plan->pushes)
