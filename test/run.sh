@@ -26,6 +26,8 @@ mp_install_deps || { echo "0 passed, 1 failed"; exit 1; }
 if [ -f test/unit/Makefile ]; then
 	step "unit tests (CSV parser, header parsers, date windows)" make -s -C test/unit check
 fi
+# doc/architecture.md's layer table against the code: no call up, no circle
+step "layers: no C file calls a layer above it or back into a circle" python3 test/layers.py
 if [ -x test/fuzz/run.sh ] && command -v clang >/dev/null 2>&1 && [ "${MP_SKIP_FUZZ:-0}" != 1 ]; then
 	step "short fuzz run" test/fuzz/run.sh "${MP_FUZZ_SECONDS:-5}"
 fi
