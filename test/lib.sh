@@ -78,7 +78,7 @@ mp_install_deps() {
 mp_build() {
 	mp_log "building and installing mangopay_fdw for PostgreSQL $MP_PGVER"
 	make -C "$MP_ROOT" -s clean >/dev/null 2>&1 || true
-	make -C "$MP_ROOT" -s PG_CONFIG="$MP_PG_CONFIG" 2>&1 | grep -v '^$' || true
+	make -C "$MP_ROOT" -s -j"$(nproc)" PG_CONFIG="$MP_PG_CONFIG" 2>&1 | grep -v '^$' || true
 	test -f "$MP_ROOT/mangopay_fdw.so"
 	make -C "$MP_ROOT" -s install PG_CONFIG="$MP_PG_CONFIG" >/dev/null
 }
@@ -170,7 +170,7 @@ mp_start_mock() {
 		--log "$MP_TESTDIR/mock.log" --pid-file "$MP_TESTDIR/mock.pid" ${MP_MOCK_ARGS:-} \
 		>"$MP_TESTDIR/mock.out" 2>&1 &
 	echo $! >"$MP_TESTDIR/mock.bgpid"
-	for _ in $(seq 1 300); do
+	for _ in $(seq 1 1200); do	# 120 s: seeding the data is CPU-bound
 		# our mock, not one left over from another run: the pid it reports
 		if [ -f "$MP_TESTDIR/mock.pid" ] &&
 			curl -sf "http://127.0.0.1:$MP_MOCK_PORT/__mock/health" 2>/dev/null |
