@@ -60,9 +60,10 @@ def free_port():
 
 
 class Client:
-    """Tiny keep-alive HTTP client."""
+    """Tiny keep-alive HTTP client.  The default timeout is a generous bound
+    for a busy machine (a reset that re-seeds the data is CPU-bound)."""
 
-    def __init__(self, port, tls_ctx=None, host="127.0.0.1", timeout=30):
+    def __init__(self, port, tls_ctx=None, host="127.0.0.1", timeout=300):
         self.port = port
         self.host = host
         self.tls_ctx = tls_ctx
