@@ -47,7 +47,8 @@ if [ "${MP_ISOLATE_INSIDE:-0}" != 1 ] || [ "${MP_ISOLATE_NEST:-0}" = 1 ]; then
 		echo "== test/isolate.sh: unshare is not permitted here; running in the open" >&2
 		exec "$@"
 	fi
-	MP_ISOLATE_INSIDE=1 MP_ISOLATE_NEST=0 exec unshare --net --mount --pid --fork --mount-proc \
+	# --kill-child: when the wrapper is killed, so is everything inside
+	MP_ISOLATE_INSIDE=1 MP_ISOLATE_NEST=0 exec unshare --net --mount --pid --fork --kill-child --mount-proc \
 		bash "$0" "$@"
 fi
 

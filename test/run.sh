@@ -36,7 +36,14 @@ mp_install_deps || { echo "0 passed, 1 failed"; exit 1; }
 # everything started here ends with the run
 bg=()
 cleanup() {
-	local p
+	local p f
+	# a version's namespace: unshare ignores SIGTERM; SIGKILL ends it and,
+	# through --kill-child, everything inside (cluster, mock)
+	for f in "${rundir:-/nonexistent}"/pg*.pid; do
+		[ -f "$f" ] || continue
+		p=$(cat "$f"); bg+=("$p")
+		kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
+	done
 	for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${bg[@]}"; do mp_wait_gone "$p" "a background step" 2>/dev/null; done
 }
@@ -85,10 +92,12 @@ run_one() {			# run_one VERSION: the version's run, its output in $rundir/pgV.lo
 	[ "$v" = "$first" ] && sel=1
 	if [ $isolated = 1 ]; then
 		MP_SELFTEST=$sel MP_ISOLATE_NEST=1 bash "$dir/test/isolate.sh" \
-			bash "$dir/test/run_version.sh" "$v" "$rundir/pg$v.result"
+			bash "$dir/test/run_version.sh" "$v" "$rundir/pg$v.result" >"$rundir/pg$v.log" 2>&1 &
+		echo $! >"$rundir/pg$v.pid"	# killed at exit with its namespace (cleanup)
+		wait $!
 	else
-		MP_SELFTEST=$sel bash "$dir/test/run_version.sh" "$v" "$rundir/pg$v.result"
-	fi >"$rundir/pg$v.log" 2>&1
+		MP_SELFTEST=$sel bash "$dir/test/run_version.sh" "$v" "$rundir/pg$v.result" >"$rundir/pg$v.log" 2>&1
+	fi
 	[ -f "$dir/regression.diffs" ] && cp "$dir/regression.diffs" "regression.pg$v.diffs"
 	return 0
 }
