@@ -95,6 +95,7 @@ run_one() {			# run_one VERSION: the version's run, its output in $rundir/pgV.lo
 			bash "$dir/test/run_version.sh" "$v" "$rundir/pg$v.result" >"$rundir/pg$v.log" 2>&1 &
 		echo $! >"$rundir/pg$v.pid"	# killed at exit with its namespace (cleanup)
 		wait $!
+		rm -f "$rundir/pg$v.pid"
 	else
 		MP_SELFTEST=$sel bash "$dir/test/run_version.sh" "$v" "$rundir/pg$v.result" >"$rundir/pg$v.log" 2>&1
 	fi
