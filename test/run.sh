@@ -33,19 +33,17 @@ step() {			# step NAME COMMAND...: run, count, time, keep going
 
 mp_install_deps || { echo "0 passed, 1 failed"; exit 1; }
 
-# everything started here ends with the run
-bg=()
+# everything started here ends with the run: the jobs still running (never
+# a pid that has ended: it may be another process's by now)
 cleanup() {
 	local p f
 	# a version's namespace: unshare ignores SIGTERM; SIGKILL ends it and,
 	# through --kill-child, everything inside (cluster, mock)
 	for f in "${rundir:-/nonexistent}"/pg*.pid; do
-		[ -f "$f" ] || continue
-		p=$(cat "$f"); bg+=("$p")
-		kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
+		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
 	done
-	for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${bg[@]}"; do mp_wait_gone "$p" "a background step" 2>/dev/null; done
+	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+	for p in $(jobs -p); do mp_wait_gone "$p" "a background step" 2>/dev/null; done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -56,7 +54,6 @@ if [ "$load" -gt 0 ] 2>/dev/null; then
 	mp_log "load: $load CPU-bound processes beside the suites"
 	for _ in $(seq 1 "$load"); do
 		sh -c 'while :; do :; done' &
-		bg+=($!)
 	done
 fi
 
@@ -75,7 +72,7 @@ for v in $versions; do
 	 if bash test/pgbuild.sh "$v" >/dev/null 2>"$rundir/pgbuild$v.log"; then r=pass; else r=fail; fi
 	 echo "$r PostgreSQL $v: server build" >"$rundir/pgbuild$v.result"
 	 echo "time PostgreSQL $v: server build $((SECONDS - t0))" >>"$rundir/pgbuild$v.result") &
-	bpids+=($!); bg+=($!)
+	bpids+=($!)
 done
 
 # each version in a copy of the tree (its own objects, results/ and
@@ -106,7 +103,7 @@ vpids=()
 for v in $versions; do
 	if [ $isolated = 1 ]; then
 		run_one "$v" &
-		vpids+=($!); bg+=($!)
+		vpids+=($!)
 	fi
 done
 
