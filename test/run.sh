@@ -18,6 +18,9 @@
 # only, MP_SKIP_FUZZ=1 and MP_SKIP_DEB=1 skip those steps.
 # Prints each step's time, and ends with "N passed, N failed"; exits
 # non-zero on any failure.
+# The whole script is one { } block: bash reads it all before it starts, so
+# editing the file during a run does not change the run.
+{
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . test/lib.sh
@@ -32,6 +35,10 @@ step() {			# step NAME COMMAND...: run, count, time, keep going
 }
 
 mp_install_deps || { echo "0 passed, 1 failed"; exit 1; }
+# the Debian package step's packages too, now: the steps below may run
+# where there is no network (test/isolate.sh)
+[ "${MP_SKIP_DEB:-0}" = 1 ] || bash test/deb.sh --install-deps >/dev/null ||
+	mp_log "could not install the Debian package step's packages (the step will fail)"
 
 # everything started here ends with the run: the jobs still running (never
 # a pid that has ended: it may be another process's by now)
@@ -175,3 +182,5 @@ else
 fi
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
+exit
+}
