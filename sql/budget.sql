@@ -105,16 +105,17 @@ SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT t.mock('config', '{"rate_limits":[60,120,240,100000],"rate_windows":[3,6,12,86400]}') ->> 'ok' AS small_budget;
 SELECT j->>'Id' AS one_id FROM t.truth('disputes') j LIMIT 1 \gset
 SELECT count(*) AS budget_on_again FROM generate_series(1, 10) i, LATERAL dblink_exec('s' || i, 'RESET mangopay_fdw.rate_budget') x;
--- a backfill of all disputes in session sess; 1.5 s later, here, a query of
--- one dispute by id: how long it took, and whether the backfill was exact
--- and ended after it
+-- a backfill of all disputes in session sess; once it waits for the budget
+-- (it has spent its share of the window), here, a query of one dispute by
+-- id: how long it took, and whether the backfill was exact and ended after it
 CREATE FUNCTION t.backfill_then_short(sess text, truth_n text, one_id text,
   OUT short_rows bigint, OUT short_seconds float8, OUT backfill_exact boolean,
   OUT backfill_ended_later boolean) LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz; t1 timestamptz; v text;
 BEGIN
   PERFORM dblink_send_query(sess, 'SELECT count(*) || '' '' || extract(epoch FROM clock_timestamp()) FROM b.disputes');
-  PERFORM pg_sleep(1.5);
+  PERFORM t.wait_until($c$(SELECT backends_waiting >= 1 FROM mangopay_fdw_rate_limits()
+                           WHERE api_url = 'http://localhost:18089')$c$, 'the backfill to wait for the budget');
   t0 := clock_timestamp();
   SELECT count(*) INTO short_rows FROM b.disputes d WHERE d.id = one_id;
   t1 := clock_timestamp();
@@ -159,7 +160,9 @@ SELECT t.mock('config', '{"rate_limits":[60,120,240,100000],"rate_windows":[3,6,
 CREATE TEMP TABLE pids AS SELECT i, (SELECT p FROM dblink('s' || i, 'SELECT pg_backend_pid()') AS r(p int)) AS pid
   FROM generate_series(1, 10) i;
 SELECT count(*) AS sent FROM generate_series(1, 10) i, LATERAL dblink_send_query('s' || i, :'q_disputes') x;
-SELECT pg_sleep(1.5);
+-- once the budget is spent and sessions queue for it
+SELECT t.wait_until($c$(SELECT backends_waiting >= 1 FROM mangopay_fdw_rate_limits()
+                        WHERE api_url = 'http://localhost:18089')$c$, 'a session to wait for the budget') AS budget_spent;
 SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS killed FROM pids WHERE i IN (3, 7);
 CREATE FUNCTION t.collect(skip int[]) RETURNS TABLE (session int, answer text) LANGUAGE plpgsql AS $$
 BEGIN

@@ -88,19 +88,31 @@ CREATE FUNCTION t.bg_leftovers() RETURNS text LANGUAGE sql AS $$
               (SELECT count(*) FROM pg_backend_memory_contexts
                 WHERE name LIKE 'mangopay_fdw%' AND name <> 'mangopay_fdw tokens')$q$)
     AS r(l bigint, c bigint) $$;
--- send q in the background session, wait until it waits on the network
--- (or settle seconds), cancel it; the outcome, the wait event seen and
--- whether it ended within a second of the cancel
-CREATE FUNCTION t.cancel(q text, settle float8 DEFAULT 0.5) RETURNS text LANGUAGE plpgsql AS $$
+-- the mock's fault rules with their counters (_applied: how many requests
+-- each has caught)
+CREATE FUNCTION t.faults() RETURNS SETOF jsonb LANGUAGE sql AS $$
+  SELECT jsonb_array_elements(string_agg(l, E'\n')::jsonb)
+  FROM t.run('curl -sf http://127.0.0.1:18089/__mock/faults') l $$;
+-- send q in the background session, wait until it waits on the network in
+-- the state armed (every fault rule has caught its request, and the backend
+-- shows mangopay_fdw's wait event; at most 30 s), cancel it; the outcome,
+-- the wait event seen and whether it ended within a second of the cancel
+CREATE FUNCTION t.cancel(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz; el interval; res text; ev text;
+  deadline timestamptz := clock_timestamp() + interval '30 s';
 BEGIN
   PERFORM dblink_send_query('bg', q);
-  PERFORM pg_sleep(settle);
-  PERFORM pg_stat_clear_snapshot();	-- a fresh pg_stat_activity in this transaction
-  -- (from 17 each wait has its own name: MangoPayHTTP, MangoPayRateLimit, MangoPayRateBudget)
-  SELECT coalesce(wait_event_type || ':' ||
-                  CASE WHEN wait_event = t.wait_event() OR wait_event LIKE 'MangoPay%' THEN 'mangopay_fdw' ELSE wait_event END, 'running') INTO ev
-    FROM pg_stat_activity WHERE query = q AND pid <> pg_backend_pid();
+  LOOP
+    PERFORM pg_stat_clear_snapshot();	-- a fresh pg_stat_activity in this transaction
+    -- (from 17 each wait has its own name: MangoPayHTTP, MangoPayRateLimit, MangoPayRateBudget)
+    SELECT coalesce(wait_event_type || ':' ||
+                    CASE WHEN wait_event = t.wait_event() OR wait_event LIKE 'MangoPay%' THEN 'mangopay_fdw' ELSE wait_event END, 'running') INTO ev
+      FROM pg_stat_activity WHERE query = q AND pid <> pg_backend_pid();
+    EXIT WHEN ev = 'Extension:mangopay_fdw'
+              AND NOT EXISTS (SELECT FROM t.faults() f WHERE coalesce((f ->> '_applied')::int, 0) = 0);
+    EXIT WHEN clock_timestamp() > deadline;
+    PERFORM pg_sleep(0.02);
+  END LOOP;
   t0 := clock_timestamp();
   PERFORM pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = q AND pid <> pg_backend_pid();
   WHILE dblink_is_busy('bg') = 1 AND clock_timestamp() - t0 < interval '30 s' LOOP
@@ -119,19 +131,19 @@ END $$;
 
 -- every wait state, canceled: run twice, so that anything a cancel leaves
 -- behind (a socket, a handle) shows as growth between the rounds
-CREATE TABLE t.wait_states (n int, state text, fault text, q text, settle float8, timeout text);
+CREATE TABLE t.wait_states (n int, state text, fault text, q text, timeout text);
 INSERT INTO t.wait_states VALUES
-    (1, 'connecting', NULL, 'SELECT count(*)::text FROM bh_disputes', 0.5, '1s'),
+    (1, 'connecting', NULL, 'SELECT count(*)::text FROM bh_disputes', '1s'),
     (2, 'slow response', '{"faults":[{"path":"/disputes$","kind":"latency","ms":20000}]}',
-     'SELECT count(*)::text FROM mangopay.disputes', 0.5, '1s'),
+     'SELECT count(*)::text FROM mangopay.disputes', '1s'),
     (3, 'accepted, never answers', '{"faults":[{"path":"/disputes$","kind":"hang"}]}',
-     'SELECT count(*)::text FROM mangopay.disputes', 0.5, '1s'),
+     'SELECT count(*)::text FROM mangopay.disputes', '1s'),
     (4, 'report poll', '{"faults":[{"kind":"report_stays_pending"}]}',
-     $q$SELECT count(*)::text FROM mangopay.transactions WHERE creation_date >= now() - interval '5 days'$q$, 1.0, '1s'),
+     $q$SELECT count(*)::text FROM mangopay.transactions WHERE creation_date >= now() - interval '5 days'$q$, '1s'),
     (5, 'download stalled', '{"faults":[{"path":"\\.csv$","kind":"hang"}]}',
-     $q$SELECT count(*)::text FROM mangopay.transactions WHERE creation_date >= now() - interval '5 days'$q$, 1.0, '2500ms'),
+     $q$SELECT count(*)::text FROM mangopay.transactions WHERE creation_date >= now() - interval '5 days'$q$, '2500ms'),
     (6, 'rate-limit wait', '{"faults":[{"path":"/disputes$","kind":"rate_limit","reset_in":20}]}',
-     'SELECT count(*)::text FROM mangopay.disputes', 0.5, '1s');
+     'SELECT count(*)::text FROM mangopay.disputes', '1s');
 CREATE FUNCTION t.cancel_round() RETURNS TABLE (wait_state text, outcome text, leftovers text)
 LANGUAGE plpgsql AS $$
 DECLARE c record;
@@ -140,7 +152,7 @@ BEGIN
     PERFORM t.mock('reset');
     IF c.fault IS NOT NULL THEN PERFORM t.mock('faults', c.fault::jsonb); END IF;
     wait_state := c.state;
-    outcome := t.cancel(c.q, c.settle);
+    outcome := t.cancel(c.q);
     leftovers := t.bg_leftovers();
     RETURN NEXT;
   END LOOP;

@@ -135,3 +135,21 @@ BEGIN
   EXECUTE format('SELECT count(*) FROM (SELECT %s FROM _tr EXCEPT ALL SELECT * FROM _fdw) x', exprs) INTO missing;
   EXECUTE format('SELECT count(*) FROM (SELECT * FROM _fdw EXCEPT ALL SELECT %s FROM _tr) x', exprs) INTO extra;
 END $$;
+
+-- wait until cond (a boolean SQL expression) holds, polled every 50 ms with
+-- a fresh pg_stat_activity snapshot; after bound seconds, an ERROR naming
+-- what never happened (a test never sleeps a fixed time and looks once)
+CREATE FUNCTION t.wait_until(cond text, what text, bound float8 DEFAULT 60) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE ok boolean; deadline timestamptz := clock_timestamp() + make_interval(secs => bound);
+BEGIN
+  LOOP
+    PERFORM pg_stat_clear_snapshot();
+    EXECUTE 'SELECT (' || cond || ')' INTO ok;
+    IF ok THEN RETURN true; END IF;
+    IF clock_timestamp() > deadline THEN
+      RAISE EXCEPTION 'waited % s for %, in vain', bound, what;
+    END IF;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;

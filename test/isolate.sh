@@ -40,12 +40,15 @@ if [ "$1" = --private ]; then
 	private "$2"; exit
 fi
 
-if [ "${MP_ISOLATE_INSIDE:-0}" != 1 ]; then
+# MP_ISOLATE_NEST=1: new namespaces even inside the wrapper (test/run.sh
+# runs each PostgreSQL version in its own, side by side)
+if [ "${MP_ISOLATE_INSIDE:-0}" != 1 ] || [ "${MP_ISOLATE_NEST:-0}" = 1 ]; then
 	if ! unshare --net --mount --pid --fork --mount-proc true 2>/dev/null; then
 		echo "== test/isolate.sh: unshare is not permitted here; running in the open" >&2
 		exec "$@"
 	fi
-	MP_ISOLATE_INSIDE=1 exec unshare --net --mount --pid --fork --mount-proc \
+	# --kill-child: when the wrapper is killed, so is everything inside
+	MP_ISOLATE_INSIDE=1 MP_ISOLATE_NEST=0 exec unshare --net --mount --pid --fork --kill-child --mount-proc \
 		bash "$0" "$@"
 fi
 

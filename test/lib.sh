@@ -58,7 +58,7 @@ mp_install_deps() {
 	# Debian 12's server (15) and, to build 17 and 18 (test/pgbuild.sh), bison and flex
 	local pkgs="make gcc libc6-dev postgresql-15 postgresql-server-dev-15
 		libcurl4-openssl-dev libcjson-dev libssl-dev openssl python3 curl ca-certificates procps
-		clang libclang-rt-14-dev postgresql-15-cron bison flex pkg-config"
+		clang libclang-rt-14-dev postgresql-15-cron bison flex pkg-config iproute2"
 	local missing=""
 	for p in $pkgs; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -78,7 +78,7 @@ mp_install_deps() {
 mp_build() {
 	mp_log "building and installing mangopay_fdw for PostgreSQL $MP_PGVER"
 	make -C "$MP_ROOT" -s clean >/dev/null 2>&1 || true
-	make -C "$MP_ROOT" -s PG_CONFIG="$MP_PG_CONFIG" 2>&1 | grep -v '^$' || true
+	make -C "$MP_ROOT" -s -j"$(nproc)" PG_CONFIG="$MP_PG_CONFIG" 2>&1 | grep -v '^$' || true
 	test -f "$MP_ROOT/mangopay_fdw.so"
 	make -C "$MP_ROOT" -s install PG_CONFIG="$MP_PG_CONFIG" >/dev/null
 }
@@ -117,6 +117,45 @@ CONF
 	esac
 }
 
+# the TCP ports the mock listens on (the extra TLS and blackhole ports are fixed)
+mp_mock_ports() { echo "$MP_MOCK_PORT $MP_MOCK_TLS_PORT $MP_MOCK_DL_PORT 18444 18445 18446"; }
+
+# mp_ports_free: fail, naming the process, when a port the mock or the
+# cluster needs is taken (a stale mock would answer the health check, and
+# the suites would run against it)
+mp_ports_free() {
+	local p line sock=$MP_TESTDIR/sock/.s.PGSQL.$MP_PGPORT rc=0
+	for p in $(mp_mock_ports); do
+		line=$(ss -Hltnp "sport = :$p" 2>/dev/null | head -1)
+		if [ -n "$line" ]; then
+			mp_log "port $p is taken: ${line##* }"
+			rc=1
+		fi
+	done
+	# the cluster listens on a Unix socket only; a postmaster left over
+	# from an earlier run still holds it (even once the file is gone)
+	line=$(ss -Hlxp 2>/dev/null | grep -F " $sock " | head -1)
+	if [ -n "$line" ]; then
+		mp_log "the socket $sock is taken: ${line##* }"
+		rc=1
+	fi
+	[ $rc -eq 0 ] || mp_log "stop that process first (kill PID), then run again"
+	return $rc
+}
+
+# mp_wait_gone PID [WHAT]: wait until PID has ended (SIGKILL after 10 s,
+# failure after 15 s)
+mp_wait_gone() {
+	local pid=$1 what=${2:-process} i
+	for i in $(seq 1 150); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		[ "$i" = 100 ] && { mp_log "$what (pid $pid) still running 10 s after it was stopped: SIGKILL"; kill -9 "$pid" 2>/dev/null; }
+		sleep 0.1
+	done
+	mp_log "$what (pid $pid) did not end"
+	return 1
+}
+
 mp_start_mock() {
 	mkdir -p "$MP_TESTDIR/certs"
 	sh "$MP_ROOT/test/mock/gen_certs.sh" "$MP_TESTDIR/certs" >/dev/null
@@ -130,8 +169,15 @@ mp_start_mock() {
 		--client-id "$MP_CLIENT_ID" --api-key "$MP_API_KEY" --seed 42 \
 		--log "$MP_TESTDIR/mock.log" --pid-file "$MP_TESTDIR/mock.pid" ${MP_MOCK_ARGS:-} \
 		>"$MP_TESTDIR/mock.out" 2>&1 &
-	for _ in $(seq 1 100); do
-		curl -sf "http://127.0.0.1:$MP_MOCK_PORT/__mock/health" >/dev/null 2>&1 && return 0
+	echo $! >"$MP_TESTDIR/mock.bgpid"
+	for _ in $(seq 1 1200); do	# 120 s: seeding the data is CPU-bound
+		# our mock, not one left over from another run: the pid it reports
+		if [ -f "$MP_TESTDIR/mock.pid" ] &&
+			curl -sf "http://127.0.0.1:$MP_MOCK_PORT/__mock/health" 2>/dev/null |
+			grep -q "\"pid\": *$(cat "$MP_TESTDIR/mock.pid")[,}]"; then
+			return 0
+		fi
+		kill -0 "$(cat "$MP_TESTDIR/mock.bgpid")" 2>/dev/null || break
 		sleep 0.1
 	done
 	mp_log "the mock API did not start:"; cat "$MP_TESTDIR/mock.out" >&2
@@ -140,19 +186,29 @@ mp_start_mock() {
 
 mp_start_env() {
 	mp_stop_env
+	mp_ports_free || return 1
 	rm -rf "$MP_TESTDIR"; mkdir -p "$MP_TESTDIR"; chmod 755 "$MP_TESTDIR"
-	mp_start_mock
+	mp_start_mock || return 1
 	mp_start_cluster
 }
 
+# stop the cluster and the mock, and wait until both processes are gone
 mp_stop_env() {
+	local pid f rc=0
 	if [ -f "$MP_TESTDIR/pgdata/postmaster.pid" ]; then
+		pid=$(head -1 "$MP_TESTDIR/pgdata/postmaster.pid")
 		mp_as_postgres "$(mp_pgbin)/pg_ctl" -D "$MP_TESTDIR/pgdata" -m immediate stop >/dev/null 2>&1 || true
+		[ -z "$pid" ] || mp_wait_gone "$pid" "the postmaster" || rc=1
 	fi
-	if [ -f "$MP_TESTDIR/mock.pid" ]; then
-		kill "$(cat "$MP_TESTDIR/mock.pid")" 2>/dev/null || true
-		rm -f "$MP_TESTDIR/mock.pid"
-	fi
+	for f in mock.pid mock.bgpid; do
+		[ -f "$MP_TESTDIR/$f" ] || continue
+		pid=$(cat "$MP_TESTDIR/$f")
+		if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+			mp_wait_gone "$pid" "the mock API" || rc=1
+		fi
+		rm -f "$MP_TESTDIR/$f"
+	done
+	return $rc
 }
 
 mp_psql() { "$(mp_pgbin)/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }

@@ -2,27 +2,125 @@
 # test/run.sh — the whole test suite (README's test command; .ci/run calls it).
 #
 # On a fresh Debian 12 machine, as root: installs the Debian packages it
-# needs, runs the C unit tests and a short fuzz run, then for each PostgreSQL
-# version (MP_PGVERSIONS, default "15 17 18"; 17 and 18 are built once per
-# machine from ../shared/pgsrc by test/pgbuild.sh) builds and installs
-# mangopay_fdw, starts a throwaway cluster and the mock MangoPay API, runs
-# every pg_regress suite, checks that no secret reached the server log or a
-# query's output and that no backend crashed; last builds, installs and
-# loads the Debian package for 15 (test/deb.sh).
-# Ends with "N passed, N failed"; exits non-zero on any failure.
+# needs, then at once, side by side:
+#   - the server builds of the PostgreSQL versions Debian does not ship (17
+#     and 18, from ../shared/pgsrc by test/pgbuild.sh, once per machine);
+#   - each version of MP_PGVERSIONS (default "15 17 18") in a copy of the
+#     tree and in its own namespaces (test/isolate.sh: loopback, /tmp, the
+#     installed extension files), by test/run_version.sh: build and install
+#     mangopay_fdw, a throwaway cluster and the mock MangoPay API, every
+#     pg_regress suite (test/schedule), the secrets and no-crash checks; a
+#     version starts its suites as soon as its server is built;
+#   - the C unit tests, a short fuzz run and the Debian package for 15
+#     (test/deb.sh).
+# MP_LOAD=N runs N CPU-bound busy processes beside it all (a busy machine).
+# MP_PGVERSIONS="15" runs one version, MP_REGRESS="setup matrix" some suites
+# only, MP_SKIP_FUZZ=1 and MP_SKIP_DEB=1 skip those steps.
+# Prints each step's time, and ends with "N passed, N failed"; exits
+# non-zero on any failure.
+# The whole script is one { } block: bash reads it all before it starts, so
+# editing the file during a run does not change the run.
+{
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . test/lib.sh
 
-passed=0; failed=0; failures=()
-step() {			# step NAME COMMAND...: run, count, keep going
-	local name=$1; shift
+passed=0; failed=0; failures=(); times=()
+start=$SECONDS
+step() {			# step NAME COMMAND...: run, count, time, keep going
+	local name=$1 t0=$SECONDS; shift
 	mp_log "$name"
 	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
+	times+=("$(printf '%6d s  %s' $((SECONDS - t0)) "$name")")
 }
 
 mp_install_deps || { echo "0 passed, 1 failed"; exit 1; }
+# the Debian package step's packages too, now: the steps below may run
+# where there is no network (test/isolate.sh)
+[ "${MP_SKIP_DEB:-0}" = 1 ] || bash test/deb.sh --install-deps >/dev/null ||
+	mp_log "could not install the Debian package step's packages (the step will fail)"
 
+# everything started here ends with the run: the jobs still running (never
+# a pid that has ended: it may be another process's by now)
+cleanup() {
+	local p f
+	# a version's namespace: unshare ignores SIGTERM; SIGKILL ends it and,
+	# through --kill-child, everything inside (cluster, mock)
+	for f in "${rundir:-/nonexistent}"/pg*.pid; do
+		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+	done
+	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+	for p in $(jobs -p); do mp_wait_gone "$p" "a background step" 2>/dev/null; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# MP_LOAD=N: N busy processes at normal priority, the whole run long
+load=${MP_LOAD:-0}
+if [ "$load" -gt 0 ] 2>/dev/null; then
+	mp_log "load: $load CPU-bound processes beside the suites"
+	for _ in $(seq 1 "$load"); do
+		sh -c 'while :; do :; done' &
+	done
+fi
+
+versions=${MP_PGVERSIONS:-15 17 18}
+first=${versions%% *}
+rundir=$(mktemp -d /var/tmp/mangopay_fdw_run.XXXXXX)
+chmod 755 "$rundir"		# the cluster's user reads the copies
+rm -f regression.pg*.diffs
+
+bpids=()
+# the server builds, at once (pgbuild.sh takes a lock per version: a
+# version's run waits for its build)
+for v in $versions; do
+	[ -x "/usr/lib/postgresql/$v/bin/pg_config" ] && continue
+	(t0=$SECONDS
+	 if bash test/pgbuild.sh "$v" >/dev/null 2>"$rundir/pgbuild$v.log"; then r=pass; else r=fail; fi
+	 echo "$r PostgreSQL $v: server build" >"$rundir/pgbuild$v.result"
+	 echo "time PostgreSQL $v: server build $((SECONDS - t0))" >>"$rundir/pgbuild$v.result") &
+	bpids+=($!)
+done
+
+# each version in a copy of the tree (its own objects, results/ and
+# regression.diffs) and in its own namespaces; where unshare is not
+# permitted, one after the other in the open
+isolated=0
+unshare --net --mount --pid --fork --mount-proc true 2>/dev/null && isolated=1
+run_one() {			# run_one VERSION: the version's run, its output in $rundir/pgV.log
+	local v=$1 dir=$rundir/pg$1 sel=0
+	mkdir -p "$dir"
+	tar -C "$MP_ROOT" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+		--exclude=./results --exclude=./test/fuzz/build --exclude=./test/bench/node/node_modules \
+		--exclude='./regression.*' -cf - . | tar -C "$dir" -xf -
+	[ "$v" = "$first" ] && sel=1
+	if [ $isolated = 1 ]; then
+		MP_SELFTEST=$sel MP_ISOLATE_NEST=1 bash "$dir/test/isolate.sh" \
+			bash "$dir/test/run_version.sh" "$v" "$rundir/pg$v.result" >"$rundir/pg$v.log" 2>&1 &
+		echo $! >"$rundir/pg$v.pid"	# killed at exit with its namespace (cleanup)
+		wait $!
+		rm -f "$rundir/pg$v.pid"
+	else
+		MP_SELFTEST=$sel bash "$dir/test/run_version.sh" "$v" "$rundir/pg$v.result" >"$rundir/pg$v.log" 2>&1
+	fi
+	[ -f "$dir/regression.diffs" ] && cp "$dir/regression.diffs" "regression.pg$v.diffs"
+	return 0
+}
+vpids=()
+for v in $versions; do
+	if [ $isolated = 1 ]; then
+		run_one "$v" &
+		vpids+=($!)
+	fi
+done
+
+# meanwhile, here
+# the schedule runs the Makefile's suites, each once
+schedule_complete() {
+	diff <(sed -n '/^REGRESS *=/,/[^\\]$/p' Makefile | sed 's/^REGRESS *=//; s/\\$//' | tr -s ' \t' '\n' | grep . | sort) \
+		<(sed -n 's/^test: *//p' test/schedule | tr -s ' \t' '\n' | grep . | sort)
+}
+step "test/schedule runs the suites of the Makefile's REGRESS" schedule_complete
 if [ -f test/unit/Makefile ]; then
 	step "unit tests (CSV parser, header parsers, date windows)" make -s -C test/unit check
 fi
@@ -31,90 +129,60 @@ step "layers: no C file calls a layer above it or back into a circle" python3 te
 if [ -x test/fuzz/run.sh ] && command -v clang >/dev/null 2>&1 && [ "${MP_SKIP_FUZZ:-0}" != 1 ]; then
 	step "short fuzz run" test/fuzz/run.sh "${MP_FUZZ_SECONDS:-5}"
 fi
+# dpkg -i replaces the installed files of 15; each version's run has
+# private copies of them (in the open: after the versions, as before)
+[ $isolated = 1 ] && [ "${MP_SKIP_DEB:-0}" != 1 ] &&
+	step "Debian package builds, installs and loads (PostgreSQL 15)" env MP_PGVER=15 bash test/deb.sh
 
-# no secret in the server log, nor in any query output of the suites
-# (EXPLAIN, error texts, NOTICEs): the api_key, and no token the mock issued.
-# The suites' own CREATE USER MAPPING statements, echoed in their output,
-# are the only lines allowed to carry the api_key.
-secrets_absent() {
-	local log=$MP_TESTDIR/postgres.log
-	local outs=(results/*.out)
-	if grep -q -- "$MP_API_KEY" "$log"; then echo "api_key found in the server log"; return 1; fi
-	if grep -h -- "$MP_API_KEY" "${outs[@]}" | grep -v -x -F -f <(grep -h -- "$MP_API_KEY" sql/*.sql) | grep -q .; then
-		echo "api_key found in a query's output:"
-		grep -n -- "$MP_API_KEY" "${outs[@]}" | grep -v -F -f <(grep -h -- "$MP_API_KEY" sql/*.sql) | head -5
-		return 1
-	fi
-	local tokens
-	tokens=$(curl -sf "http://127.0.0.1:$MP_MOCK_PORT/__mock/tokens" | python3 -c 'import sys,json; print("\n".join(json.load(sys.stdin).get("tokens", [])))' 2>/dev/null)
-	if [ -z "$tokens" ]; then echo "could not read the issued tokens from the mock"; return 1; fi
-	while read -r tok; do
-		[ -n "$tok" ] || continue
-		if grep -q -- "$tok" "$log"; then echo "an access token found in the server log"; return 1; fi
-		if grep -q -- "$tok" "${outs[@]}"; then echo "an access token found in a query's output"; return 1; fi
-	done <<<"$tokens"
-	echo "$(echo "$tokens" | wc -l) tokens and the api_key checked against $(wc -l <"$log") log lines and $(cat "${outs[@]}" | wc -l) lines of query output"
-}
+if [ $isolated = 1 ]; then
+	wait "${vpids[@]}"
+else
+	for v in $versions; do run_one "$v"; done
+	[ "${MP_SKIP_DEB:-0}" = 1 ] || step "Debian package builds, installs and loads (PostgreSQL 15)" env MP_PGVER=15 bash test/deb.sh
+fi
+[ ${#bpids[@]} -eq 0 ] || wait "${bpids[@]}"
 
-# no backend died of a signal (a crash restarts the cluster; later suites may pass)
-no_crash() {
-	# a crash restarts every session of the cluster, and the suite after it
-	# may even pass on the restarted server, so the log is what tells
-	local pat='terminated by signal|was terminated by exception|terminating any other active server processes|all server processes terminated; reinitializing'
-	if grep -E "$pat" "$MP_TESTDIR/postgres.log" | head -5 | grep .; then
-		echo "a server process crashed (above, from the server log)"; return 1
-	fi
-}
-
-# one PostgreSQL version: build, cluster, mock, every suite in REGRESS
-run_version() {
-	local v=$1 rc ok bad
-	mp_use_pg "$v" || { failed=$((failed + 1)); failures+=("PostgreSQL $v: could not build it"); return; }
-	mp_log "PostgreSQL $v: $("$(mp_pgbin)/postgres" --version)"
-	if ! mp_build; then failed=$((failed + 1)); failures+=("PostgreSQL $v: mangopay_fdw build"); return; fi
-	if ! mp_start_env; then failed=$((failed + 1)); failures+=("PostgreSQL $v: cluster or mock"); mp_stop_env; return; fi
-	[ "$v" = "$first" ] && step "mock API self-test" python3 test/mock/selftest.py --quiet
-
-	# pg_regress: each suite counts as one test
-	mp_log "PostgreSQL $v: pg_regress suites"
-	rm -f regression.diffs regression.out
-	make -s installcheck PG_CONFIG="$MP_PG_CONFIG" >"$MP_TESTDIR/regress.out" 2>&1
-	rc=$?
-	cat "$MP_TESTDIR/regress.out"
-	ok=$(grep -cE '\.\.\. ok|^ok ' "$MP_TESTDIR/regress.out")
-	bad=$(grep -cE '\.\.\. FAILED|^not ok ' "$MP_TESTDIR/regress.out")
-	passed=$((passed + ok)); failed=$((failed + bad))
-	suites[$v]="$ok passed, $bad failed"
-	if [ $rc -ne 0 ]; then
-		[ "$bad" -gt 0 ] || failed=$((failed + 1))
-		failures+=("PostgreSQL $v: pg_regress")
-		if [ -f regression.diffs ]; then
-			head -300 regression.diffs
-			cp regression.diffs "regression.pg$v.diffs"
-		fi
-	fi
-	step "PostgreSQL $v: no api_key or token in the server log or any query output" secrets_absent
-	step "PostgreSQL $v: no server process crashed" no_crash
-	mp_stop_env
-}
-
-trap mp_stop_env EXIT
-declare -A suites=() secs=()
-versions=${MP_PGVERSIONS:-15 17 18}
-first=${versions%% *}
-rm -f regression.pg*.diffs
+# each version's output, then its results
+declare -A suites=()
 for v in $versions; do
-	t0=$SECONDS
-	run_version "$v"
-	secs[$v]=$((SECONDS - t0))
-	mp_log "PostgreSQL $v: ${suites[$v]:-no suite run}, ${secs[$v]} s"
+	echo
+	mp_log "PostgreSQL $v (output of test/run_version.sh)"
+	cat "$rundir/pg$v.log" 2>/dev/null
+done
+for f in "$rundir"/pgbuild*.result "$rundir"/pg[0-9]*.result; do
+	[ -f "$f" ] || continue
+	v=${f##*/pg}; v=${v%.result}; v=${v#build}
+	while read -r kind rest; do
+		case $kind in
+		pass) passed=$((passed + 1)) ;;
+		fail) failed=$((failed + 1)); failures+=("$rest") ;;
+		suites)
+			set -- $rest
+			passed=$((passed + $1)); failed=$((failed + $2))
+			suites[$v]="$1 passed, $2 failed"
+			[ "$2" -gt 0 ] && failures+=("PostgreSQL $v: pg_regress, $2 suites (regression.pg$v.diffs)") ;;
+		time) times+=("$(printf '%6d s  %s' "${rest##* }" "${rest% *}")") ;;
+		esac
+	done <"$f"
+done
+for v in $versions; do
+	if [ -z "${suites[$v]:-}" ]; then
+		failed=$((failed + 1)); failures+=("PostgreSQL $v: no suite ran (see its output above)")
+	fi
 done
 
-# last: dpkg -i replaces the files `make install` put in place (an equivalent build)
-step "Debian package builds, installs and loads (PostgreSQL 15)" env MP_PGVER=15 bash test/deb.sh
-
 echo
-for v in $versions; do echo "PostgreSQL $v: pg_regress ${suites[$v]:-not run}, ${secs[$v]} s"; done
-if [ $failed -gt 0 ]; then printf 'FAILED: %s\n' "${failures[@]}"; fi
+echo "Time per step (started at once where they could; wall clock):"
+printf '%s\n' "${times[@]}"
+printf '%6d s  %s\n' $((SECONDS - start)) "the whole run${MP_LOAD:+, MP_LOAD=$MP_LOAD}"
+for v in $versions; do echo "PostgreSQL $v: pg_regress ${suites[$v]:-not run}"; done
+if [ $failed -gt 0 ]; then
+	printf 'FAILED: %s\n' "${failures[@]}"
+	echo "each version's tree, results/ and logs: $rundir"
+else
+	rm -rf "$rundir"
+fi
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
+exit
+}

@@ -311,6 +311,9 @@ class MockState:
 
 class MockServer(ThreadingHTTPServer):
     daemon_threads = True
+    # server_close() must not join the handler threads: a keep-alive
+    # connection or a hang fault keeps one alive for minutes
+    block_on_close = False
     allow_reuse_address = True
     request_queue_size = 128
 
@@ -1690,14 +1693,20 @@ def main(argv=None):
     except (ValueError, OSError):
         pass
     try:
-        while not stop.wait(0.5):
+        while not stop.wait(0.2):
             pass
     except KeyboardInterrupt:
         pass
+    # out within a second of SIGTERM whatever the connections are doing: no
+    # listener shut down one after the other (each waits for its poll), no
+    # handler thread joined (a keep-alive connection or a hang fault keeps
+    # one alive for minutes); the kernel closes the sockets.  The log is
+    # flushed after each line.
     st.shutting_down = True
-    for s in servers:
-        s.shutdown()
-        s.server_close()
+    if st.log_file is not None:
+        st.log_file.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
