@@ -164,6 +164,7 @@ class MockState:
             "legacy_max_days": 0,           # TRANSACTIONS range also <= N days (0: months only)
             "uwt_requires_key": False,      # USER_WALLET_TRANSACTIONS needs UserId/WalletId
             "bankaccount_refunds": False,   # bank account lists also hold payout refunds
+            "clients": {},                  # more client ids (id -> api key), until reset
         }
         self.config = dict(self.default_config)
         self.tokens = {}                    # token -> {"client", "exp", "issued"}
@@ -237,6 +238,11 @@ class MockState:
         with self.lock:
             for t in self.tokens.values():
                 t["exp"] = 0
+
+    def client_key(self, cid):
+        """The API key of a known client id (--client-id, --extra-client, config clients)."""
+        extra = self.config.get("clients") or {}
+        return self.clients.get(cid) if cid in self.clients else extra.get(cid)
 
     def check_token(self, header, client):
         if not header:
@@ -558,6 +564,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             m = re.match(r"^/(?:v2\.01|[vV]3\.0)/([^/]+)", norm)
             client_key = m.group(1) if m else "-"
+        entry["client"] = client_key
         report_create = method == "POST" and bool(re.search(
             r"/(reports/transactions|reports/wallets|reporting/reports)$", norm))
         rule = st.match_fault(method, path, "api", report_create)
@@ -695,8 +702,8 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, {"error": "unauthorized_client",
                                  "error_description": "This account has been temporarily locked "
                                                       "for security reasons. Please try again later."})
-        if cid is None or st.clients.get(cid) is None or not hmac.compare_digest(
-                st.clients[cid].encode(), (key or "").encode()):
+        if cid is None or st.client_key(cid) is None or not hmac.compare_digest(
+                str(st.client_key(cid)).encode(), (key or "").encode()):
             if cid is not None:
                 with st.lock:
                     st.auth_failures[cid] = st.auth_failures.get(cid, 0) + 1
@@ -722,7 +729,7 @@ class Handler(BaseHTTPRequestHandler):
         version, client, rest = m.group(1), m.group(2), m.group(3) or ""
         # GUESS: unknown ClientId in the path, a token of another client, a Basic
         # header (old docs) or no token -> 401 invalid_credentials (no Id/errors, §1)
-        if client not in st.clients or not st.check_token(self.headers.get("Authorization"),
+        if st.client_key(client) is None or not st.check_token(self.headers.get("Authorization"),
                                                           client):
             raise ApiError(401, mp_error("invalid_credentials", AUTH_MSG, with_id=False))
         seg = [s for s in rest.split("/")] if rest else []
