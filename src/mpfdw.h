@@ -59,11 +59,13 @@ typedef struct MpSettings
 	int			max_lookups;
 	bool		use_remote_estimate;
 	int			rate_reserve_pct;	/* share of each window batch sessions leave */
+	bool		async_capable;	/* scans may run concurrently under an Append */
 } MpSettings;
 
 extern MpSettings *mp_get_settings(Oid serverid, Oid userid);
 extern MpSettings *mp_get_server_settings(Oid serverid);
 extern char *mp_table_resource_name(Oid relid);
+extern bool mp_table_async_capable(Oid relid);
 extern char *mp_column_field_option(Oid relid, AttrNumber attnum);
 extern bool mp_url_host_is_loopback(const char *url);
 extern bool mp_url_is_acceptable(const char *url, bool *is_http);
@@ -268,6 +270,13 @@ extern bool mp_auth_fetch_in_progress(void);
 extern void mp_http_pump(long max_wait_ms);
 extern void mp_request_release(MpRequest *req);
 extern int	mp_http_in_flight(void);
+
+/* asynchronous execution: one pollable fd per waiting scan (Linux) */
+typedef struct MpAsyncWait MpAsyncWait;
+extern bool mp_async_supported(void);
+extern MpAsyncWait *mp_async_wait_new(MemoryContext cxt);
+extern int	mp_async_wait_arm(MpAsyncWait *w, bool now);
+extern void mp_async_wait_clear(MpAsyncWait *w);
 /* http_retry.c: a finished transfer retried or final (-1); rate-limit headers → stats */
 extern long mp_http_retry_delay(MpRequest *req, int result, long status);
 extern void mp_http_record_ratelimit(MpRequest *req);
@@ -523,6 +532,12 @@ typedef struct MpSource
 	void		(*end) (void *scan);
 	void		(*explain) (void *scan, MpPlan *plan, struct ForeignScanState *node,
 							struct ExplainState *es);
+	/*
+	 * Optional (asynchronous execution): would next() return without
+	 * waiting for the network?  Starts the requests it needs, never waits.
+	 * NULL: next() may always wait (the scan is not async capable).
+	 */
+	bool		(*ready) (void *scan);
 } MpSource;
 
 extern const MpSource mp_list_source;	/* listing.c: paginated GETs */
