@@ -108,6 +108,11 @@ for v in $versions; do
 	mp_log "PostgreSQL $v: ${suites[$v]:-no suite run}, ${secs[$v]} s"
 done
 
+# Citus (doc/operations.md, "Beyond one machine"): when its source is beside the checkout
+if ls ../shared/citus/citus-*.tar.gz ../../shared/citus/citus-*.tar.gz >/dev/null 2>&1; then
+	step "Citus: a coordinator and two workers (test/citus.sh)" bash test/citus.sh
+fi
+
 # last: dpkg -i replaces the files `make install` put in place (an equivalent build)
 step "Debian package builds, installs and loads (PostgreSQL 15)" env MP_PGVER=15 bash test/deb.sh
 
