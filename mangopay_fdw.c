@@ -74,6 +74,7 @@ typedef struct MpScanState
 	MpAsyncWait *wait;			/* asynchronous execution: the fd it waits on */
 	bool		async_call;		/* a row asked for by ForeignAsyncRequest */
 	bool		stalled;		/* ... and none was ready without waiting */
+	bool		tokens_asked;	/* the Append's tokens were asked for */
 } MpScanState;
 
 
@@ -634,9 +635,53 @@ produce_async(AsyncRequest *areq)
 		ExecAsyncRequestDone(areq, NULL);
 }
 
+static void mpForeignAsyncRequest(AsyncRequest *areq);
+
+/*
+ * The OAuth tokens of every mangopay_fdw scan of the Append, fetched
+ * together before the first scan starts its requests (once they are
+ * cached, this asks for nothing).
+ */
+static void
+prefetch_tokens(AsyncRequest *areq)
+{
+	AppendState *app = (AppendState *) areq->requestor;
+	MpSettings **conns;
+	int			n = 0;
+	int			i = -1;
+
+	if (!IsA(app, AppendState))
+		return;
+	conns = palloc(sizeof(MpSettings *) * Max(1, app->as_nasyncplans));
+	while ((i = bms_next_member(app->as_asyncplans, i)) >= 0 && n < app->as_nasyncplans)
+	{
+		AsyncRequest *r = app->as_asyncrequests[i];
+		ForeignScanState *fss;
+		MpScanState *st;
+
+		if (r == NULL || !IsA(r->requestee, ForeignScanState))
+			continue;
+		fss = (ForeignScanState *) r->requestee;
+		st = fss->fdw_state;
+		if (fss->fdwroutine == NULL || fss->fdwroutine->ForeignAsyncRequest != mpForeignAsyncRequest ||
+			st == NULL || st->scan == NULL || st->src != &mp_list_source)
+			continue;
+		conns[n++] = ((MpScanBase *) st->scan)->conn;
+	}
+	mp_auth_prefetch(conns, n);
+	pfree(conns);
+}
+
 static void
 mpForeignAsyncRequest(AsyncRequest *areq)
 {
+	MpScanState *st = ((ForeignScanState *) areq->requestee)->fdw_state;
+
+	if (!st->tokens_asked)
+	{
+		st->tokens_asked = true;
+		prefetch_tokens(areq);
+	}
 	produce_async(areq);
 }
 

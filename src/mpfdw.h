@@ -294,6 +294,7 @@ extern const char *mp_auth_cached_token(MpSettings *conn);
 extern char *mp_auth_basic_value(MpSettings *conn);
 extern void mp_auth_forget(MpSettings *conn, uint32 generation);
 extern void mp_auth_init(void);
+extern void mp_auth_prefetch(MpSettings **conns, int n);
 
 /* ------------------------------------------------------------------------
  * errors.c — API and transport failures → ERROR
