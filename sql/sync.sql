@@ -175,6 +175,66 @@ SELECT runs, last_rows > 0 AS rows_read, last_inserted, last_updated,
        (SELECT count(*) FROM books.disputes_json WHERE attrs->>'Id' = id) = (SELECT count(*) FROM books.disputes_json) AS attrs_copied
   FROM mangopay_fdw_sync_state WHERE target = 'books.disputes_json';
 
+-- ---------------------------------------------------------------- one target, two client ids
+-- a table keyed (client, id) that two servers sync into, told apart by the
+-- constants (the mock has one client id: two servers on it stand for two)
+CREATE SERVER mangopay_b FOREIGN DATA WRAPPER mangopay_fdw
+  OPTIONS (environment 'sandbox', api_url 'http://127.0.0.1:18089');
+CREATE USER MAPPING FOR CURRENT_USER SERVER mangopay_b
+  OPTIONS (client_id 'acme-test', api_key 'sk-test-6f1e0c2a9b8d47e3a5c4');
+CREATE SCHEMA tenant_b;
+IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes, events) FROM SERVER mangopay_b INTO tenant_b;
+CREATE TABLE books.mt_disputes (client text NOT NULL, id text NOT NULL, creation_date timestamptz NOT NULL,
+  status text, disputed_funds_amount bigint, PRIMARY KEY (client, id));
+CREATE VIEW books.mt_acme AS SELECT * FROM books.mt_disputes WHERE client = 'acme';
+CREATE VIEW books.mt_beta AS SELECT * FROM books.mt_disputes WHERE client = 'beta';
+-- bad calls: each key column but the id needs a constant, a constant names
+-- a column and is not null, the unique index is on exactly the key columns
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', since => now())$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', since => now(),
+                                     key_columns => '{client,id}')$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', since => now(),
+                                     key_columns => '{client,id}', constants => '{"client": "acme", "tenant": 1}')$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', since => now(),
+                                     key_columns => '{client,id}', constants => '{"client": null}')$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', since => now(),
+                                     key_columns => '{client,id}', constants => '["acme"]')$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes', since => now(),
+                                     key_columns => '{status,id}', constants => '{"status": "x"}')$$);
+SELECT count(*) AS state_rows_after_bad_calls FROM mangopay_fdw_sync_state WHERE target = 'books.mt_disputes';
+SELECT now() - interval '20 days' AS mt_since \gset
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', since => :'mt_since',
+                       key_columns => '{client,id}', constants => '{"client": "acme"}');
+CALL mangopay_fdw_sync('tenant_b.disputes', 'books.mt_disputes', since => :'mt_since',
+                       key_columns => '{client,id}', constants => '{"client": "beta"}');
+-- two state rows, one per server; each client's rows are the mock's
+SELECT source, constants, runs, last_rows = last_inserted AS all_inserted, last_updated
+  FROM mangopay_fdw_sync_state WHERE target = 'books.mt_disputes' ORDER BY source;
+SELECT client, count(*) = (SELECT count(*) FROM t.truth_in('disputes', :'mt_since',
+                             (SELECT watermark FROM mangopay_fdw_sync_state
+                               WHERE target = 'books.mt_disputes' AND constants->>'client' = client))) AS as_the_mock
+  FROM books.mt_disputes GROUP BY client ORDER BY client;
+SELECT watermark AS mt_wm FROM mangopay_fdw_sync_state WHERE source = 'mangopay.disputes' AND target = 'books.mt_disputes' \gset
+SELECT * FROM t.diff('books.mt_acme', :'mt_since', :'mt_wm', 'disputes');
+-- a dispute of yesterday changes; a local edit of beta's copy of another:
+-- each client's next run updates its own rows only
+SELECT j->>'Id' AS mt_id FROM t.truth('disputes') j
+ WHERE t.ts(j->'CreationDate') BETWEEN now() - interval '2 days' AND now() - interval '2 hours'
+   AND j->>'Status' <> 'SUBMITTED' ORDER BY j->>'Id' LIMIT 1 \gset
+SELECT t.mock('mutate', jsonb_build_object('collection', 'disputes', 'id', :'mt_id',
+  'set', jsonb_build_object('Status', 'SUBMITTED'))) ->> 'ok' AS submitted;
+UPDATE books.mt_disputes SET disputed_funds_amount = -1
+ WHERE client = 'beta' AND id = (SELECT min(id) FROM books.mt_beta WHERE creation_date > now() - interval '2 days' AND id <> :'mt_id');
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', key_columns => '{client,id}', constants => '{"client": "acme"}');
+SELECT last_inserted, last_updated FROM mangopay_fdw_sync_state WHERE source = 'mangopay.disputes' AND target = 'books.mt_disputes';
+SELECT count(*) AS beta_edit_kept FROM books.mt_beta WHERE disputed_funds_amount = -1;
+CALL mangopay_fdw_sync('tenant_b.disputes', 'books.mt_disputes', key_columns => '{client,id}', constants => '{"client": "beta"}');
+SELECT last_inserted, last_updated FROM mangopay_fdw_sync_state WHERE source = 'tenant_b.disputes';
+SELECT client, status FROM books.mt_disputes WHERE id = :'mt_id' ORDER BY client;
+SELECT watermark AS mt_wm FROM mangopay_fdw_sync_state WHERE source = 'tenant_b.disputes' \gset
+SELECT * FROM t.diff('books.mt_beta', :'mt_since', :'mt_wm', 'disputes');
+SELECT (SELECT count(*) FROM books.mt_acme) = (SELECT count(*) FROM books.mt_beta) AS same_rows_both_clients;
+
 -- the state table is dumped with the extension (its watermarks survive a restore)
 SELECT extcondition IS NOT NULL AND 'mangopay_fdw_sync_state'::regclass = ANY (extconfig) AS dumped
   FROM pg_extension WHERE extname = 'mangopay_fdw';
