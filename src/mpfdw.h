@@ -156,6 +156,7 @@ extern const MpColumnDef *mp_resource_id_column(const MpResource *res);
 extern const char *mp_resource_id_path(const MpResource *res);
 extern int	mp_resource_key_count(const MpResource *res);
 extern bool mp_resource_needs_parents(const MpResource *res);
+extern int	mp_resource_event_types(const MpResource *res, const char **types, int max);
 
 /* ------------------------------------------------------------------------
  * stats — per-backend counters (mangopay_fdw_stats())

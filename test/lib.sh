@@ -130,7 +130,7 @@ mp_start_mock() {
 		--client-id "$MP_CLIENT_ID" --api-key "$MP_API_KEY" --seed 42 \
 		--log "$MP_TESTDIR/mock.log" --pid-file "$MP_TESTDIR/mock.pid" ${MP_MOCK_ARGS:-} \
 		>"$MP_TESTDIR/mock.out" 2>&1 &
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 600); do    # seeding takes 1.2 s idle, 15 s and more on a loaded machine
 		curl -sf "http://127.0.0.1:$MP_MOCK_PORT/__mock/health" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done

@@ -1377,8 +1377,11 @@ def mutate(st, data):
     st.data_version += 1
     st.list_cache = {}
     cname = data.get("collection")
+    ev = data.get("event")
+    if ev is not None and ev not in md.EVENT_TYPES:
+        raise ValueError("unknown event type %r" % ev)
     if cname == "transactions":
-        return mutate_ledger(s, data)
+        return with_event(s, mutate_ledger(s, data), ev)
     if cname not in MUTABLE:
         raise ValueError("unknown collection %r (mutable: %s)" % (cname, ", ".join(MUTABLE)))
     coll = getattr(s, MUTABLE[cname])
@@ -1396,7 +1399,7 @@ def mutate(st, data):
             full.update(obj)
             coll.append(full)
             coll.sort(key=lambda o: (o.get("CreationDate", o.get("Date", 0)) or 0, o[idk]))
-        return {"ok": True, "object": full}
+        return with_event(s, {"ok": True, "object": full}, ev)
     rid = data.get("id")
     if isinstance(coll, dict):
         obj = coll.get(rid)
@@ -1413,7 +1416,20 @@ def mutate(st, data):
     obj.update(data.get("set", {}))
     if not isinstance(coll, dict):
         coll.sort(key=lambda o: (o.get("CreationDate", o.get("Date", 0)) or 0, o[idk]))
-    return {"ok": True, "object": obj}
+    return with_event(s, {"ok": True, "object": obj}, ev)
+
+
+def with_event(s, answer, ev):
+    """mutate's "event": the change is announced by an event of that type,
+    dated now, whose ResourceId is the object's id, as
+    MangoPay sends one for every change of status."""
+    if ev is not None:
+        obj = answer["object"]
+        e = {"ResourceId": obj["Id"], "EventType": ev, "Date": int(time.time())}
+        s.events.append(e)
+        s.events.sort(key=lambda x: (x["Date"], x["ResourceId"], x["EventType"]))
+        answer["event"] = e
+    return answer
 
 
 def mutate_ledger(s, data):
@@ -1449,6 +1465,7 @@ def mutate_ledger(s, data):
     s.ledger = rows
     s.ledger_times = [r[LF["CreationDate"]] for r in rows]
     s.ledger_by_id = {r[LF["Id"]]: i for i, r in enumerate(rows)}
+    s.refresh_tx(tuple(row))
     return {"ok": True, "object": dict(zip(md.LEDGER_FIELDS, row))}
 
 
