@@ -31,6 +31,7 @@ export MP_PGVER=${MP_PGVER:-17}
 MP_PRELOAD=mangopay_fdw
 . test/lib.sh
 t_start=$(date +%s.%N)
+export PGOPTIONS='-c client_min_messages=warning'	# not the sync's NOTICEs
 fail=0
 check() {	# check NAME CONDITION-OUTPUT EXPECTED
 	if [ "$2" = "$3" ]; then echo "citus: $1: ok"; else echo "citus: $1: FAIL (got '$2', want '$3')"; fail=1; fi
@@ -92,10 +93,11 @@ CREATE SERVER mp_globex FOREIGN DATA WRAPPER mangopay_fdw OPTIONS (api_url '$moc
 CREATE USER MAPPING FOR postgres SERVER mp_globex OPTIONS (client_id 'globex', api_key 'key-globex');
 CREATE SCHEMA mp_acme;
 CREATE SCHEMA mp_globex;
-IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes, client_wallets) FROM SERVER mp_acme INTO mp_acme;
-IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes) FROM SERVER mp_globex INTO mp_globex;
+IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes, events, client_wallets) FROM SERVER mp_acme INTO mp_acme;
+IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes, events) FROM SERVER mp_globex INTO mp_globex;
 SQL
 check "extension on the workers" "$(q 55401 -c "SELECT count(*) FROM pg_extension WHERE extname = 'mangopay_fdw'")" 1
+echo "citus: figures: on a worker: $(q 55402 -c "SELECT count(*) FROM pg_foreign_server WHERE srvname LIKE 'mp\_%'") of 2 servers, $(q 55402 -c "SELECT count(*) FROM pg_user_mappings WHERE srvname LIKE 'mp\_%'") of 2 user mappings, $(q 55402 -c "SELECT count(*) FROM pg_foreign_table") of 5 foreign tables"
 
 # ground truth
 truth_n=$(curl -sf "$mock/__mock/truth/disputes" | grep -c .)
@@ -157,8 +159,11 @@ check "reference table exact on each worker" \
 # 5. a foreign table in Citus's metadata, read from a worker (the scan
 # runs on the coordinator, where its budget is)
 q 55400 -c "SELECT citus_add_local_table_to_metadata('mp_acme.disputes')" >/dev/null || fail=1
+before=$(q 55400 -c "SELECT calls_total FROM mangopay_fdw_rate_limits() WHERE client_id = 'acme'")
 check "foreign table read from a worker" \
 	"$(q 55401 -c "SELECT count(*) || ' ' || md5(string_agg(id, ',' ORDER BY id)) FROM mp_acme.disputes")" "$truth_n $truth_ids"
+check "... its API calls made by the coordinator, in the coordinator's budget" \
+	"$(q 55401 -c "SELECT count(*) FROM mangopay_fdw_rate_limits() WHERE client_id = 'acme'") $(q 55400 -c "SELECT calls_total > $before FROM mangopay_fdw_rate_limits() WHERE client_id = 'acme'")" "0 t"
 check "a worker joins the distributed table and the foreign table" \
 	"$(q 55402 -c "SELECT count(*) FROM disputes_all d JOIN mp_acme.disputes f ON f.id = d.id WHERE d.client = 'acme'")" "$truth_n"
 
@@ -198,7 +203,8 @@ if [ $sync_ok = 1 ]; then
 		sleep 0.1
 	done
 	mp_as_postgres "$bin/pg_ctl" -D "$MP_TESTDIR/node55401" -m fast restart -l "$MP_TESTDIR/node55401.log" -w >/dev/null
-	wait $s
+	wait $s; s_rc=$?
+	echo "citus: figures: the sync call across the restart: $([ $s_rc = 0 ] && echo completed || echo "failed: $(grep -m1 ERROR "$MP_TESTDIR/sync.out")"), $(q 55400 -c "SELECT count(*) FROM disputes_all") rows committed"
 	ctl config '{"latency_ms": 0}'
 	q 55400 -c "CALL mangopay_fdw_sync('mp_acme.disputes', 'disputes_all', since => now() - interval '5 years', chunk => '6 months', settle => '0', key_columns => '{client,id}', constants => '{\"client\":\"acme\"}')" >/dev/null || fail=1
 	check "a sync across a worker restart, completed by the next call, exact" \
