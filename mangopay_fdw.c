@@ -588,7 +588,7 @@ mpIterateForeignScan(ForeignScanState *node)
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
 	/* asked for asynchronously: no row yet rather than a wait */
-	if (st->async_call && !st->src->ready(st->scan))
+	if (st->async_call && st->src->ready && !st->src->ready(st->scan))
 	{
 		st->stalled = true;
 		return ExecClearTuple(slot);
@@ -695,7 +695,8 @@ mpForeignAsyncConfigureWait(AsyncRequest *areq)
 	if (st->wait == NULL)
 		st->wait = mp_async_wait_new(node->ss.ps.state->es_query_cxt);
 	AddWaitEventToSet(requestor->as_eventset, WL_SOCKET_READABLE,
-					  mp_async_wait_arm(st->wait, st->src->ready(st->scan)), NULL, areq);
+					  mp_async_wait_arm(st->wait, st->src->ready == NULL || st->src->ready(st->scan)),
+					  NULL, areq);
 }
 
 static void
