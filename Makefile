@@ -14,7 +14,7 @@ OBJS = $(SRCS:.c=.o)
 
 # The regression suites; each needs the mock API (test/run.sh starts it).
 REGRESS      = setup options import lists pushdown joins objects faults matrix wrong tls reports \
-               wide csvshapes apirules sync matviews cron upgrade budget
+               wide csvshapes apirules sync matviews cron upgrade budget async
 
 PG_CONFIG ?= pg_config
 SHLIB_LINK += -lcurl -lcjson -lcrypto

@@ -2,3 +2,452 @@
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION mangopay_fdw UPDATE TO '0.4'" to load this file. \quit
+
+-- ==== sync: multi-tenant targets, change capture, verification (issue 22) ====
+ALTER TABLE mangopay_fdw_sync_state
+  ADD COLUMN constants     jsonb NOT NULL DEFAULT '{}',
+  ADD COLUMN events_to     timestamptz,
+  ADD COLUMN last_changed  bigint,
+  ADD COLUMN last_calls    bigint,
+  ADD COLUMN last_full     boolean;
+DROP PROCEDURE mangopay_fdw_sync(regclass, regclass, timestamptz, interval, interval, interval, name, name);
+
+-- sync: change capture (0.4): per table, the event types that say one of its
+-- objects changed, whether it reads an object by id and a range of creation
+-- dates, and the days of events MangoPay keeps
+CREATE FUNCTION mangopay_fdw_change_events(
+  OUT table_name text,
+  OUT event_type text,
+  OUT by_id boolean,
+  OUT by_date boolean,
+  OUT events_days integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT IMMUTABLE;
+
+COMMENT ON FUNCTION mangopay_fdw_change_events() IS
+  'change capture as data: per table, the MangoPay event types that say one of its objects changed (mangopay_fdw_sync reads them)';
+
+-- Copy new and changed rows of a foreign table into a local table, by id.
+--
+-- The first run reads [since, now() - settle); each later run reads
+-- [greatest(watermark - overlap, since), now() - settle), so rows whose
+-- status changed within the overlap window after they were created (a
+-- payout CREATED -> SUCCEEDED, a dispute moving on) are read again.  Rows are
+-- upserted on the key: new ids are inserted, rows whose values differ are
+-- updated, identical rows are left alone, rows without an id are skipped.
+-- settle keeps the newest rows for the next run: the legacy reports
+-- silently hold no row of their last 5 minutes, so a window ending at now()
+-- would never see them.  The columns copied are those the two tables have in
+-- common, by name; a column whose type has no = operator (json, xml) is
+-- compared as text.  With chunk, the range is cut into windows of that
+-- length and each is committed with its watermark as it completes (a
+-- backfill that fails at month 20 keeps months 1-19); chunk needs the CALL
+-- to be a command of its own, outside any transaction block.  A second call
+-- for the same pair while one runs does nothing but say so
+-- (transaction-scoped advisory lock).
+--
+-- A target shared by several MangoPay client ids is keyed by (client, id):
+-- key_columns => '{client,id}' names the target's unique key, constants =>
+-- '{"client": "acme"}' the value of every key column but the object's id.
+-- The constants are written into every row and scope everything the run
+-- reads of the target to that client's rows.
+--
+-- The procedure has no SET search_path clause (a procedure that has one
+-- cannot COMMIT) and does not change the caller's search_path (the target's
+-- triggers run with it): every function it calls, here and in the SQL it
+-- builds, is written with its schema.
+CREATE PROCEDURE mangopay_fdw_sync(
+  source      regclass,
+  target      regclass,
+  since       timestamptz DEFAULT NULL,
+  overlap     interval DEFAULT '3 days',
+  chunk       interval DEFAULT NULL,
+  settle      interval DEFAULT '10 minutes',
+  time_column name DEFAULT 'creation_date',
+  key_column  name DEFAULT 'id',
+  key_columns name[] DEFAULT NULL,
+  constants   jsonb DEFAULT NULL,
+  changes     boolean DEFAULT true,
+  events      regclass DEFAULT NULL)
+LANGUAGE plpgsql
+AS $proc$
+DECLARE
+  state   text;                 -- the state table, schema-qualified
+  src     text := (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source);
+  tgt     text := (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target);
+  lockkey int := pg_catalog.hashtext(src || ' -> ' || tgt);
+  keys    name[] := COALESCE(key_columns, ARRAY[key_column]);
+  consts  jsonb := COALESCE(constants, '{}');
+  idcol   name;                 -- the one key column not given by constants: the object's id
+  key_q   text;
+  keys_q  text;                 -- the key columns, quoted, for ON CONFLICT
+  cols    text[];               -- the common columns, quoted
+  ccols   text[];               -- the constant columns, quoted
+  upd     text[];               -- the written columns but the key, quoted
+  as_text boolean[];            -- per upd column: its type has no = operator, compare ::text
+  cmp_t   text;                 -- the upd columns as compared, of the target row
+  cmp_x   text;                 -- and of the new row
+  bad     text;
+  st      record;
+  first_since timestamptz;
+  t_start timestamptz := pg_catalog.clock_timestamp();
+  t_to    timestamptz := t_start - settle;
+  t_from  timestamptz;
+  w_from  timestamptz;
+  w_to    timestamptz;
+  sql     text;
+  n_rows  bigint;               -- of one window
+  n_ins   bigint;
+  n_upd   bigint;
+  tot_rows bigint := 0;         -- of this call so far (the state's last_*)
+  tot_ins bigint := 0;
+  tot_upd bigint := 0;
+  extns   name;                 -- the extension's schema
+  res     text;                 -- the source's resource (its foreign table option)
+  ev_types text[];              -- event types that say an object of it changed
+  ev_byid boolean;              -- it reads an object by id
+  ev_bydate boolean;            -- it reads a range of creation dates
+  ev_days int;                  -- days of events MangoPay keeps
+  ev_tbl  text;                 -- the events foreign table
+  ev_from timestamptz;          -- events read from here to t_start
+  windowed boolean;
+  full_reread boolean := false; -- the events since the previous run are gone
+  counted boolean := false;     -- the state counts this run already
+  changed text[];               -- ids to read again
+  n_chg   bigint := 0;
+  sql_ids text;
+  scope   text;
+  d       timestamptz;
+  calls0  bigint;
+  calls1  bigint;
+BEGIN
+  IF source IS NULL OR target IS NULL THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: source and target must not be NULL'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF overlap IS NULL OR overlap < interval '0' THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: overlap must be an interval >= 0'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF settle IS NULL OR settle < interval '0' THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: settle must be an interval >= 0'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF chunk IS NOT NULL AND chunk <= interval '0' THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: chunk must be a positive interval'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF changes IS NULL THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: changes must be true or false'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT pg_catalog.format('%I.mangopay_fdw_sync_state', n.nspname), n.nspname INTO state, extns
+    FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+   WHERE e.extname = 'mangopay_fdw';
+
+  -- the key: its columns, the constants that fill all of them but the id
+  IF pg_catalog.jsonb_typeof(consts) <> 'object' THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: constants must be a JSON object, not %', consts
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Write constants => ''{"client": "acme"}''.';
+  END IF;
+  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k), ', ') INTO bad
+    FROM pg_catalog.jsonb_each(consts) AS j(k, v)
+   WHERE v = 'null'::jsonb OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = target
+                                            AND a.attname = k AND a.attnum > 0 AND NOT a.attisdropped
+                                            AND a.attgenerated = '');
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: constants %: not a column of % or null', bad, tgt
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Each key of constants is a column of the target, with a value that is not null.';
+  END IF;
+  IF pg_catalog.cardinality(keys) = 0 OR
+     (SELECT pg_catalog.count(*) FROM pg_catalog.unnest(keys) k WHERE NOT consts ? k) <> 1 THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: key columns % need constants for all of them but one, the id', keys
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'For a target keyed (client, id): key_columns => ''{client,id}'', constants => ''{"client": "acme"}''.';
+  END IF;
+  idcol := (SELECT k FROM pg_catalog.unnest(keys) k WHERE NOT consts ? k);
+  key_q := pg_catalog.quote_ident(idcol::text);
+  keys_q := (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k::text), ', ') FROM pg_catalog.unnest(keys) k);
+
+  -- the columns both tables have (the target's generated columns and the
+  -- constants excepted); a type without its own = operator is compared as text
+  SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum)
+           FILTER (WHERE NOT consts ? a.attname
+                     AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute b WHERE b.attrelid = source
+                                    AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped)),
+         pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum)
+           FILTER (WHERE consts ? a.attname),
+         pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum)
+           FILTER (WHERE a.attname <> ALL (keys)
+                     AND (consts ? a.attname
+                          OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute b WHERE b.attrelid = source
+                                        AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped))),
+         pg_catalog.array_agg(NOT EXISTS (SELECT 1 FROM pg_catalog.pg_operator o
+                                           WHERE o.oprname = '=' AND o.oprleft = a.atttypid
+                                             AND o.oprright = a.atttypid) ORDER BY a.attnum)
+           FILTER (WHERE a.attname <> ALL (keys)
+                     AND (consts ? a.attname
+                          OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute b WHERE b.attrelid = source
+                                        AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped)))
+    INTO cols, ccols, upd, as_text
+    FROM pg_catalog.pg_attribute a
+   WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+  IF cols IS NULL OR NOT (key_q = ANY (cols)) THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: % and % have no column "%" in common', src, tgt, idcol
+      USING ERRCODE = 'undefined_column',
+            HINT = 'key_column names the id column both tables have.';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = source AND attname = time_column
+                    AND attnum > 0 AND NOT attisdropped) THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: % has no column "%"', src, time_column
+      USING ERRCODE = 'undefined_column',
+            HINT = 'time_column names the creation-time column the windows are cut on.';
+  END IF;
+  -- ON CONFLICT needs a valid, immediate unique index on exactly the key columns
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                  WHERE i.indrelid = target AND i.indisunique AND i.indisvalid AND i.indimmediate
+                    AND i.indpred IS NULL AND i.indexprs IS NULL
+                    AND i.indnkeyatts = pg_catalog.cardinality(keys)
+                    AND (SELECT pg_catalog.array_agg(i.indkey[x] ORDER BY i.indkey[x])
+                           FROM pg_catalog.generate_series(0, i.indnkeyatts - 1) x)
+                        = (SELECT pg_catalog.array_agg(a.attnum ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid = target AND a.attname = ANY (keys) AND a.attnum > 0)) THEN
+    RAISE EXCEPTION 'mangopay_fdw_sync: % has no valid, non-deferrable unique index on exactly (%)', tgt, keys_q
+      USING ERRCODE = 'invalid_table_definition',
+            HINT = pg_catalog.format('CREATE UNIQUE INDEX ON %s (%s), or make it the primary key.', tgt, keys_q);
+  END IF;
+
+  -- change capture: the event types that say an object of the source's
+  -- table changed (mangopay_fdw_change_events(), from the resource table),
+  -- and the events table on the source's server
+  SELECT o.option_value INTO res
+    FROM pg_catalog.pg_foreign_table ft, pg_catalog.pg_options_to_table(ft.ftoptions) o
+   WHERE ft.ftrelid = source AND o.option_name = 'resource';
+  IF changes AND res IS NOT NULL THEN
+    EXECUTE pg_catalog.format(
+      'SELECT pg_catalog.array_agg(e.event_type), pg_catalog.bool_or(e.by_id), pg_catalog.bool_or(e.by_date), '
+      '  pg_catalog.max(e.events_days) FROM %I.mangopay_fdw_change_events() e WHERE e.table_name = $1', extns)
+      INTO ev_types, ev_byid, ev_bydate, ev_days USING res;
+  END IF;
+  IF ev_types IS NOT NULL THEN
+    IF events IS NOT NULL THEN
+      ev_tbl := (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = events);
+    ELSE
+      SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) INTO ev_tbl
+        FROM pg_catalog.pg_foreign_table ft
+        JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
+             pg_catalog.pg_options_to_table(ft.ftoptions) o
+       WHERE ft.ftserver = (SELECT f.ftserver FROM pg_catalog.pg_foreign_table f WHERE f.ftrelid = source)
+         AND o.option_name = 'resource' AND o.option_value = 'events'
+         AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
+       ORDER BY c.relnamespace = (SELECT r.relnamespace FROM pg_catalog.pg_class r WHERE r.oid = source) DESC, c.oid
+       LIMIT 1;
+    END IF;
+    IF ev_tbl IS NULL THEN
+      RAISE NOTICE 'mangopay_fdw_sync: % -> %: no events table on the server of %; changes older than the overlap are not seen',
+        src, tgt, src
+        USING HINT = 'IMPORT FOREIGN SCHEMA mangopay LIMIT TO (events) FROM SERVER ... INTO the schema of the source.';
+      ev_types := NULL;
+    END IF;
+  END IF;
+  windowed := ev_bydate IS DISTINCT FROM false;   -- a table read only by id has no range to read
+
+  -- one sync per pair at a time; a second caller leaves at once
+  IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('mangopay_fdw_sync'), lockkey) THEN
+    RAISE NOTICE 'mangopay_fdw_sync: % -> % is already running in another session; nothing done', src, tgt;
+    RETURN;
+  END IF;
+  EXECUTE pg_catalog.format('SELECT s.value FROM %I.mangopay_fdw_stats() s WHERE s.counter = ''requests''', extns)
+    INTO calls0;
+
+  EXECUTE pg_catalog.format('SELECT * FROM %s WHERE source = $1 AND target = $2', state)
+    INTO st USING src, tgt;
+  IF st IS NULL THEN
+    IF since IS NULL THEN
+      RAISE EXCEPTION 'mangopay_fdw_sync: no watermark yet for % -> %', src, tgt
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'The first run needs since => the start of the history to import.';
+    END IF;
+    first_since := since;
+    t_from := since;
+    -- the window reads everything since "since"; a table read only by id
+    -- starts with the events MangoPay still has
+    IF ev_types IS NOT NULL AND NOT windowed THEN
+      ev_from := GREATEST(since, t_start - ev_days * interval '1 day' + interval '1 hour');
+    END IF;
+  ELSE
+    first_since := st.since;
+    t_from := GREATEST(st.watermark - overlap, st.since);
+    IF ev_types IS NOT NULL THEN
+      ev_from := COALESCE(st.events_to, st.last_started) - settle;
+      IF ev_from < t_start - ev_days * interval '1 day' THEN
+        -- the events of the gap are gone: any object may have changed
+        full_reread := true;
+        ev_from := NULL;
+        t_from := st.since;
+        RAISE NOTICE 'mangopay_fdw_sync: % -> %: the previous run is older than the % days of events MangoPay keeps; everything since the first run''s start is read again',
+          src, tgt, ev_days
+          USING DETAIL = pg_catalog.format('The previous run read events up to %s; the first run started at %s.',
+                                           COALESCE(st.events_to, st.last_started), st.since);
+      END IF;
+    END IF;
+  END IF;
+  IF t_from >= t_to AND ev_types IS NULL THEN
+    RAISE NOTICE 'mangopay_fdw_sync: % -> %: nothing to read before %', src, tgt, t_to;
+    RETURN;
+  END IF;
+
+  -- rows of one window (or of a list of ids), the last version of each id,
+  -- with the constants, upserted
+  SELECT pg_catalog.string_agg('t.' || upd[i] || CASE WHEN as_text[i] THEN '::text' ELSE '' END, ', ' ORDER BY i),
+         pg_catalog.string_agg('EXCLUDED.' || upd[i] || CASE WHEN as_text[i] THEN '::text' ELSE '' END, ', ' ORDER BY i)
+    INTO cmp_t, cmp_x
+    FROM pg_catalog.generate_subscripts(upd, 1) i;
+  sql := pg_catalog.format(
+    'WITH src AS (SELECT DISTINCT ON (%2$s) %3$s FROM %1$s WHERE @where@ AND %2$s IS NOT NULL '
+    '  ORDER BY %2$s, %4$I DESC), '
+    'up AS (INSERT INTO %5$s AS t (%7$s) SELECT %8$s FROM src, pg_catalog.jsonb_populate_record(NULL::%5$s, $3) c '
+    '  ON CONFLICT (%9$s) %6$s RETURNING (t.xmax = 0) AS ins) '
+    'SELECT (SELECT pg_catalog.count(*) FROM src), pg_catalog.count(*) FILTER (WHERE ins), '
+    '  pg_catalog.count(*) FILTER (WHERE NOT ins) FROM up',
+    src, key_q, pg_catalog.array_to_string(cols, ', '), time_column, tgt,
+    CASE WHEN upd IS NULL THEN 'DO NOTHING'
+         ELSE pg_catalog.format('DO UPDATE SET (%s) = ROW(%s) WHERE (%s) IS DISTINCT FROM (%s)',
+                pg_catalog.array_to_string(upd, ', '),
+                (SELECT pg_catalog.string_agg('EXCLUDED.' || upd[i], ', ' ORDER BY i)
+                   FROM pg_catalog.generate_subscripts(upd, 1) i),
+                cmp_t, cmp_x)
+    END,
+    pg_catalog.array_to_string(cols || COALESCE(ccols, '{}'), ', '),
+    pg_catalog.array_to_string((SELECT pg_catalog.array_agg('src.' || x) FROM pg_catalog.unnest(cols) x)
+                               || (SELECT pg_catalog.array_agg('c.' || x) FROM pg_catalog.unnest(ccols) x), ', '),
+    keys_q);
+  sql_ids := pg_catalog.replace(sql, '@where@', pg_catalog.format('%s = ANY ($4)', key_q));
+  sql := pg_catalog.replace(sql, '@where@', pg_catalog.format('%1$I >= $1 AND %1$I < $2', time_column));
+  -- the target's rows of these constants
+  scope := COALESCE((SELECT pg_catalog.string_agg(pg_catalog.format('t.%1$s = c.%1$s', x), ' AND ')
+                       FROM pg_catalog.unnest(ccols) x), 'true');
+
+  w_from := t_from;
+  WHILE windowed AND w_from < t_to LOOP
+    w_to := CASE WHEN chunk IS NULL THEN t_to ELSE LEAST(w_from + chunk, t_to) END;
+    IF w_to <= w_from THEN      -- '1 month -30 days' can be no step at all
+      RAISE EXCEPTION 'mangopay_fdw_sync: chunk % does not advance from %', chunk, w_from
+        USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE sql INTO n_rows, n_ins, n_upd USING w_from, w_to, consts, NULL::text[];
+    tot_rows := tot_rows + n_rows;
+    tot_ins := tot_ins + n_ins;
+    tot_upd := tot_upd + n_upd;
+    EXECUTE pg_catalog.format(
+      'INSERT INTO %s AS s (source, target, time_column, since, watermark, runs, last_from, last_to, last_rows, '
+      '  last_inserted, last_updated, last_started, last_finished, constants) '
+      'VALUES ($1, $2, $3, $10, $5, 1, $4, $5, $6, $7, $8, $9, pg_catalog.clock_timestamp(), $12) '
+      'ON CONFLICT (source, target) DO UPDATE SET time_column = EXCLUDED.time_column, '
+      '  watermark = GREATEST(s.watermark, EXCLUDED.watermark), '
+      '  runs = s.runs + $11, last_from = EXCLUDED.last_from, last_to = EXCLUDED.last_to, '
+      '  last_rows = EXCLUDED.last_rows, last_inserted = EXCLUDED.last_inserted, '
+      '  last_updated = EXCLUDED.last_updated, last_started = EXCLUDED.last_started, '
+      '  last_finished = EXCLUDED.last_finished, constants = EXCLUDED.constants', state)
+      USING src, tgt, time_column::text, t_from, w_to, tot_rows, tot_ins, tot_upd, t_start, first_since,
+            CASE WHEN w_from = t_from THEN 1 ELSE 0 END,   -- a call counts one run, at its first window
+            consts;
+    counted := true;
+    RAISE NOTICE 'mangopay_fdw_sync: % -> %: [%, %): % rows read, % inserted, % updated',
+      src, tgt, w_from, w_to, n_rows, n_ins, n_upd;
+    EXIT WHEN w_to >= t_to;
+    w_from := w_to;
+    -- a chunk: keep it, then take the lock again for the next one
+    COMMIT;
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('mangopay_fdw_sync'), lockkey) THEN
+      RAISE NOTICE 'mangopay_fdw_sync: % -> %: another session took over at %', src, tgt, w_from;
+      RETURN;
+    END IF;
+  END LOOP;
+
+  -- the objects events say changed since the previous run, which the window
+  -- did not read (created before it): read again, by id, each once
+  IF ev_types IS NOT NULL THEN
+    IF full_reread AND NOT windowed THEN
+      -- no range to read: every object the target holds
+      EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(t.%s) FROM %s t, '
+                                '  pg_catalog.jsonb_populate_record(NULL::%s, $1) c WHERE %s', key_q, tgt, tgt, scope)
+        INTO changed USING consts;
+    ELSIF ev_from IS NOT NULL THEN
+      -- one paged read of the events (EventType takes one value a request:
+      -- the types are filtered here)
+      EXECUTE pg_catalog.format(
+        'WITH e AS MATERIALIZED (SELECT resource_id, event_type FROM %s WHERE date >= $1 AND date < $2) '
+        'SELECT pg_catalog.array_agg(DISTINCT e.resource_id) FROM e '
+        ' WHERE e.event_type = ANY ($3) AND e.resource_id IS NOT NULL', ev_tbl)
+        INTO changed USING ev_from, t_start, ev_types;
+      IF windowed AND changed IS NOT NULL THEN
+        -- the window read the objects created in it; an id the target does
+        -- not hold was created before "since", or after the window (the
+        -- next run reads it)
+        EXECUTE pg_catalog.format(
+          'SELECT pg_catalog.array_agg(t.%1$s) FROM %2$s t, pg_catalog.jsonb_populate_record(NULL::%2$s, $2) c '
+          ' WHERE t.%1$s = ANY ($1) AND %3$s AND %4$s', key_q, tgt, scope,
+          CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = target
+                              AND a.attname = time_column AND a.attnum > 0 AND NOT a.attisdropped)
+               THEN pg_catalog.format('t.%I < $3', time_column) ELSE 'true' END)
+          INTO changed USING changed, consts, t_from;
+      END IF;
+    END IF;
+    n_chg := COALESCE(pg_catalog.cardinality(changed), 0);
+    IF n_chg > 0 AND ev_byid THEN
+      -- by id, at most 500 a statement (the server's max_lookups is 1000 by default)
+      FOR i IN 0 .. (n_chg - 1) / 500 LOOP
+        EXECUTE sql_ids INTO n_rows, n_ins, n_upd
+          USING NULL::timestamptz, NULL::timestamptz, consts, changed[i * 500 + 1 : i * 500 + 500];
+        tot_rows := tot_rows + n_rows;
+        tot_ins := tot_ins + n_ins;
+        tot_upd := tot_upd + n_upd;
+      END LOOP;
+    ELSIF n_chg > 0 THEN
+      -- a table without a read by id (a report): the days those objects
+      -- were created in, read again
+      FOR d IN EXECUTE pg_catalog.format(
+          'SELECT DISTINCT pg_catalog.date_trunc(''day'', t.%I) FROM %s t WHERE t.%s = ANY ($1) ORDER BY 1',
+          time_column, tgt, key_q) USING changed LOOP
+        EXECUTE sql INTO n_rows, n_ins, n_upd USING d, d + interval '1 day', consts, NULL::text[];
+        tot_rows := tot_rows + n_rows;
+        tot_ins := tot_ins + n_ins;
+        tot_upd := tot_upd + n_upd;
+      END LOOP;
+    END IF;
+    RAISE NOTICE 'mangopay_fdw_sync: % -> %: % changed objects read again', src, tgt, n_chg;
+  END IF;
+
+  EXECUTE pg_catalog.format('SELECT s.value FROM %I.mangopay_fdw_stats() s WHERE s.counter = ''requests''', extns)
+    INTO calls1;
+  EXECUTE pg_catalog.format(
+    'INSERT INTO %s AS s (source, target, time_column, since, watermark, runs, last_from, last_to, last_rows, '
+    '  last_inserted, last_updated, last_started, last_finished, constants, events_to, last_changed, last_calls, '
+    '  last_full) '
+    'VALUES ($1, $2, $3, $4, $5, 1, $6, $5, $7, $8, $9, $10, pg_catalog.clock_timestamp(), $11, $12, $13, $14, $15) '
+    'ON CONFLICT (source, target) DO UPDATE SET watermark = GREATEST(s.watermark, EXCLUDED.watermark), '
+    '  runs = s.runs + $16, last_from = EXCLUDED.last_from, last_to = EXCLUDED.last_to, '
+    '  last_rows = EXCLUDED.last_rows, last_inserted = EXCLUDED.last_inserted, '
+    '  last_updated = EXCLUDED.last_updated, last_started = EXCLUDED.last_started, '
+    '  last_finished = EXCLUDED.last_finished, constants = EXCLUDED.constants, '
+    '  events_to = COALESCE(EXCLUDED.events_to, s.events_to), last_changed = EXCLUDED.last_changed, '
+    '  last_calls = EXCLUDED.last_calls, last_full = EXCLUDED.last_full', state)
+    USING src, tgt, time_column::text, first_since, GREATEST(t_to, first_since),
+          CASE WHEN windowed THEN t_from ELSE COALESCE(ev_from, t_from) END,
+          tot_rows, tot_ins, tot_upd, t_start, consts,
+          CASE WHEN ev_types IS NOT NULL THEN t_start END, n_chg, calls1 - calls0, full_reread,
+          CASE WHEN counted THEN 0 ELSE 1 END;
+END
+$proc$;
+
+COMMENT ON PROCEDURE mangopay_fdw_sync(regclass, regclass, timestamptz, interval, interval, interval, name, name, name[], jsonb, boolean, regclass) IS
+  'upsert new and changed rows of a foreign table into a local table by id (or by (constants, id)), from a watermark less an overlap window, and the older objects its events say changed';
+-- ==== end of sync (issue 22) ====

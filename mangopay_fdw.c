@@ -37,6 +37,11 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "executor/executor.h"
+#if PG_VERSION_NUM >= 140000
+#include "executor/execAsync.h"
+#include "nodes/execnodes.h"
+#include "storage/latch.h"
+#endif
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -53,6 +58,10 @@ typedef struct MpScanState
 	MpPlan	   *plan;
 	const MpSource *src;		/* report, list or by id: chosen once */
 	void	   *scan;			/* the source's state; NULL for EXPLAIN only */
+	MpAsyncWait *wait;			/* asynchronous execution: the fd it waits on */
+	bool		async_call;		/* a row asked for by ForeignAsyncRequest */
+	bool		stalled;		/* ... and none was ready without waiting */
+	bool		tokens_asked;	/* the Append's tokens were asked for */
 } MpScanState;
 
 
@@ -488,10 +497,128 @@ mpIterateForeignScan(ForeignScanState *node)
 	MpScanState *st = node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
+	/* asked for asynchronously: no row yet rather than a wait */
+	if (st->async_call && st->src->ready && !st->src->ready(st->scan))
+	{
+		st->stalled = true;
+		return ExecClearTuple(slot);
+	}
 	if (!st->src->next(st->scan, slot))
 		ExecClearTuple(slot);
 	return slot;
 }
+
+#if PG_VERSION_NUM >= 140000
+/* ------------------------------------------------------------------------
+ * asynchronous execution (an Append over foreign partitions): each scan
+ * starts its requests and returns rows as they come, the Append waits for
+ * all of them at once (the fd of mp_async_wait_arm)
+ * ------------------------------------------------------------------------ */
+static bool
+mpIsForeignPathAsyncCapable(ForeignPath *path)
+{
+	MpRelInfo  *ri = path->path.parent->fdw_private;
+
+	/* a plain list: not a report, not by id, not per parent */
+	return mp_async_supported() && ri->res->source == MP_SRC_LIST && !ri->has_ids &&
+		mp_resource_key_count(ri->res) == 0 && path->path.param_info == NULL &&
+		!intVal(lthird(path->fdw_private)) && mp_table_async_capable(ri->relid);
+}
+
+/* a row if one is ready, the end, or pending (the Append waits) */
+static void
+produce_async(AsyncRequest *areq)
+{
+	ForeignScanState *node = (ForeignScanState *) areq->requestee;
+	MpScanState *st = node->fdw_state;
+	TupleTableSlot *result;
+
+	st->async_call = true;
+	st->stalled = false;
+	result = areq->requestee->ExecProcNodeReal(areq->requestee);
+	st->async_call = false;
+	if (!TupIsNull(result))
+		ExecAsyncRequestDone(areq, result);
+	else if (st->stalled)
+		ExecAsyncRequestPending(areq);
+	else
+		ExecAsyncRequestDone(areq, NULL);
+}
+
+static void mpForeignAsyncRequest(AsyncRequest *areq);
+
+/*
+ * The OAuth tokens of every mangopay_fdw scan of the Append, fetched
+ * together before the first scan starts its requests (once they are
+ * cached, this asks for nothing).
+ */
+static void
+prefetch_tokens(AsyncRequest *areq)
+{
+	AppendState *app = (AppendState *) areq->requestor;
+	MpSettings **conns;
+	int			n = 0;
+	int			i = -1;
+
+	if (!IsA(app, AppendState))
+		return;
+	conns = palloc(sizeof(MpSettings *) * Max(1, app->as_nasyncplans));
+	while ((i = bms_next_member(app->as_asyncplans, i)) >= 0 && n < app->as_nasyncplans)
+	{
+		AsyncRequest *r = app->as_asyncrequests[i];
+		ForeignScanState *fss;
+		MpScanState *st;
+
+		if (r == NULL || !IsA(r->requestee, ForeignScanState))
+			continue;
+		fss = (ForeignScanState *) r->requestee;
+		st = fss->fdw_state;
+		if (fss->fdwroutine == NULL || fss->fdwroutine->ForeignAsyncRequest != mpForeignAsyncRequest ||
+			st == NULL || st->scan == NULL || st->src != &mp_list_source)
+			continue;
+		conns[n++] = ((MpScanBase *) st->scan)->conn;
+	}
+	mp_auth_prefetch(conns, n);
+	pfree(conns);
+}
+
+static void
+mpForeignAsyncRequest(AsyncRequest *areq)
+{
+	MpScanState *st = ((ForeignScanState *) areq->requestee)->fdw_state;
+
+	if (!st->tokens_asked)
+	{
+		st->tokens_asked = true;
+		prefetch_tokens(areq);
+	}
+	produce_async(areq);
+}
+
+static void
+mpForeignAsyncConfigureWait(AsyncRequest *areq)
+{
+	ForeignScanState *node = (ForeignScanState *) areq->requestee;
+	MpScanState *st = node->fdw_state;
+	AppendState *requestor = (AppendState *) areq->requestor;
+
+	if (st->wait == NULL)
+		st->wait = mp_async_wait_new(node->ss.ps.state->es_query_cxt);
+	AddWaitEventToSet(requestor->as_eventset, WL_SOCKET_READABLE,
+					  mp_async_wait_arm(st->wait, st->src->ready == NULL || st->src->ready(st->scan)),
+					  NULL, areq);
+}
+
+static void
+mpForeignAsyncNotify(AsyncRequest *areq)
+{
+	MpScanState *st = ((ForeignScanState *) areq->requestee)->fdw_state;
+
+	mp_async_wait_clear(st->wait);
+	mp_http_pump(0);			/* drive every transfer, without waiting */
+	produce_async(areq);
+}
+#endif
 
 static void
 mpReScanForeignScan(ForeignScanState *node)
@@ -639,5 +766,11 @@ mangopay_fdw_handler(PG_FUNCTION_ARGS)
 	r->ExplainForeignScan = mpExplainForeignScan;
 	r->AnalyzeForeignTable = mpAnalyzeForeignTable;
 	r->ImportForeignSchema = mpImportForeignSchema;
+#if PG_VERSION_NUM >= 140000
+	r->IsForeignPathAsyncCapable = mpIsForeignPathAsyncCapable;
+	r->ForeignAsyncRequest = mpForeignAsyncRequest;
+	r->ForeignAsyncConfigureWait = mpForeignAsyncConfigureWait;
+	r->ForeignAsyncNotify = mpForeignAsyncNotify;
+#endif
 	PG_RETURN_POINTER(r);
 }

@@ -175,6 +175,220 @@ SELECT runs, last_rows > 0 AS rows_read, last_inserted, last_updated,
        (SELECT count(*) FROM books.disputes_json WHERE attrs->>'Id' = id) = (SELECT count(*) FROM books.disputes_json) AS attrs_copied
   FROM mangopay_fdw_sync_state WHERE target = 'books.disputes_json';
 
+-- ---------------------------------------------------------------- one target, two client ids
+-- a table keyed (client, id) that two servers sync into, told apart by the
+-- constants (the mock has one client id: two servers on it stand for two)
+CREATE SERVER mangopay_b FOREIGN DATA WRAPPER mangopay_fdw
+  OPTIONS (environment 'sandbox', api_url 'http://127.0.0.1:18089');
+CREATE USER MAPPING FOR CURRENT_USER SERVER mangopay_b
+  OPTIONS (client_id 'acme-test', api_key 'sk-test-6f1e0c2a9b8d47e3a5c4');
+CREATE SCHEMA tenant_b;
+IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes, events) FROM SERVER mangopay_b INTO tenant_b;
+CREATE TABLE books.mt_disputes (client text NOT NULL, id text NOT NULL, creation_date timestamptz NOT NULL,
+  status text, disputed_funds_amount bigint, PRIMARY KEY (client, id));
+CREATE VIEW books.mt_acme AS SELECT * FROM books.mt_disputes WHERE client = 'acme';
+CREATE VIEW books.mt_beta AS SELECT * FROM books.mt_disputes WHERE client = 'beta';
+-- bad calls: each key column but the id needs a constant, a constant names
+-- a column and is not null, the unique index is on exactly the key columns
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', since => now())$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', since => now(),
+                                     key_columns => '{client,id}')$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', since => now(),
+                                     key_columns => '{client,id}', constants => '{"client": "acme", "tenant": 1}')$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', since => now(),
+                                     key_columns => '{client,id}', constants => '{"client": null}')$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', since => now(),
+                                     key_columns => '{client,id}', constants => '["acme"]')$$);
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes', since => now(),
+                                     key_columns => '{status,id}', constants => '{"status": "x"}')$$);
+SELECT count(*) AS state_rows_after_bad_calls FROM mangopay_fdw_sync_state WHERE target = 'books.mt_disputes';
+SELECT now() - interval '20 days' AS mt_since \gset
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', since => :'mt_since',
+                       key_columns => '{client,id}', constants => '{"client": "acme"}');
+CALL mangopay_fdw_sync('tenant_b.disputes', 'books.mt_disputes', since => :'mt_since',
+                       key_columns => '{client,id}', constants => '{"client": "beta"}');
+-- two state rows, one per server; each client's rows are the mock's
+SELECT source, constants, runs, last_rows = last_inserted AS all_inserted, last_updated
+  FROM mangopay_fdw_sync_state WHERE target = 'books.mt_disputes' ORDER BY source;
+SELECT client, count(*) = (SELECT count(*) FROM t.truth_in('disputes', :'mt_since',
+                             (SELECT watermark FROM mangopay_fdw_sync_state
+                               WHERE target = 'books.mt_disputes' AND constants->>'client' = client))) AS as_the_mock
+  FROM books.mt_disputes GROUP BY client ORDER BY client;
+SELECT watermark AS mt_wm FROM mangopay_fdw_sync_state WHERE source = 'mangopay.disputes' AND target = 'books.mt_disputes' \gset
+SELECT * FROM t.diff('books.mt_acme', :'mt_since', :'mt_wm', 'disputes');
+-- a dispute of yesterday changes; a local edit of beta's copy of another:
+-- each client's next run updates its own rows only
+SELECT j->>'Id' AS mt_id FROM t.truth('disputes') j
+ WHERE t.ts(j->'CreationDate') BETWEEN now() - interval '2 days' AND now() - interval '2 hours'
+   AND j->>'Status' <> 'SUBMITTED' ORDER BY j->>'Id' LIMIT 1 \gset
+SELECT t.mock('mutate', jsonb_build_object('collection', 'disputes', 'id', :'mt_id',
+  'set', jsonb_build_object('Status', 'SUBMITTED'))) ->> 'ok' AS submitted;
+UPDATE books.mt_disputes SET disputed_funds_amount = -1
+ WHERE client = 'beta' AND id = (SELECT min(id) FROM books.mt_beta WHERE creation_date > now() - interval '2 days' AND id <> :'mt_id');
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.mt_disputes', key_columns => '{client,id}', constants => '{"client": "acme"}');
+SELECT last_inserted, last_updated FROM mangopay_fdw_sync_state WHERE source = 'mangopay.disputes' AND target = 'books.mt_disputes';
+SELECT count(*) AS beta_edit_kept FROM books.mt_beta WHERE disputed_funds_amount = -1;
+CALL mangopay_fdw_sync('tenant_b.disputes', 'books.mt_disputes', key_columns => '{client,id}', constants => '{"client": "beta"}');
+SELECT last_inserted, last_updated FROM mangopay_fdw_sync_state WHERE source = 'tenant_b.disputes';
+SELECT client, status FROM books.mt_disputes WHERE id = :'mt_id' ORDER BY client;
+SELECT watermark AS mt_wm FROM mangopay_fdw_sync_state WHERE source = 'tenant_b.disputes' \gset
+SELECT * FROM t.diff('books.mt_beta', :'mt_since', :'mt_wm', 'disputes');
+SELECT (SELECT count(*) FROM books.mt_acme) = (SELECT count(*) FROM books.mt_beta) AS same_rows_both_clients;
+
+-- ---------------------------------------------------------------- change capture
+-- the event types of each table are data (the resource table)
+SELECT table_name, count(*) AS event_types, bool_and(by_id) AS by_id, bool_and(by_date) AS by_date,
+       max(events_days) AS days
+  FROM mangopay_fdw_change_events() GROUP BY table_name ORDER BY table_name;
+SELECT table_name, event_type FROM mangopay_fdw_change_events()
+ WHERE table_name IN ('payouts', 'disputes') ORDER BY 1, 2;
+-- a view of the state without times
+CREATE VIEW t.cc_state AS
+  SELECT target, runs, last_changed, last_full, events_to >= last_started - interval '1 second' AS events_read
+    FROM mangopay_fdw_sync_state;
+-- the API calls since the last reset, as the request log has them
+CREATE VIEW t.cc_calls AS
+  SELECT r->>'method' AS method, regexp_replace(r->>'path', '^/v2\.01/[^/]+', '') AS path
+    FROM t.requests() r;
+
+-- payouts (a report table, read by id through GET /payouts/bankwire/{Id}):
+-- a payout 40-60 days old fails after the first sync; the nightly run
+-- (default overlap) updates it with one read by id
+CREATE TABLE books.payouts (id text PRIMARY KEY, creation_date timestamptz NOT NULL, status text,
+  result_code text, debited_funds_amount bigint);
+SELECT now() - interval '70 days' AS po_since \gset
+CALL mangopay_fdw_sync('mangopay.payouts', 'books.payouts', since => :'po_since');
+SELECT * FROM t.cc_state WHERE target = 'books.payouts';
+SELECT j->>'Id' AS po_id FROM t.truth(format('payouts?AfterDate=%s&BeforeDate=%s',
+    extract(epoch FROM now() - interval '60 days')::bigint, extract(epoch FROM now() - interval '40 days')::bigint)) j
+ WHERE j->>'Status' = 'SUCCEEDED' ORDER BY j->>'Id' LIMIT 1 \gset
+SELECT status AS status_before FROM books.payouts WHERE id = :'po_id';
+SELECT t.mock('mutate', jsonb_build_object('collection', 'transactions', 'id', :'po_id',
+  'set', jsonb_build_object('Status', 'FAILED', 'ResultCode', '121001', 'ResultMessage', 'Bank wire refused'),
+  'event', 'PAYOUT_NORMAL_FAILED')) ->> 'ok' AS payout_failed;
+SELECT t.mock('reset') ->> 'ok' AS log_cleared;
+CALL mangopay_fdw_sync('mangopay.payouts', 'books.payouts');
+SELECT * FROM t.cc_state WHERE target = 'books.payouts';
+SELECT status, result_code FROM books.payouts WHERE id = :'po_id';
+-- one read by id: that payout's, and the events once
+SELECT path = '/payouts/bankwire/' || :'po_id' AS the_payout, count(*) FROM t.cc_calls
+ WHERE path LIKE '/payouts/%' GROUP BY 1;
+SELECT count(*) > 0 AS events_read FROM t.cc_calls WHERE path = '/events';
+-- the calls the state counts are the calls the mock received
+SELECT last_calls = (SELECT count(*) FROM t.requests()) AS calls_counted
+  FROM mangopay_fdw_sync_state WHERE target = 'books.payouts';
+SELECT watermark AS po_wm FROM mangopay_fdw_sync_state WHERE target = 'books.payouts' \gset
+SELECT * FROM t.diff('books.payouts', :'po_since', :'po_wm', 'payouts');
+
+-- disputes: one created 58 days ago is closed today
+SELECT j->>'Id' AS dc_id FROM t.truth('disputes') j
+ WHERE t.ts(j->'CreationDate') BETWEEN now() - interval '59 days' AND now() - interval '56 days'
+   AND j->>'Status' <> 'CLOSED' ORDER BY j->>'Id' LIMIT 1 \gset
+SELECT t.mock('mutate', jsonb_build_object('collection', 'disputes', 'id', :'dc_id',
+  'set', jsonb_build_object('Status', 'CLOSED', 'ResultCode', 'LOST'), 'event', 'DISPUTE_CLOSED')) ->> 'ok' AS dispute_closed;
+SELECT t.mock('reset') ->> 'ok' AS log_cleared;
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes');
+SELECT * FROM t.cc_state WHERE target = 'books.disputes';
+SELECT status, result_code FROM books.disputes WHERE id = :'dc_id';
+SELECT path = '/disputes/' || :'dc_id' AS the_dispute, count(*) FROM t.cc_calls
+ WHERE path LIKE '/disputes/%' GROUP BY 1;
+SELECT watermark AS dc_wm FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
+SELECT * FROM t.diff('books.disputes', :'since', :'dc_wm', 'disputes');
+
+-- refunds (read by id only: the events are all there is): a pay-in of
+-- three weeks ago is refunded today
+CREATE TABLE books.refunds (id text PRIMARY KEY, creation_date timestamptz NOT NULL, status text,
+  initial_transaction_id text, initial_transaction_type text, debited_funds_amount bigint);
+CALL mangopay_fdw_sync('mangopay.refunds', 'books.refunds', since => now() - interval '1 minute');
+SELECT * FROM t.cc_state WHERE target = 'books.refunds';
+SELECT j->>'Id' AS rf_payin, j->>'AuthorId' AS rf_author, j->>'CreditedWalletId' AS rf_wallet
+  FROM t.truth(format('payins?AfterDate=%s&BeforeDate=%s',
+    extract(epoch FROM now() - interval '22 days')::bigint, extract(epoch FROM now() - interval '20 days')::bigint)) j
+ WHERE j->>'Status' = 'SUCCEEDED' AND j #>> '{DebitedFunds,Currency}' = 'EUR' ORDER BY j->>'Id' LIMIT 1 \gset
+SELECT t.mock('mutate', jsonb_build_object('collection', 'transactions', 'add', jsonb_build_object(
+  'Id', 'refund_sync_3w', 'CreationDate', extract(epoch FROM now() - interval '5 minutes')::bigint,
+  'Status', 'SUCCEEDED', 'ResultCode', '000000', 'Type', 'PAYOUT', 'Nature', 'REFUND',
+  'AuthorId', :'rf_author', 'DebitedWalletId', :'rf_wallet',
+  'InitialTransactionId', :'rf_payin', 'InitialTransactionType', 'PAYIN', 'InitialTransactionNature', 'REGULAR',
+  'DebitedFundsAmount', 500, 'DebitedFundsCurrency', 'EUR', 'CreditedFundsAmount', 500, 'CreditedFundsCurrency', 'EUR',
+  'FeesAmount', 0, 'FeesCurrency', 'EUR'), 'event', 'PAYIN_REFUND_SUCCEEDED')) ->> 'ok' AS refunded;
+SELECT t.mock('reset') ->> 'ok' AS log_cleared;
+CALL mangopay_fdw_sync('mangopay.refunds', 'books.refunds');
+SELECT * FROM t.cc_state WHERE target = 'books.refunds';
+SELECT id, status, initial_transaction_id = :'rf_payin' AS of_the_payin, initial_transaction_type, debited_funds_amount
+  FROM books.refunds;
+SELECT path, count(*) FROM t.cc_calls WHERE path LIKE '/refunds/%' GROUP BY 1;
+
+-- a sync skipped for 50 days: the events of the gap are gone; the run says
+-- so and reads everything since the first run's start again
+UPDATE mangopay_fdw_sync_state SET events_to = events_to - interval '50 days',
+  watermark = watermark - interval '50 days', last_started = last_started - interval '50 days'
+ WHERE target IN ('books.disputes', 'books.refunds');
+SELECT j->>'Id' AS gap_id FROM t.truth('disputes') j
+ WHERE t.ts(j->'CreationDate') BETWEEN now() - interval '59 days' AND now() - interval '56 days'
+   AND j->>'Status' <> 'CLOSED' ORDER BY j->>'Id' LIMIT 1 \gset
+-- (changed without an event: the gap lost it)
+SELECT t.mock('mutate', jsonb_build_object('collection', 'disputes', 'id', :'gap_id',
+  'set', jsonb_build_object('Status', 'CLOSED', 'ResultCode', 'WON'))) ->> 'ok' AS changed_in_the_gap;
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes');
+SELECT *, (SELECT last_from = since FROM mangopay_fdw_sync_state WHERE target = 'books.disputes') AS from_since
+  FROM t.cc_state WHERE target = 'books.disputes';
+SELECT status FROM books.disputes WHERE id = :'gap_id';
+SELECT watermark AS gap_wm FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
+SELECT * FROM t.diff('books.disputes', :'since', :'gap_wm', 'disputes');
+-- a table read by id only: every object it holds is read again
+SET client_min_messages = notice;
+\set VERBOSITY terse
+CALL mangopay_fdw_sync('mangopay.refunds', 'books.refunds');
+\set VERBOSITY default
+SET client_min_messages = warning;
+SELECT * FROM t.cc_state WHERE target = 'books.refunds';
+
+-- the backend of a run killed in the middle (SIGTERM: a SIGKILL would
+-- make the postmaster restart every session, this one too): the next run
+-- completes, nothing lost or doubled
+SELECT j->>'Id' AS kill_id FROM t.truth('disputes') j
+ WHERE t.ts(j->'CreationDate') BETWEEN now() - interval '50 days' AND now() - interval '45 days'
+   AND j->>'Status' <> 'CLOSED' ORDER BY j->>'Id' LIMIT 1 \gset
+SELECT t.mock('mutate', jsonb_build_object('collection', 'disputes', 'id', :'kill_id',
+  'set', jsonb_build_object('Status', 'CLOSED', 'ResultCode', 'VOID'), 'event', 'DISPUTE_CLOSED')) ->> 'ok' AS closed;
+SELECT runs AS runs_before FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
+SELECT dblink_connect('sync_kill', format('host=%s port=%s dbname=%s user=%s',
+  current_setting('unix_socket_directories'), current_setting('port'), current_database(), current_user)) AS bg;
+SELECT pid AS kill_pid FROM dblink('sync_kill', 'SELECT pg_backend_pid()') AS r(pid int) \gset
+SELECT set_config('t.kill_pid', :'kill_pid', false) IS NOT NULL AS noted;
+-- the second window's page answers after 60 s: the run holds its first
+-- chunk committed and waits
+SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","method":"GET","kind":"latency","ms":60000,"skip":1}]}') ->> 'ok' AS armed;
+SELECT dblink_send_query('sync_kill', $$CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes', chunk => '1 day')$$) AS sent;
+DO $$ BEGIN
+  FOR i IN 1..600 LOOP
+    EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = current_setting('t.kill_pid')::int
+                        AND wait_event = t.wait_event())
+          AND (SELECT count(*) FROM t.requests() r WHERE r->>'path' LIKE '%/disputes') >= 1;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT pg_terminate_backend(:kill_pid) AS terminated;
+DO $$ BEGIN
+  FOR i IN 1..600 LOOP
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = current_setting('t.kill_pid')::int);
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT count(*) AS backend_gone FROM pg_stat_activity WHERE pid = :kill_pid;
+SELECT dblink_disconnect('sync_kill');
+SELECT t.mock('reset') ->> 'ok' AS disarmed;
+-- (the killed run counts once if its first chunk was committed)
+SELECT runs - :runs_before AS runs_killed FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
+SELECT :runs_killed <= 1 AS at_most_one_chunk_kept;
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.disputes');
+SELECT runs - :runs_before - :runs_killed AS runs_added, last_changed >= 1 AS changed_read
+  FROM mangopay_fdw_sync_state WHERE target = 'books.disputes';
+SELECT status, result_code FROM books.disputes WHERE id = :'kill_id';
+SELECT watermark AS kill_wm FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
+SELECT * FROM t.diff('books.disputes', :'since', :'kill_wm', 'disputes');
+
 -- the state table is dumped with the extension (its watermarks survive a restore)
 SELECT extcondition IS NOT NULL AND 'mangopay_fdw_sync_state'::regclass = ANY (extconfig) AS dumped
   FROM pg_extension WHERE extname = 'mangopay_fdw';

@@ -275,12 +275,10 @@ wait_for_token(MpRequest *req)
 	req->basic_auth = NULL;
 }
 
-static void
-fetch_token(MpSettings *conn, TokenEntry *e)
+/* the token request of conn (in the current context) */
+static MpRequest *
+token_request(MpSettings *conn)
 {
-	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw token",
-											  ALLOCSET_SMALL_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(tmp);
 	MpRequest  *req;
 
 	req = mp_request_new(conn, psprintf("OAuth token of server %s", conn->servername), "POST",
@@ -293,6 +291,22 @@ fetch_token(MpSettings *conn, TokenEntry *e)
 	req->secret = true;			/* the body and its tree are wiped when freed */
 	req->max_body = MP_MAX_ERROR_BYTES;
 	req->log_path = "/v2.01/oauth/token";
+	return req;
+}
+
+static bool
+token_usable(TokenEntry *e)
+{
+	return e->valid && GetCurrentTimestamp() < e->expires_at;
+}
+
+static void
+fetch_token(MpSettings *conn, TokenEntry *e)
+{
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw token",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(tmp);
+	MpRequest  *req = token_request(conn);
 
 	/*
 	 * Whatever happens, the token's context goes now, not when the ERROR
@@ -321,7 +335,7 @@ mp_auth_token(MpSettings *conn)
 {
 	TokenEntry *e = entry_for(conn);
 
-	if (!e->valid || GetCurrentTimestamp() >= e->expires_at)
+	if (!token_usable(e))
 	{
 		e->valid = false;
 		fetch_token(conn, e);
@@ -362,4 +376,62 @@ register_auth(void)
 {
 	mp_http_set_auth(&auth_provider);
 	mp_error_add_masker(mask_secrets);
+}
+
+/*
+ * Tokens for several (server, user mapping)s at once: the requests of
+ * those without a usable token go out together, so the first rows of an
+ * Append over many client ids wait for one token round, not one per client
+ * id.  A refusal or failure is the ERROR mp_auth_token would raise.
+ */
+void
+mp_auth_prefetch(MpSettings **conns, int n)
+{
+	MemoryContext tmp;
+	MemoryContext old;
+	MpRequest **reqs;
+	volatile int pending = 0;
+
+	if (n < 2)
+		return;
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw tokens", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(tmp);
+	reqs = palloc0(sizeof(MpRequest *) * n);
+	for (int i = 0; i < n; i++)
+	{
+		bool		dup = false;
+
+		if (token_usable(entry_for(conns[i])))
+			continue;
+		for (int k = 0; k < i && !dup; k++)
+			dup = reqs[k] && conns[k]->serverid == conns[i]->serverid &&
+				conns[k]->umid == conns[i]->umid;
+		if (dup)
+			continue;
+		entry_for(conns[i])->valid = false;
+		reqs[i] = token_request(conns[i]);
+		pending++;
+	}
+	mp_token_fetch_enter();
+	PG_TRY();
+	{
+		while (pending > 0)
+		{
+			int			k = mp_request_wait_any(reqs, n);
+
+			explicit_bzero(reqs[k]->basic_auth, strlen(reqs[k]->basic_auth));
+			reqs[k]->basic_auth = NULL;
+			take_token(reqs[k], entry_for(conns[k]));
+			mp_request_release(reqs[k]);
+			reqs[k] = NULL;
+			pending--;
+		}
+	}
+	PG_FINALLY();
+	{
+		mp_token_fetch_leave();
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(tmp);
+	}
+	PG_END_TRY();
 }

@@ -27,6 +27,12 @@
 
 #include <curl/curl.h>
 #include <math.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/timerfd.h>
+#endif
 
 #include "apiparse.h"
 #include "ratebudget.h"
@@ -684,4 +690,157 @@ bool
 mp_auth_fetch_in_progress(void)
 {
 	return mp_token_fetches > 0;
+}
+
+/* ------------------------------------------------------------------------
+ * asynchronous execution
+ *
+ * An Append over foreign partitions waits for them in one WaitEventSet,
+ * one fd per waiting scan, and calls back the scan whose fd is readable.
+ * Every scan's transfers share this backend's multi handle, so the fd a
+ * scan gives is an epoll instance holding the sockets curl waits on now
+ * and a timer (curl's next timeout, a retry's or a rate-limit wait's time,
+ * at most 100 ms; at once when the scan can go on without the network).
+ * The callback then drives curl without waiting, and the scan returns a
+ * row if one is ready.  A socket curl could not report (beyond
+ * FD_SETSIZE) is still served within 100 ms by the timer.
+ * ------------------------------------------------------------------------ */
+#define MP_ASYNC_MAXFDS 256
+
+struct MpAsyncWait
+{
+	int			epfd;
+	int			tfd;
+	int			nfds;
+	int			fds[MP_ASYNC_MAXFDS];
+};
+
+bool
+mp_async_supported(void)
+{
+#ifdef __linux__
+	return true;
+#else
+	return false;
+#endif
+}
+
+#ifdef __linux__
+static void
+async_wait_close(void *arg)
+{
+	MpAsyncWait *w = (MpAsyncWait *) arg;
+
+	if (w->tfd >= 0)
+		close(w->tfd);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	w->tfd = w->epfd = -1;
+}
+#endif
+
+/* the fds live as long as cxt (closed by its reset callback) */
+MpAsyncWait *
+mp_async_wait_new(MemoryContext cxt)
+{
+	MpAsyncWait *w = MemoryContextAllocZero(cxt, sizeof(MpAsyncWait));
+#ifdef __linux__
+	MemoryContextCallback *cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
+	struct epoll_event ev = {0};
+
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	cb->func = async_wait_close;
+	cb->arg = w;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	ev.events = EPOLLIN;
+	ev.data.fd = w->tfd;
+	if (w->epfd < 0 || w->tfd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->tfd, &ev) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("mangopay_fdw could not set up an asynchronous wait: %m")));
+#else
+	elog(ERROR, "mangopay_fdw: asynchronous execution is not supported on this platform");
+#endif
+	return w;
+}
+
+/* the fd to wait on: readable when curl has work or the timer runs out */
+int
+mp_async_wait_arm(MpAsyncWait *w, bool now)
+{
+#ifdef __linux__
+	fd_set		rd,
+				wr,
+				ex;
+	int			maxfd = -1;
+	long		ms = 100;
+	struct itimerspec its;
+
+	mp_http_init();
+	for (int i = 0; i < w->nfds; i++)
+		(void) epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->fds[i], NULL);
+	w->nfds = 0;
+	FD_ZERO(&rd);
+	FD_ZERO(&wr);
+	FD_ZERO(&ex);
+	if (!now && curl_multi_fdset(mp_multi, &rd, &wr, &ex, &maxfd) == CURLM_OK)
+	{
+		for (int fd = 0; fd <= maxfd && w->nfds < MP_ASYNC_MAXFDS; fd++)
+		{
+			struct epoll_event ev = {0};
+
+			if (fd == w->epfd || fd == w->tfd)
+				continue;
+			if (FD_ISSET(fd, &rd))
+				ev.events |= EPOLLIN;
+			if (FD_ISSET(fd, &wr))
+				ev.events |= EPOLLOUT;
+			if (FD_ISSET(fd, &ex))
+				ev.events |= EPOLLPRI;
+			if (ev.events == 0)
+				continue;
+			ev.data.fd = fd;
+			if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+				w->fds[w->nfds++] = fd;
+		}
+	}
+	if (now)
+		ms = 0;
+	else
+	{
+		long		tmo = -1;
+		TimestampTz t = GetCurrentTimestamp();
+
+		if (curl_multi_timeout(mp_multi, &tmo) == CURLM_OK && tmo >= 0)
+			ms = Min(ms, tmo);
+		for (MpRequest *r = mp_live; r; r = r->next_active)
+			if (r->state == MP_REQ_WAITING)
+				ms = Min(ms, Max(0, (long) ((r->not_before - t) / 1000)));
+	}
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (ms % 1000) * 1000000L;
+	if (ms == 0)
+		its.it_value.tv_nsec = 1;	/* zero would disarm it */
+	if (timerfd_settime(w->tfd, 0, &its, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("mangopay_fdw could not arm an asynchronous wait: %m")));
+	return w->epfd;
+#else
+	return -1;
+#endif
+}
+
+/* the wait is over: drain the timer */
+void
+mp_async_wait_clear(MpAsyncWait *w)
+{
+#ifdef __linux__
+	uint64		n;
+
+	if (read(w->tfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		elog(DEBUG1, "mangopay_fdw: reading the async timer: %m");
+#endif
 }

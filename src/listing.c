@@ -612,6 +612,39 @@ list_next(void *scan, TupleTableSlot *slot)
 	}
 }
 
+/*
+ * Asynchronous execution: would list_next return without waiting?  A
+ * plain list (one partition, no lookups) starts the page it reads next and
+ * answers whether it is in; every other shape says yes and reads as it
+ * always does (waiting, while curl drives every scan's transfers).
+ */
+static bool
+list_ready(void *scan)
+{
+	MpListScan *s = scan;
+	MpRequest  *r;
+	MemoryContext old;
+
+	if (!s->started)
+		evaluate(s);
+	if (s->no_rows || s->by_id || s->lookups || s->nparts != 1 || s->part_done ||
+		(s->cur && s->cur_idx < s->cur_n) ||
+		(s->total_pages >= 0 && s->next_page > s->total_pages))
+		return true;
+	r = s->window[s->next_page % MP_MAX_WINDOW];
+	if (r == NULL || s->last_requested < s->next_page)
+	{
+		/* the request next_page() would start: started here, found there */
+		old = MemoryContextSwitchTo(s->b.cxt);
+		r = page_request(s, part_path(s, &s->parts[0]), s->next_page, s->per_page, s->query);
+		mp_request_start(r);
+		s->window[s->next_page % MP_MAX_WINDOW] = r;
+		s->last_requested = s->next_page;
+		MemoryContextSwitchTo(old);
+	}
+	return r->state == MP_REQ_DONE;
+}
+
 static void
 list_rescan(void *scan)
 {
@@ -702,7 +735,7 @@ list_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
  * the list source
  * ------------------------------------------------------------------------ */
 const MpSource mp_list_source = {
-	"list", list_begin, list_next, list_rescan, list_end, list_explain
+	"list", list_begin, list_next, list_rescan, list_end, list_explain, list_ready
 };
 
 /* the by-id source: the same scan, its ids read by byid.c's GETs and cache */

@@ -59,11 +59,13 @@ typedef struct MpSettings
 	int			max_lookups;
 	bool		use_remote_estimate;
 	int			rate_reserve_pct;	/* share of each window batch sessions leave */
+	bool		async_capable;	/* scans may run concurrently under an Append */
 } MpSettings;
 
 extern MpSettings *mp_get_settings(Oid serverid, Oid userid);
 extern MpSettings *mp_get_server_settings(Oid serverid);
 extern char *mp_table_resource_name(Oid relid);
+extern bool mp_table_async_capable(Oid relid);
 extern char *mp_column_field_option(Oid relid, AttrNumber attnum);
 extern bool mp_url_host_is_loopback(const char *url);
 extern bool mp_url_is_acceptable(const char *url, bool *is_http);
@@ -157,6 +159,7 @@ extern const char *mp_resource_id_path(const MpResource *res);
 extern int	mp_resource_key_count(const MpResource *res);
 extern bool mp_resource_needs_parents(const MpResource *res);
 extern double mp_resource_typical_rows(const MpResource *res);
+extern int	mp_resource_event_types(const MpResource *res, const char **types, int max);
 
 /* ------------------------------------------------------------------------
  * stats — per-backend counters (mangopay_fdw_stats()), in http_retry.c
@@ -286,6 +289,13 @@ extern const char *mp_http_auth_token(MpRequest *req);
 extern void mp_http_pump(long max_wait_ms);
 extern void mp_request_release(MpRequest *req);
 extern int	mp_http_in_flight(void);
+
+/* asynchronous execution: one pollable fd per waiting scan (Linux) */
+typedef struct MpAsyncWait MpAsyncWait;
+extern bool mp_async_supported(void);
+extern MpAsyncWait *mp_async_wait_new(MemoryContext cxt);
+extern int	mp_async_wait_arm(MpAsyncWait *w, bool now);
+extern void mp_async_wait_clear(MpAsyncWait *w);
 /* http_retry.c: a finished transfer retried or final (-1); rate-limit headers → stats */
 extern long mp_http_retry_delay(MpRequest *req, int result, long status);
 extern void mp_http_record_ratelimit(MpRequest *req);
@@ -299,6 +309,7 @@ extern char *mp_path_with_id(const char *tmpl, const char *id);
  * itself as the engine's MpAuthProvider and its secrets' masker in errors.c
  * ------------------------------------------------------------------------ */
 extern void mp_auth_init(void);
+extern void mp_auth_prefetch(MpSettings **conns, int n);
 
 /* ------------------------------------------------------------------------
  * errors.c — API and transport failures → ERROR
@@ -541,6 +552,12 @@ typedef struct MpSource
 	void		(*end) (void *scan);
 	void		(*explain) (void *scan, MpPlan *plan, struct ForeignScanState *node,
 							struct ExplainState *es);
+	/*
+	 * Optional (asynchronous execution): would next() return without
+	 * waiting for the network?  Starts the requests it needs, never waits.
+	 * NULL: next() may always wait (the scan is not async capable).
+	 */
+	bool		(*ready) (void *scan);
 } MpSource;
 
 extern const MpSource mp_list_source;	/* listing.c: paginated GETs */

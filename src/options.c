@@ -63,9 +63,11 @@ static const MpOption mp_options[] = {
 	{"max_lookups", ForeignServerRelationId, OPT_INT, 0, 10000000, false, false},
 	{"use_remote_estimate", ForeignServerRelationId, OPT_BOOL, 0, 0, false, false},
 	{"rate_reserve_pct", ForeignServerRelationId, OPT_INT, 0, 90, false, false},
+	{"async_capable", ForeignServerRelationId, OPT_BOOL, 0, 0, false, false},
 	{"client_id", UserMappingRelationId, OPT_TEXT, 0, 0, false, false},
 	{"api_key", UserMappingRelationId, OPT_TEXT, 0, 0, false, true},
 	{"resource", ForeignTableRelationId, OPT_RESOURCE, 0, 0, false, false},
+	{"async_capable", ForeignTableRelationId, OPT_BOOL, 0, 0, false, false},
 	{"field", AttributeRelationId, OPT_TEXT, 0, 0, false, false},
 	{NULL, InvalidOid, OPT_TEXT, 0, 0, false, false}
 };
@@ -96,6 +98,16 @@ find_option(const char *name)
 		if (strcmp(o->name, name) == 0)
 			return o;
 	return NULL;
+}
+
+/* an option of that name in that catalog, else the first of that name */
+static const MpOption *
+find_option_in(const char *name, Oid context)
+{
+	for (const MpOption *o = mp_options; o->name; o++)
+		if (strcmp(o->name, name) == 0 && o->context == context)
+			return o;
+	return find_option(name);
 }
 
 /* "a, b, c": the options valid in one catalog, for a HINT */
@@ -305,7 +317,7 @@ mangopay_fdw_validator(PG_FUNCTION_ARGS)
 	foreach(lc, options)
 	{
 		DefElem    *def = (DefElem *) lfirst(lc);
-		const MpOption *o = find_option(def->defname);
+		const MpOption *o = find_option_in(def->defname, catalog);
 
 		if (o == NULL)
 			ereport(ERROR,
@@ -394,6 +406,7 @@ mp_get_server_settings(Oid serverid)
 	c->report_max_age_s = 0;
 	c->max_lookups = 1000;
 	c->rate_reserve_pct = 10;
+	c->async_capable = true;
 
 	foreach(lc, server->options)
 	{
@@ -427,6 +440,8 @@ mp_get_server_settings(Oid serverid)
 			c->use_remote_estimate = defGetBoolean(def);
 		else if (strcmp(def->defname, "rate_reserve_pct") == 0)
 			c->rate_reserve_pct = int_option(def);
+		else if (strcmp(def->defname, "async_capable") == 0)
+			c->async_capable = defGetBoolean(def);
 	}
 	if (c->base_url == NULL)
 		c->base_url = pstrdup(strcmp(env, "production") == 0 ?
@@ -505,4 +520,21 @@ mp_column_field_option(Oid relid, AttrNumber attnum)
 			return defGetString(def);
 	}
 	return NULL;
+}
+
+/* the table's async_capable, else its server's (on by default) */
+bool
+mp_table_async_capable(Oid relid)
+{
+	ForeignTable *table = GetForeignTable(relid);
+	ListCell   *lc;
+
+	foreach(lc, table->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "async_capable") == 0)
+			return defGetBoolean(def);
+	}
+	return mp_get_server_settings(table->serverid)->async_capable;
 }

@@ -39,6 +39,15 @@
  * Shared memory comes from shared_preload_libraries, or on PostgreSQL 17+
  * from the DSM registry; otherwise each backend goes on by itself as
  * before, with a NOTICE once.
+ *
+ * There is room for mangopay_fdw.max_budgets pairs (a server restart
+ * changes it).  A pair is found through a compact array of key hashes.
+ * When every entry is taken, the idle one used longest ago (no call in
+ * flight, no backend queued) is given to the new pair, which starts again
+ * from one probe; when none is idle, the call goes on without a shared
+ * budget (the busy pairs keep theirs), counted in a row of
+ * mangopay_fdw_rate_limits() with no api_url and no client id, and the
+ * backend says so in a WARNING once.
  *-------------------------------------------------------------------------
  */
 #include "ratebudget.h"
@@ -65,10 +74,11 @@
 PG_FUNCTION_INFO_V1(mangopay_fdw_rate_limits);
 
 #define MP_NWIN			4
-#define MP_NBUDGETS		16		/* distinct (api_url, client_id) pairs */
 #define MP_NWAITERS		256
-#define MP_NMINUTES		1440	/* per-minute call counts, for 24 h */
+#define MP_NMINUTES		60		/* per-minute call counts, for 1 h */
+#define MP_NQUARTERS	96		/* per-15-minute call counts, for 24 h */
 #define MP_STALE_US		1000000 /* a waiter silent this long is skipped */
+#define MP_IDLE_US		2000000 /* an entry unused this long may be reused */
 
 /* the documented windows and allowances (mangopay-api.md §2) */
 static const int64 mp_win_secs[MP_NWIN] = {900, 1800, 3600, 86400};
@@ -88,8 +98,11 @@ typedef struct MpBudget
 	int64		calls;			/* slots taken since startup */
 	int64		waits;			/* times a backend queued */
 	int64		too_long;		/* waits refused (beyond the deadline) */
+	TimestampTz last_used;		/* last slot asked for: the oldest idle is reused */
 	int32		minute_stamp[MP_NMINUTES];
 	uint32		minute_calls[MP_NMINUTES];
+	int32		quarter_stamp[MP_NQUARTERS];
+	uint32		quarter_calls[MP_NQUARTERS];
 } MpBudget;
 
 typedef struct MpWaiter
@@ -101,14 +114,25 @@ typedef struct MpWaiter
 	TimestampTz polled;
 } MpWaiter;
 
+/*
+ * The shared header; after it (MAXALIGN'ed) nbudgets key hashes (0: free
+ * entry) and the nbudgets budgets.  Offsets, not pointers: a DSM segment
+ * maps at a different address in each backend.
+ */
 typedef struct MpBudgetShared
 {
 	LWLock		lock;
 	int			tranche;
+	int			nbudgets;
 	uint64		next_ticket;
-	MpBudget	b[MP_NBUDGETS];
+	int64		unshared_calls; /* calls that found every budget busy */
 	MpWaiter	w[MP_NWAITERS];
 } MpBudgetShared;
+
+#define HASHES_OFF		MAXALIGN(sizeof(MpBudgetShared))
+#define BUDGETS_OFF(n)	(HASHES_OFF + MAXALIGN(sizeof(uint32) * (n)))
+#define KEYHASH(i)		(((uint32 *) ((char *) shared + HASHES_OFF))[i])
+#define BUDGET(i)		(&((MpBudget *) ((char *) shared + BUDGETS_OFF(shared->nbudgets)))[i])
 
 enum
 {
@@ -117,8 +141,12 @@ enum
 
 static MpBudgetShared *shared = NULL;
 static int	mode = MODE_UNKNOWN;
-static int	my_held[MP_NBUDGETS];
-static int	my_queued[MP_NBUDGETS];
+static int *my_held = NULL;		/* per budget: this backend's calls in flight */
+static int *my_queued = NULL;	/* per budget: this backend's queued requests */
+static int	my_queued_total = 0;
+static bool warned_unshared = false;
+
+static int	mp_max_budgets = 1024;
 
 static bool mp_budget_on = true;
 static int	mp_workload = 0;
@@ -135,12 +163,19 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 #endif
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
+static Size
+shared_size(void)
+{
+	return add_size(BUDGETS_OFF(mp_max_budgets), mul_size(sizeof(MpBudget), mp_max_budgets));
+}
+
 static void
 init_shared(void *ptr)
 {
 	MpBudgetShared *s = (MpBudgetShared *) ptr;
 
-	memset(s, 0, sizeof(MpBudgetShared));
+	memset(s, 0, shared_size());
+	s->nbudgets = mp_max_budgets;
 	s->tranche = LWLockNewTrancheId();
 	LWLockInitialize(&s->lock, s->tranche);
 	for (int i = 0; i < MP_NWAITERS; i++)
@@ -153,7 +188,7 @@ mp_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(MpBudgetShared)));
+	RequestAddinShmemSpace(MAXALIGN(shared_size()));
 }
 #endif
 
@@ -165,7 +200,7 @@ mp_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared = ShmemInitStruct("mangopay_fdw rate budget", sizeof(MpBudgetShared), &found);
+	shared = ShmemInitStruct("mangopay_fdw rate budget", shared_size(), &found);
 	if (!found)
 		init_shared(shared);
 	LWLockRelease(AddinShmemInitLock);
@@ -184,13 +219,21 @@ mp_budget_init(void)
 							 "Batch sessions leave the server's rate_reserve_pct of each rate "
 							 "window to interactive ones; auto means batch for pg_cron jobs.",
 							 &mp_workload, 0, workload_options, PGC_USERSET, 0, NULL, NULL, NULL);
+	/* loaded later (the DSM registry): the value when the segment is created */
+	DefineCustomIntVariable("mangopay_fdw.max_budgets",
+							"How many (api_url, client id) pairs the shared rate budget has room for.",
+							"When all are taken, the idle one used longest ago is reused; when "
+							"none is idle, calls go on without a shared budget.",
+							&mp_max_budgets, 1024, 2, 65536,
+							process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
+							0, NULL, NULL, NULL);
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 #if PG_VERSION_NUM >= 150000
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = mp_shmem_request;
 #else
-	RequestAddinShmemSpace(MAXALIGN(sizeof(MpBudgetShared)));
+	RequestAddinShmemSpace(MAXALIGN(shared_size()));
 #endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = mp_shmem_startup;
@@ -204,11 +247,12 @@ detach(int code, Datum arg)
 	if (mode != MODE_SHARED)
 		return;
 	LWLockAcquire(&shared->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < MP_NBUDGETS; i++)
+	for (int i = 0; i < shared->nbudgets; i++)
 	{
-		shared->b[i].inflight = Max(0, shared->b[i].inflight - my_held[i]);
+		BUDGET(i)->inflight = Max(0, BUDGET(i)->inflight - my_held[i]);
 		my_held[i] = my_queued[i] = 0;
 	}
+	my_queued_total = 0;
 	for (int i = 0; i < MP_NWAITERS; i++)
 		if (shared->w[i].pid == MyProcPid)
 			shared->w[i].budget = -1;
@@ -226,12 +270,14 @@ attach(void)
 		{
 			bool		found;
 
-			shared = GetNamedDSMSegment("mangopay_fdw_rate_budget", sizeof(MpBudgetShared),
+			shared = GetNamedDSMSegment("mangopay_fdw_rate_budget", shared_size(),
 										init_shared, &found);
 		}
 #endif
 		if (shared != NULL)
 		{
+			my_held = MemoryContextAllocZero(TopMemoryContext, sizeof(int) * shared->nbudgets);
+			my_queued = MemoryContextAllocZero(TopMemoryContext, sizeof(int) * shared->nbudgets);
 			LWLockRegisterTranche(shared->tranche, "mangopay_fdw");
 			before_shmem_exit(detach, (Datum) 0);
 			mode = MODE_SHARED;
@@ -269,37 +315,88 @@ is_api_request(MpRequest *req)
 	return strncmp(req->url, req->conn->base_url, n) == 0 && req->url[n] == '/';
 }
 
+static uint32
+key_hash(MpSettings *conn)
+{
+	uint32		h = 2166136261u;	/* FNV-1a over "base_url\0client_id" */
+
+	for (const char *p = conn->base_url; *p; p++)
+		h = (h ^ (unsigned char) *p) * 16777619u;
+	h = h * 16777619u;
+	for (const char *p = conn->client_id; *p; p++)
+		h = (h ^ (unsigned char) *p) * 16777619u;
+	return h | 1;				/* never 0: 0 marks a free entry */
+}
+
+/* no call in flight, none for MP_IDLE_US, and no live backend queued */
+static bool
+budget_idle(int bi, TimestampTz now_us)
+{
+	/* between two pages of a scan nothing is in flight for a moment */
+	if (BUDGET(bi)->inflight > 0 || now_us - BUDGET(bi)->last_used < MP_IDLE_US)
+		return false;
+	for (int i = 0; i < MP_NWAITERS; i++)
+	{
+		MpWaiter   *w = &shared->w[i];
+
+		if (w->budget != bi)
+			continue;
+		if (kill(w->pid, 0) != 0 && errno == ESRCH)
+			w->budget = -1;
+		else
+			return false;
+	}
+	return true;
+}
+
+/* the budget of conn's pair; with add, a free or the oldest idle entry */
 static int
 find_budget(MpSettings *conn, bool add)
 {
+	uint32		h = key_hash(conn);
 	int			free_slot = -1;
+	int			oldest = -1;
+	TimestampTz now_us = GetCurrentTimestamp();
+	MpBudget   *b;
 
-	for (int i = 0; i < MP_NBUDGETS; i++)
+	for (int i = 0; i < shared->nbudgets; i++)
 	{
-		MpBudget   *b = &shared->b[i];
+		uint32		k = KEYHASH(i);
 
-		if (!b->in_use)
+		if (k == 0)
 		{
 			if (free_slot < 0)
 				free_slot = i;
 			continue;
 		}
+		if (k != h)
+			continue;
+		b = BUDGET(i);
 		if (strncmp(b->base_url, conn->base_url, sizeof(b->base_url) - 1) == 0 &&
 			strncmp(b->client_id, conn->client_id, sizeof(b->client_id) - 1) == 0)
 			return i;
 	}
-	if (!add || free_slot < 0)
+	if (!add)
 		return -1;
+	if (free_slot < 0)
 	{
-		MpBudget   *b = &shared->b[free_slot];
-
-		memset(b, 0, sizeof(MpBudget));
-		b->in_use = true;
-		strlcpy(b->base_url, conn->base_url, sizeof(b->base_url));
-		strlcpy(b->client_id, conn->client_id, sizeof(b->client_id));
-		for (int w = 0; w < MP_NWIN; w++)
-			b->limit[w] = mp_win_limit[w];
+		/* full: the idle entry used longest ago; none idle: no room */
+		for (int i = 0; i < shared->nbudgets; i++)
+			if ((oldest < 0 || BUDGET(i)->last_used < BUDGET(oldest)->last_used) &&
+				budget_idle(i, now_us))
+				oldest = i;
+		if (oldest < 0)
+			return -1;
+		free_slot = oldest;
 	}
+	b = BUDGET(free_slot);
+	memset(b, 0, sizeof(MpBudget));
+	b->in_use = true;
+	strlcpy(b->base_url, conn->base_url, sizeof(b->base_url));
+	strlcpy(b->client_id, conn->client_id, sizeof(b->client_id));
+	for (int w = 0; w < MP_NWIN; w++)
+		b->limit[w] = mp_win_limit[w];
+	KEYHASH(free_slot) = h;
 	return free_slot;
 }
 
@@ -366,7 +463,9 @@ static void
 count_call(MpBudget *b, int64 now)
 {
 	int32		m = (int32) (now / 60);
+	int32		q = (int32) (now / 900);
 	int			k = m % MP_NMINUTES;
+	int			kq = q % MP_NQUARTERS;
 
 	if (b->minute_stamp[k] != m)
 	{
@@ -374,15 +473,34 @@ count_call(MpBudget *b, int64 now)
 		b->minute_calls[k] = 0;
 	}
 	b->minute_calls[k]++;
+	if (b->quarter_stamp[kq] != q)
+	{
+		b->quarter_stamp[kq] = q;
+		b->quarter_calls[kq] = 0;
+	}
+	b->quarter_calls[kq]++;
 	b->calls++;
 }
 
+/* calls in the last secs: by minute up to 1 h, by quarter hour beyond */
 static int64
 calls_in(MpBudget *b, int64 now, int64 secs)
 {
 	int32		m = (int32) (now / 60);
+	int32		q = (int32) (now / 900);
 	int64		n = 0;
 
+	if (secs > MP_NMINUTES * 60)
+	{
+		for (int32 i = 0; i < secs / 900 && i < MP_NQUARTERS; i++)
+		{
+			int			k = (q - i) % MP_NQUARTERS;
+
+			if (b->quarter_stamp[k] == q - i)
+				n += b->quarter_calls[k];
+		}
+		return n;
+	}
 	for (int32 i = 0; i < secs / 60 && i < MP_NMINUTES; i++)
 	{
 		int			k = (m - i) % MP_NMINUTES;
@@ -420,13 +538,37 @@ mp_budget_acquire(MpRequest *req, TimestampTz deadline, int64 *until)
 	reserve = is_batch() ? req->conn->rate_reserve_pct : 0;
 
 	LWLockAcquire(&shared->lock, LW_EXCLUSIVE);
+	/* a request queued for an entry since given to another pair */
+	if (req->budget_state == MP_BUDGET_QUEUED &&
+		(KEYHASH(req->budget_slot) != key_hash(req->conn) ||
+		 strcmp(BUDGET(req->budget_slot)->client_id, req->conn->client_id) != 0 ||
+		 strcmp(BUDGET(req->budget_slot)->base_url, req->conn->base_url) != 0))
+	{
+		my_queued_total--;
+		if (--my_queued[req->budget_slot] == 0)
+			drop_waiter(req->budget_slot);
+		req->budget_state = MP_BUDGET_NONE;
+	}
 	bi = find_budget(req->conn, true);
 	if (bi < 0)
 	{
+		/* every budget busy: this call goes on without one (counted) */
+		shared->unshared_calls++;
 		LWLockRelease(&shared->lock);
-		return MP_BUDGET_GO;	/* more client ids than slots: on our own */
+		if (!warned_unshared)
+		{
+			warned_unshared = true;
+			ereport(WARNING,
+					(errmsg("mangopay_fdw's shared rate budgets are all in use: calls for client id \"%s\" go on without one",
+							req->conn->client_id),
+					 errdetail("All %d entries (mangopay_fdw.max_budgets) have calls in flight or sessions waiting.",
+							   shared->nbudgets),
+					 errhint("Raise mangopay_fdw.max_budgets and restart PostgreSQL; mangopay_fdw_rate_limits() counts these calls in a row without api_url.")));
+		}
+		return MP_BUDGET_GO;
 	}
-	b = &shared->b[bi];
+	b = BUDGET(bi);
+	b->last_used = now_us;
 	refill(b, now);
 	for (int i = 0; i < MP_NWAITERS; i++)
 		if (shared->w[i].budget == bi && shared->w[i].pid == MyProcPid)
@@ -463,7 +605,10 @@ mp_budget_acquire(MpRequest *req, TimestampTz deadline, int64 *until)
 			LWLockRelease(&shared->lock);
 			my_held[bi]++;
 			if (req->budget_state == MP_BUDGET_QUEUED)
+			{
 				my_queued[bi]--;
+				my_queued_total--;
+			}
 			req->budget_state = MP_BUDGET_HELD;
 			req->budget_slot = bi;
 			return MP_BUDGET_GO;
@@ -474,8 +619,12 @@ mp_budget_acquire(MpRequest *req, TimestampTz deadline, int64 *until)
 	{
 		*until = next_slot_at(b, reserve, now);
 		b->too_long++;
-		if (req->budget_state == MP_BUDGET_QUEUED && --my_queued[bi] == 0)
-			drop_waiter(bi);
+		if (req->budget_state == MP_BUDGET_QUEUED)
+		{
+			my_queued_total--;
+			if (--my_queued[bi] == 0)
+				drop_waiter(bi);
+		}
 		LWLockRelease(&shared->lock);
 		req->budget_state = MP_BUDGET_NONE;
 		return MP_BUDGET_TOO_LONG;
@@ -506,6 +655,7 @@ mp_budget_acquire(MpRequest *req, TimestampTz deadline, int64 *until)
 		req->budget_state = MP_BUDGET_QUEUED;
 		req->budget_slot = bi;
 		my_queued[bi]++;
+		my_queued_total++;
 	}
 	return result;
 }
@@ -524,7 +674,7 @@ mp_budget_response(MpRequest *req)
 		return;
 	n = Min(MP_NWIN, Min(req->rl_nremaining, req->rl_nreset));
 	LWLockAcquire(&shared->lock, LW_EXCLUSIVE);
-	b = &shared->b[req->budget_slot];
+	b = BUDGET(req->budget_slot);
 	b->inflight = Max(0, b->inflight - 1);
 	my_held[req->budget_slot]--;
 	for (int w = 0; w < n; w++)
@@ -559,11 +709,15 @@ mp_budget_forget(MpRequest *req)
 	LWLockAcquire(&shared->lock, LW_EXCLUSIVE);
 	if (st == MP_BUDGET_HELD)
 	{
-		shared->b[bi].inflight = Max(0, shared->b[bi].inflight - 1);
+		BUDGET(bi)->inflight = Max(0, BUDGET(bi)->inflight - 1);
 		my_held[bi]--;
 	}
-	else if (--my_queued[bi] == 0)
-		drop_waiter(bi);
+	else
+	{
+		my_queued_total--;
+		if (--my_queued[bi] == 0)
+			drop_waiter(bi);
+	}
 	LWLockRelease(&shared->lock);
 }
 
@@ -571,10 +725,7 @@ mp_budget_forget(MpRequest *req)
 bool
 mp_budget_waiting(void)
 {
-	for (int i = 0; i < MP_NBUDGETS; i++)
-		if (my_queued[i] > 0)
-			return true;
-	return false;
+	return my_queued_total > 0;
 }
 
 uint32
@@ -601,7 +752,9 @@ mangopay_fdw_rate_limits(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int64		now = (int64) time(NULL);
 	MpBudget   *copy;
-	int			nwait[MP_NBUDGETS] = {0};
+	int		   *nwait;
+	int			ncopy = 0;
+	int64		unshared;
 
 #if PG_VERSION_NUM >= 150000
 	InitMaterializedSRF(fcinfo, 0);
@@ -627,18 +780,24 @@ mangopay_fdw_rate_limits(PG_FUNCTION_ARGS)
 	if (!attach())
 		return (Datum) 0;
 
-	copy = palloc(sizeof(MpBudget) * MP_NBUDGETS);
+	/* the entries in use, copied under the lock (their waiters counted) */
+	copy = palloc(sizeof(MpBudget) * shared->nbudgets);
+	nwait = palloc0(sizeof(int) * shared->nbudgets);
 	LWLockAcquire(&shared->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < MP_NBUDGETS; i++)
-		if (shared->b[i].in_use)
-			refill(&shared->b[i], now);
-	memcpy(copy, shared->b, sizeof(MpBudget) * MP_NBUDGETS);
 	for (int i = 0; i < MP_NWAITERS; i++)
 		if (shared->w[i].budget >= 0)
 			nwait[shared->w[i].budget]++;
+	for (int i = 0; i < shared->nbudgets; i++)
+		if (KEYHASH(i) != 0)
+		{
+			refill(BUDGET(i), now);
+			memcpy(&copy[ncopy], BUDGET(i), sizeof(MpBudget));
+			nwait[ncopy++] = nwait[i];
+		}
+	unshared = shared->unshared_calls;
 	LWLockRelease(&shared->lock);
 
-	for (int i = 0; i < MP_NBUDGETS; i++)
+	for (int i = 0; i < ncopy; i++)
 	{
 		MpBudget   *b = &copy[i];
 		Datum		values[11];
@@ -675,6 +834,17 @@ mangopay_fdw_rate_limits(PG_FUNCTION_ARGS)
 		values[8] = Int64GetDatum(b->calls);
 		values[9] = Int64GetDatum(b->waits);
 		values[10] = Int64GetDatum(b->too_long);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	if (unshared > 0)
+	{
+		/* calls that found every budget busy: no api_url, no client id */
+		Datum		values[11] = {0};
+		bool		nulls[11];
+
+		for (int i = 0; i < 11; i++)
+			nulls[i] = (i != 8);
+		values[8] = Int64GetDatum(unshared);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -766,3 +766,68 @@ mp_coltype_sql(MpColKind kind)
 	}
 	return "text";
 }
+
+/* ------------------------------------------------------------------------
+ * change capture: the event types (GET /events) that say an object of a
+ * table changed; the event's ResourceId is the object's id (spec §5, §6:
+ * the webhook types).  mangopay_fdw_sync() reads them through
+ * mangopay_fdw_change_events().
+ * ------------------------------------------------------------------------ */
+static const char *const ev_payouts[] = {"PAYOUT_NORMAL_CREATED", "PAYOUT_NORMAL_SUCCEEDED",
+	"PAYOUT_NORMAL_FAILED", "INSTANT_PAYOUT_SUCCEEDED", "INSTANT_PAYOUT_FALLBACKED",
+	"INSTANT_PAYOUT_FAILED", NULL};
+static const char *const ev_payins[] = {"PAYIN_NORMAL_CREATED", "PAYIN_NORMAL_SUCCEEDED",
+	"PAYIN_NORMAL_FAILED", "PAYIN_NORMAL_PROCESSING_STATUS_PENDING_SUCCEEDED", NULL};
+static const char *const ev_transfers[] = {"TRANSFER_NORMAL_CREATED", "TRANSFER_NORMAL_SUCCEEDED",
+	"TRANSFER_NORMAL_FAILED", NULL};
+static const char *const ev_refunds[] = {"PAYIN_REFUND_CREATED", "PAYIN_REFUND_SUCCEEDED",
+	"PAYIN_REFUND_FAILED", "TRANSFER_REFUND_CREATED", "TRANSFER_REFUND_SUCCEEDED",
+	"TRANSFER_REFUND_FAILED", "PAYOUT_REFUND_CREATED", "PAYOUT_REFUND_SUCCEEDED",
+	"PAYOUT_REFUND_FAILED", NULL};
+static const char *const ev_repudiations[] = {"PAYIN_REPUDIATION_CREATED",
+	"PAYIN_REPUDIATION_SUCCEEDED", "PAYIN_REPUDIATION_FAILED", NULL};
+static const char *const ev_settlements[] = {"TRANSFER_SETTLEMENT_CREATED",
+	"TRANSFER_SETTLEMENT_SUCCEEDED", "TRANSFER_SETTLEMENT_FAILED", NULL};
+static const char *const ev_disputes[] = {"DISPUTE_CREATED", "DISPUTE_ACTION_REQUIRED",
+	"DISPUTE_SUBMITTED", "DISPUTE_SENT_TO_BANK", "DISPUTE_FURTHER_ACTION_REQUIRED",
+	"DISPUTE_CLOSED", NULL};
+static const char *const ev_dispute_documents[] = {"DISPUTE_DOCUMENT_CREATED",
+	"DISPUTE_DOCUMENT_VALIDATION_ASKED", "DISPUTE_DOCUMENT_SUCCEEDED",
+	"DISPUTE_DOCUMENT_FAILED", NULL};
+
+#define MP_EVENT_LISTS 6
+static const struct
+{
+	const char *table;
+	const char *const *lists[MP_EVENT_LISTS];	/* NULL-terminated lists */
+}			event_map[] = {
+	{"transactions", {ev_payins, ev_transfers, ev_payouts, ev_refunds, ev_repudiations, ev_settlements}},
+	{"payouts", {ev_payouts}},
+	{"payins", {ev_payins}},
+	{"transfers", {ev_transfers}},
+	{"refunds", {ev_refunds}},
+	{"repudiations", {ev_repudiations}},
+	{"settlement_transfers", {ev_settlements}},
+	{"disputes", {ev_disputes}},
+	{"dispute_documents", {ev_dispute_documents}},
+};
+
+/*
+ * The event types that say an object of res changed, into types[] (at most
+ * max); returns how many (0: the table has no change events).
+ */
+int
+mp_resource_event_types(const MpResource *res, const char **types, int max)
+{
+	int			n = 0;
+
+	for (int i = 0; i < lengthof(event_map); i++)
+	{
+		if (strcmp(event_map[i].table, res->name) != 0)
+			continue;
+		for (int l = 0; l < MP_EVENT_LISTS && event_map[i].lists[l]; l++)
+			for (const char *const *t = event_map[i].lists[l]; *t && n < max; t++)
+				types[n++] = *t;
+	}
+	return n;
+}

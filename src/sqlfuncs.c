@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * sqlfuncs.c
- *		The SQL functions mangopay_fdw_version(), mangopay_fdw_columns() and
- *		mangopay_fdw_stats().
+ *		The SQL functions mangopay_fdw_version(), mangopay_fdw_columns(),
+ *		mangopay_fdw_stats() and mangopay_fdw_change_events().
  *-------------------------------------------------------------------------
  */
 #include "mpfdw.h"
@@ -134,6 +134,43 @@ mangopay_fdw_stats(PG_FUNCTION_ARGS)
 			n[1] = !mp_stats.ratelimit_seen;
 		}
 		tuplestore_putvalues(ts, tupdesc, v, n);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(mangopay_fdw_change_events);
+
+/*
+ * mangopay_fdw_change_events(): change capture as data — per table, the
+ * event types that say one of its objects changed, whether the table reads
+ * an object by id and a range of its creation dates, and how many days of
+ * events the API keeps (mangopay_fdw_sync() reads them).
+ */
+Datum
+mangopay_fdw_change_events(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Tuplestorestate *ts = begin_srf(fcinfo, &tupdesc);
+	const MpResource *events = mp_resource_by_name("events");
+
+	for (int i = 0; i < mp_resource_count(); i++)
+	{
+		const MpResource *res = mp_resource_at(i);
+		const char *types[64];
+		int			n = mp_resource_event_types(res, types, lengthof(types));
+
+		for (int t = 0; t < n; t++)
+		{
+			Datum		v[5];
+			bool		nulls[5] = {false, false, false, false, false};
+
+			v[0] = CStringGetTextDatum(res->name);
+			v[1] = CStringGetTextDatum(types[t]);
+			v[2] = BoolGetDatum(mp_resource_id_path(res) != NULL);
+			v[3] = BoolGetDatum(mp_resource_date_column(res) != NULL);
+			v[4] = Int32GetDatum(events ? events->max_history_days : 0);
+			tuplestore_putvalues(ts, tupdesc, v, nulls);
+		}
 	}
 	return (Datum) 0;
 }

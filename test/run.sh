@@ -142,6 +142,12 @@ else
 fi
 [ ${#bpids[@]} -eq 0 ] || wait "${bpids[@]}"
 
+# Citus (doc/operations.md, "Beyond one machine"): when its source is beside
+# the checkout; after the versions (it needs 17's server, and the CPU)
+if ls ../shared/citus/citus-*.tar.gz >/dev/null 2>&1; then
+	step "Citus: a coordinator and two workers (test/citus.sh)" bash test/citus.sh
+fi
+
 # each version's output, then its results
 declare -A suites=()
 for v in $versions; do

@@ -164,6 +164,7 @@ class MockState:
             "legacy_max_days": 0,           # TRANSACTIONS range also <= N days (0: months only)
             "uwt_requires_key": False,      # USER_WALLET_TRANSACTIONS needs UserId/WalletId
             "bankaccount_refunds": False,   # bank account lists also hold payout refunds
+            "clients": {},                  # more client ids (id -> api key), until reset
         }
         self.config = dict(self.default_config)
         self.tokens = {}                    # token -> {"client", "exp", "issued"}
@@ -237,6 +238,11 @@ class MockState:
         with self.lock:
             for t in self.tokens.values():
                 t["exp"] = 0
+
+    def client_key(self, cid):
+        """The API key of a known client id (--client-id, --extra-client, config clients)."""
+        extra = self.config.get("clients") or {}
+        return self.clients.get(cid) if cid in self.clients else extra.get(cid)
 
     def check_token(self, header, client):
         if not header:
@@ -561,6 +567,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             m = re.match(r"^/(?:v2\.01|[vV]3\.0)/([^/]+)", norm)
             client_key = m.group(1) if m else "-"
+        entry["client"] = client_key
         report_create = method == "POST" and bool(re.search(
             r"/(reports/transactions|reports/wallets|reporting/reports)$", norm))
         rule = st.match_fault(method, path, "api", report_create)
@@ -698,8 +705,8 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, {"error": "unauthorized_client",
                                  "error_description": "This account has been temporarily locked "
                                                       "for security reasons. Please try again later."})
-        if cid is None or st.clients.get(cid) is None or not hmac.compare_digest(
-                st.clients[cid].encode(), (key or "").encode()):
+        if cid is None or st.client_key(cid) is None or not hmac.compare_digest(
+                str(st.client_key(cid)).encode(), (key or "").encode()):
             if cid is not None:
                 with st.lock:
                     st.auth_failures[cid] = st.auth_failures.get(cid, 0) + 1
@@ -725,7 +732,7 @@ class Handler(BaseHTTPRequestHandler):
         version, client, rest = m.group(1), m.group(2), m.group(3) or ""
         # GUESS: unknown ClientId in the path, a token of another client, a Basic
         # header (old docs) or no token -> 401 invalid_credentials (no Id/errors, §1)
-        if client not in st.clients or not st.check_token(self.headers.get("Authorization"),
+        if st.client_key(client) is None or not st.check_token(self.headers.get("Authorization"),
                                                           client):
             raise ApiError(401, mp_error("invalid_credentials", AUTH_MSG, with_id=False))
         seg = [s for s in rest.split("/")] if rest else []
@@ -1373,8 +1380,11 @@ def mutate(st, data):
     st.data_version += 1
     st.list_cache = {}
     cname = data.get("collection")
+    ev = data.get("event")
+    if ev is not None and ev not in md.EVENT_TYPES:
+        raise ValueError("unknown event type %r" % ev)
     if cname == "transactions":
-        return mutate_ledger(s, data)
+        return with_event(s, mutate_ledger(s, data), ev)
     if cname not in MUTABLE:
         raise ValueError("unknown collection %r (mutable: %s)" % (cname, ", ".join(MUTABLE)))
     coll = getattr(s, MUTABLE[cname])
@@ -1392,7 +1402,7 @@ def mutate(st, data):
             full.update(obj)
             coll.append(full)
             coll.sort(key=lambda o: (o.get("CreationDate", o.get("Date", 0)) or 0, o[idk]))
-        return {"ok": True, "object": full}
+        return with_event(s, {"ok": True, "object": full}, ev)
     rid = data.get("id")
     if isinstance(coll, dict):
         obj = coll.get(rid)
@@ -1409,7 +1419,20 @@ def mutate(st, data):
     obj.update(data.get("set", {}))
     if not isinstance(coll, dict):
         coll.sort(key=lambda o: (o.get("CreationDate", o.get("Date", 0)) or 0, o[idk]))
-    return {"ok": True, "object": obj}
+    return with_event(s, {"ok": True, "object": obj}, ev)
+
+
+def with_event(s, answer, ev):
+    """mutate's "event": the change is announced by an event of that type,
+    dated now, whose ResourceId is the object's id, as
+    MangoPay sends one for every change of status."""
+    if ev is not None:
+        obj = answer["object"]
+        e = {"ResourceId": obj["Id"], "EventType": ev, "Date": int(time.time())}
+        s.events.append(e)
+        s.events.sort(key=lambda x: (x["Date"], x["ResourceId"], x["EventType"]))
+        answer["event"] = e
+    return answer
 
 
 def mutate_ledger(s, data):
@@ -1445,6 +1468,7 @@ def mutate_ledger(s, data):
     s.ledger = rows
     s.ledger_times = [r[LF["CreationDate"]] for r in rows]
     s.ledger_by_id = {r[LF["Id"]]: i for i, r in enumerate(rows)}
+    s.refresh_tx(tuple(row))
     return {"ok": True, "object": dict(zip(md.LEDGER_FIELDS, row))}
 
 

@@ -1356,6 +1356,31 @@ class Store:
         return {"UserId": uid, "CreditedEMoney": money(ccy, cred),
                 "DebitedEMoney": money(ccy, deb)}
 
+    def refresh_tx(self, r):
+        """A ledger row changed or was added (POST /__mock/mutate): its by-id
+        object (payout, pay-in, refund, ...) and the parent-scoped refund
+        lists follow it."""
+        typ, nat, rid = r[LF["Type"]], r[LF["Nature"]], r[LF["Id"]]
+        built = "_objects_built" in self.__dict__
+        if nat == "REPUDIATION":
+            self.repudiations[rid] = self.tx_object(r, "repudiation")
+        elif nat == "SETTLEMENT":
+            self.settlements[rid] = self.tx_object(r, "settlement")
+        elif nat == "REFUND":
+            o = self.refunds[rid] = self.tx_object(r, "refund")
+            parent = r[LF["InitialTransactionId"]]
+            if built and parent:
+                kids = [k for k in self.refunds_by_parent.get(parent, []) if k["Id"] != rid]
+                kids.append(o)
+                kids.sort(key=lambda k: (k["CreationDate"], k["Id"]))
+                self.refunds_by_parent[parent] = kids
+        elif typ == "PAYOUT" and nat == "REGULAR":
+            self.payouts[rid] = self.tx_object(r, "payout_bankwire")
+        elif built and nat == "REGULAR" and typ in ("PAYIN", "TRANSFER", "CONVERSION"):
+            coll = {"PAYIN": self.payins, "TRANSFER": self.transfers,
+                    "CONVERSION": self.conversions}[typ]
+            coll[rid] = self.tx_object(r, typ.lower())
+
     def retained(self, obj):
         """§5/§8 13-month retention for transaction objects (anchored at T0)."""
         return obj["CreationDate"] >= self.retention_cutoff

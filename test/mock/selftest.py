@@ -688,6 +688,20 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     st, h, m = ctl.json("POST", "/__mock/mutate", {"collection": "transactions", "id": some["Id"],
                                                    "set": {"CreationDate": 1}})
     check("mutate ledger refuses CreationDate", st == 400, (st, m))
+    # a change announced by its event: the by-id object follows the ledger
+    po = [t for t in truth(ctl, "payouts", AfterDate=t0 - 60 * 86400, BeforeDate=t0 - 40 * 86400)
+          if t["Status"] != "FAILED"][0]
+    st, h, m = ctl.json("POST", "/__mock/mutate", {"collection": "transactions", "id": po["Id"],
+                                                   "set": {"Status": "FAILED", "ResultCode": "121001"},
+                                                   "event": "PAYOUT_NORMAL_FAILED"})
+    st2, h, p2 = c.json("GET", B + "/payouts/bankwire/" + po["Id"], headers=auth)
+    st3, h, evs = c.json("GET", B + "/events?EventType=PAYOUT_NORMAL_FAILED&per_page=100&Sort=Date:DESC",
+                         headers=auth)
+    check("mutate with event", st == 200 and p2["Status"] == "FAILED" and p2["ResultCode"] == "121001"
+          and evs and evs[0]["ResourceId"] == po["Id"], (st, m, p2, evs[:1]))
+    st, h, m = ctl.json("POST", "/__mock/mutate", {"collection": "disputes", "id": "9000000002",
+                                                   "set": {}, "event": "NO_SUCH_EVENT"})
+    check("mutate refuses an unknown event type", st == 400, (st, m))
     # concurrency: parallel keep-alive clients
     import threading
     errs = []
