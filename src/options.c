@@ -33,6 +33,7 @@ typedef enum MpOptKind
 	OPT_INT,
 	OPT_BOOL,
 	OPT_ENV,
+	OPT_SCA,
 	OPT_URL,
 	OPT_RESOURCE
 } MpOptKind;
@@ -63,6 +64,7 @@ static const MpOption mp_options[] = {
 	{"max_lookups", ForeignServerRelationId, OPT_INT, 0, 10000000, false, false},
 	{"use_remote_estimate", ForeignServerRelationId, OPT_BOOL, 0, 0, false, false},
 	{"rate_reserve_pct", ForeignServerRelationId, OPT_INT, 0, 90, false, false},
+	{"sca_context", ForeignServerRelationId, OPT_SCA, 0, 0, false, false},
 	{"client_id", UserMappingRelationId, OPT_TEXT, 0, 0, false, false},
 	{"api_key", UserMappingRelationId, OPT_TEXT, 0, 0, false, true},
 	{"resource", ForeignTableRelationId, OPT_RESOURCE, 0, 0, false, false},
@@ -256,6 +258,13 @@ check_option_value(const DefElem *def, const MpOption *o)
 						 errmsg("invalid value for option \"environment\": \"%s\"", s),
 						 errhint("Valid values are \"sandbox\" and \"production\".")));
 			break;
+		case OPT_SCA:
+			if (strcmp(s, "USER_NOT_PRESENT") != 0 && strcmp(s, "USER_PRESENT") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"sca_context\": \"%s\"", s),
+						 errhint("Valid values are \"USER_NOT_PRESENT\" (a reader without the user, the default) and \"USER_PRESENT\".")));
+			break;
 		case OPT_URL:
 			{
 				bool		is_http = false;
@@ -394,6 +403,7 @@ mp_get_server_settings(Oid serverid)
 	c->report_max_age_s = 0;
 	c->max_lookups = 1000;
 	c->rate_reserve_pct = 10;
+	c->sca_context = "USER_NOT_PRESENT";
 
 	foreach(lc, server->options)
 	{
@@ -427,6 +437,8 @@ mp_get_server_settings(Oid serverid)
 			c->use_remote_estimate = defGetBoolean(def);
 		else if (strcmp(def->defname, "rate_reserve_pct") == 0)
 			c->rate_reserve_pct = int_option(def);
+		else if (strcmp(def->defname, "sca_context") == 0)
+			c->sca_context = pstrdup(defGetString(def));
 	}
 	if (c->base_url == NULL)
 		c->base_url = pstrdup(strcmp(env, "production") == 0 ?
