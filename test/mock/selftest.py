@@ -274,6 +274,9 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     check("dispute transactions", st == 200 and sorted(t["Nature"] for t in tx)
           == ["REPUDIATION", "SETTLEMENT"], tx)
     # bank account transactions (§5, §7): the payouts to the account, paged, filtered
+    # Recipient ids listed as accounts (the other reading of §11): the client's
+    # fee account, over a page, may be one
+    ctl.json("POST", "/__mock/config", {"bankaccount_recipient_ids": True})
     bt = truth(ctl, "bank_account_transactions")
     by_acct = {}
     for t in bt:
@@ -299,7 +302,8 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     bt2 = truth(ctl, "bank_account_transactions")
     check("bank account refunds (bankaccount_refunds)", len(bt2) > len(bt) and
           {t["Nature"] for t in bt2} == {"REGULAR", "REFUND"}, len(bt2))
-    ctl.json("POST", "/__mock/config", {"bankaccount_refunds": False})
+    ctl.json("POST", "/__mock/config", {"bankaccount_refunds": False,
+                                        "bankaccount_recipient_ids": False})
     st, h, rep = c.json("GET", B + "/repudiations/" + d1["RepudiationId"], headers=auth)
     check("repudiation object", st == 200 and rep["Type"] == "PAYOUT"
           and rep["DebitedWalletId"] == "CREDIT_EUR" and rep["CreditedWalletId"] is None, rep)
