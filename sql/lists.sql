@@ -98,3 +98,22 @@ SELECT counter, value > 0 AS positive FROM mangopay_fdw_stats()
 WHERE counter IN ('requests', 'tokens_fetched', 'bytes_received', 'rows_returned') ORDER BY 1;
 SELECT count(*) = 4 AS four_windows FROM mangopay_fdw_stats()
 WHERE counter LIKE 'ratelimit_remaining_%' AND value IS NOT NULL;
+
+-- users (spec §11): GET /users is a list now: every user, every column
+-- (UserCategory, UserStatus, names, country, terms) equal to the API's
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT 'users' AS t, fdw_rows = api_rows AS same_count, fdw_rows > 500 AS hundreds, missing, extra
+FROM t.compare('users', 'users');
+SELECT count(*) AS pages, bool_and(query->>'Sort' = 'CreationDate:ASC') AS sorted,
+       bool_and(path ~ '/users$') AS list_path
+  FROM t.api_calls;
+SELECT user_category, person_type, count(*) > 0 AS seen FROM mangopay.users GROUP BY 1, 2 ORDER BY 1, 2;
+-- a creation_date range goes to the API (AfterDate/BeforeDate), id = stays a GET by id
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('users', 'users', true,
+  $$t.ts(j->'CreationDate') >= now() - interval '90 days'$$, $$creation_date >= now() - interval '90 days'$$);
+SELECT bool_and(query ? 'AfterDate') AS after_date_sent, bool_and(NOT query ? 'BeforeDate') AS no_before FROM t.api_calls;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT id, user_category, user_status IS NOT NULL AS has_status, first_name, last_name, nationality
+  FROM mangopay.users WHERE id = 'user_m_01SCA0WNERN0C0NSENT00000';
+SELECT path FROM t.api_calls;

@@ -81,6 +81,46 @@ SELECT count(*) FILTER (WHERE path ~ '/wallets/[^/]+$') > 0 AS by_id,
   FROM t.api_calls;
 SELECT t.err('SELECT * FROM mangopay.user_wallets');
 
+-- 5b. SCA (spec §11): every wallet read sends ScaContext (sca_context,
+--     default USER_NOT_PRESENT); OWNER users read without them need their
+--     consent, PAYER users are not gated
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE s_owners AS
+SELECT j->>'Id' AS id FROM t.truth('users') j
+ WHERE j->>'UserCategory' = 'OWNER' AND j->>'Id' IN (SELECT id FROM s_users) ORDER BY 1 LIMIT 3;
+SELECT count(*) > 0 AS owner_wallets_read FROM mangopay.user_wallets
+ WHERE user_id = ANY(ARRAY(SELECT id FROM s_owners));
+SELECT count(*) > 0 AS owner_wallet_by_id FROM mangopay.user_wallets
+ WHERE id = (SELECT j->>'Id' FROM t.truth('user_wallets') j
+              WHERE j->>'_Owners.0' IN (SELECT id FROM s_owners) ORDER BY 1 LIMIT 1);
+SELECT count(*) AS calls, bool_and(query->>'ScaContext' = 'USER_NOT_PRESENT') AS sca_sent,
+       bool_and(status = 200) AS all_ok
+  FROM t.api_calls;
+-- an OWNER who gave no consent (403): its own ERROR naming the user, the
+-- token kept (no token request), nothing about credentials
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.err($$SELECT * FROM mangopay.user_wallets WHERE user_id = 'user_m_01SCA0WNERN0C0NSENT00000'$$, true);
+SELECT t.err($$SELECT * FROM mangopay.user_wallets WHERE id = 'wlt_m_01SCA0WNERN0C0NSENT00000'$$);
+SELECT count(*) FILTER (WHERE r->>'path' LIKE '%/oauth/token') AS token_requests,
+       count(*) FILTER (WHERE r->>'path' NOT LIKE '%/oauth/token') AS api_requests
+  FROM t.requests() r;
+-- a PAYER without consent is not gated
+SELECT id, balance_amount, balance_currency FROM mangopay.user_wallets
+ WHERE user_id = 'user_m_01SCAPAYERN0C0NSENT00000';
+-- sca_context 'USER_PRESENT': the users never authenticated, so MangoPay
+-- answers 401 with WWW-Authenticate: PendingUserAction; the token is valid:
+-- no refresh, no "check client_id and api_key"
+ALTER SERVER mangopay OPTIONS (ADD sca_context 'USER_PRESENT');
+SELECT count(*) AS payer_wallets FROM mangopay.user_wallets WHERE user_id = 'user_m_01SCAPAYERN0C0NSENT00000';
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.err(format('SELECT * FROM mangopay.user_wallets WHERE user_id = %L', (SELECT id FROM s_owners LIMIT 1)));
+SELECT count(*) FILTER (WHERE r->>'path' LIKE '%/oauth/token') AS token_requests,
+       count(*) FILTER (WHERE r->>'path' NOT LIKE '%/oauth/token') AS api_requests,
+       bool_and(r->'params'->>'ScaContext' = 'USER_PRESENT') FILTER (WHERE r->>'path' NOT LIKE '%/oauth/token') AS user_present_sent
+  FROM t.requests() r;
+ALTER SERVER mangopay OPTIONS (DROP sca_context);
+SELECT t.err($$ALTER SERVER mangopay OPTIONS (ADD sca_context 'user_not_present')$$);
+
 -- 6. refunds of a pay-in, a transfer, a payout, a repudiation: the parent id
 --    is a required key; an IN list is read concurrently, each parent once
 SELECT t.mock('reset') ->> 'ok' AS reset;
@@ -302,8 +342,10 @@ SELECT (SELECT count(*) FROM (SELECT user_id, month, credited_emoney_amount, deb
 --     the payouts to it): the account id is a required key; each account is
 --     one paged list (Sort=CreationDate:ASC); Status/Type/Nature and the
 --     CreationDate range go to the API; a join from payouts reads each
---     account once
+--     account once.  Recipient ids (rec_...) are listed as accounts here
+--     (mock knob bankaccount_recipient_ids, the other reading of §11)
 SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"bankaccount_recipient_ids": true}') ->> 'ok' AS recipient_ids_as_accounts;
 CREATE TEMP TABLE tr_bat AS SELECT j FROM t.truth('bank_account_transactions') j;
 CREATE TEMP TABLE s_accts AS
 SELECT j->>'_BankAccountId' AS id, count(*) AS n FROM tr_bat GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 6;
@@ -327,6 +369,7 @@ SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra,
 SELECT t.mock('config', '{"bankaccount_refunds": false}') ->> 'ok' AS without_refunds;
 -- filters and the date range go to the API: exact rows
 SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"bankaccount_recipient_ids": true}') ->> 'ok' AS recipient_ids_as_accounts;
 SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('bank_account_transactions', 'bank_account_transactions', true,
   $$j->>'_BankAccountId' = (SELECT id FROM s_accts ORDER BY n DESC LIMIT 1) AND j->>'Status' IN ('SUCCEEDED', 'FAILED')
     AND j->>'Nature' = 'REGULAR' AND t.ts(j->'CreationDate') >= now() - interval '6 months'$$,
@@ -337,19 +380,27 @@ SELECT count(*) AS requests,
        bool_and((query->>'AfterDate')::bigint BETWEEN extract(epoch FROM now() - interval '6 months 1 minute')
                                                  AND extract(epoch FROM now() - interval '6 months')) AS after_date_sent
   FROM t.api_calls;
--- without the account: an ERROR with a HINT; an unknown account: a 404, no rows
+-- without the account: an ERROR with a HINT
 SELECT t.err('SELECT * FROM mangopay.bank_account_transactions');
 SELECT t.err('SELECT * FROM mangopay.bank_account_transactions WHERE status = ''SUCCEEDED''');
 SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"bankaccount_recipient_ids": true}') ->> 'ok' AS recipient_ids_as_accounts;
 SELECT id, status, type, nature, debited_funds_amount, bank_account_id
   FROM mangopay.bank_account_transactions
- WHERE bank_account_id IN ('rec_01JQ0000000000000000000001', 'rec_m_nosuch') ORDER BY id;
+ WHERE bank_account_id = 'rec_01JQ0000000000000000000001' ORDER BY id;
 SELECT path, status FROM t.api_calls ORDER BY path;
+-- as the mock reads the spec by default, MangoPay answers 404 for a
+-- Recipient id under /bankaccounts (§11: undocumented): an ERROR pointing to
+-- recipients, never "no rows"
+SELECT t.mock('config', '{"bankaccount_recipient_ids": false}') ->> 'ok' AS recipient_ids_404;
+SELECT t.err($$SELECT * FROM mangopay.bank_account_transactions WHERE bank_account_id = 'rec_01JQ0000000000000000000001'$$, true);
+SELECT t.err($$SELECT * FROM mangopay.bank_account_transactions WHERE bank_account_id IN ('160000000', 'rec_m_nosuch')$$);
 -- a join from payouts (their bank_account_id): the payouts of the last two
 -- months each found in their account's list; an account whose list fits one
 -- page is listed once however many payouts name it (a longer list, the
 -- client's fee account, is not kept across rescans: read again per payout)
 SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"bankaccount_recipient_ids": true}') ->> 'ok' AS recipient_ids_as_accounts;
 CREATE TEMP TABLE j14 AS
 SELECT p.id, p.bank_account_id, b.status
   FROM mangopay.payouts p
@@ -369,3 +420,73 @@ SELECT count(*) = (SELECT count(DISTINCT bank_account_id) FROM j14) AS each_acco
        bool_and(reads = 1) FILTER (WHERE pages = 1) AS one_page_lists_once,
        count(*) FILTER (WHERE pages > 1) AS longer_lists
   FROM c;
+
+-- 15. recipients (spec §11): the payees of payouts, by id (GET
+--     /recipients/{Id} reads Recipient ids and legacy bank account ids
+--     alike) and per user; the account columns whatever the payout method
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE s_rcp AS
+(SELECT j->>'Id' AS id FROM t.truth('recipients') j WHERE j->>'Id' NOT LIKE 'rec\_%' ORDER BY 1 LIMIT 20)
+UNION ALL
+(SELECT j->>'Id' FROM t.truth('recipients') j WHERE j->>'Id' LIKE 'rec\_%' ORDER BY 1 LIMIT 60);
+SELECT fdw_rows = api_rows AND api_rows = 80 AS same_rows, missing, extra FROM t.compare('recipients', 'recipients', true,
+  $$j->>'Id' IN (SELECT id FROM s_rcp)$$, $$id = ANY(ARRAY(SELECT id FROM s_rcp))$$);
+SELECT count(*) AS requests, bool_and(path ~ '/recipients/[^/]+$') AS by_id, bool_and(status = 200) AS all_found
+  FROM t.api_calls;
+SELECT payout_method_type, count(*) > 0 AS seen,
+       bool_and(coalesce(iban, account_number) IS NOT NULL) AS account_known,
+       bool_and(owner_name IS NOT NULL) AS owner_known
+  FROM mangopay.recipients WHERE id = ANY(ARRAY(SELECT id FROM s_rcp)) GROUP BY 1 ORDER BY 1;
+SELECT count(*) FILTER (WHERE verification_of_payee_check IS NOT NULL) > 0 AS vop_seen,
+       bool_and(verification_of_payee_check IS NOT NULL) FILTER (WHERE currency = 'EUR') AS vop_for_eur
+  FROM mangopay.recipients WHERE id = ANY(ARRAY(SELECT id FROM s_rcp));
+SELECT t.err('SELECT * FROM mangopay.recipients');
+SELECT count(*) AS unknown_recipient_rows FROM mangopay.recipients WHERE id = 'rec_m_nosuch';
+-- per user (one list per user), with RecipientScope sent
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE s_rusers AS
+SELECT DISTINCT j->>'UserId' AS id FROM t.truth('recipients') j WHERE j->>'RecipientScope' = 'PAYIN' ORDER BY 1 LIMIT 10;
+SELECT fdw_rows = api_rows AND api_rows > 10 AS same_rows, missing, extra FROM t.compare('user_recipients', 'user_recipients', true,
+  $$j->>'_UserId' IN (SELECT id FROM s_rusers)$$, $$user_id = ANY(ARRAY(SELECT id FROM s_rusers))$$);
+SELECT count(*) = (SELECT count(*) FROM s_rusers) AS one_list_per_user FROM t.api_calls;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT fdw_rows = api_rows AND api_rows = 10 AS same_rows, missing, extra FROM t.compare('user_recipients', 'user_recipients', true,
+  $$j->>'_UserId' IN (SELECT id FROM s_rusers) AND j->>'RecipientScope' = 'PAYIN'$$,
+  $$user_id = ANY(ARRAY(SELECT id FROM s_rusers)) AND recipient_scope = 'PAYIN'$$);
+SELECT bool_and(query->>'RecipientScope' = 'PAYIN') AS scope_sent FROM t.api_calls;
+SELECT t.err('SELECT * FROM mangopay.user_recipients');
+-- a join from payouts: each payee read once, whatever the kind of its id
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE j15 AS
+SELECT p.id, p.bank_account_id, r.id AS recipient_id, r.iban, r.account_number, r.status
+  FROM mangopay.payouts p
+  LEFT JOIN mangopay.recipients r ON r.id = p.bank_account_id
+ WHERE p.creation_date >= now() - interval '2 months';
+CREATE TEMP TABLE j15_truth AS
+SELECT p.j->>'Id' AS id, p.j->>'BankAccountId' AS bank_account_id, r.j->>'Id' AS recipient_id,
+       COALESCE(r.j#>>'{LocalBankTransfer,EUR,IBAN}', r.j#>>'{InternationalBankTransfer,IBAN}') AS iban,
+       COALESCE(r.j#>>'{LocalBankTransfer,GBP,AccountNumber}', r.j#>>'{InternationalBankTransfer,AccountNumber}') AS account_number,
+       r.j->>'Status' AS status
+  FROM t.truth('payouts') AS p(j) LEFT JOIN t.truth('recipients') AS r(j) ON r.j->>'Id' = p.j->>'BankAccountId'
+ WHERE t.ts(p.j->'CreationDate') >= now() - interval '2 months';
+SELECT (SELECT count(*) FROM j15) > 10 AS enough,
+       (SELECT count(*) FROM j15 WHERE recipient_id IS NULL) AS payee_missing,
+       (SELECT count(*) FROM (TABLE j15 EXCEPT ALL TABLE j15_truth) x) AS extra,
+       (SELECT count(*) FROM (TABLE j15_truth EXCEPT ALL TABLE j15) x) AS missing;
+SELECT count(*) = (SELECT count(DISTINCT bank_account_id) FROM j15) AS one_get_per_payee,
+       count(DISTINCT path) = count(*) AS none_twice
+  FROM t.api_calls WHERE path ~ '/recipients/';
+
+-- 16. a user's regulatory status (GET /users/{Id}/regulatory): one object
+--     per user, read once per user
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('user_regulatory', 'user_regulatory', true,
+  $$j->>'_UserId' IN (SELECT id FROM s_users)$$, $$user_id = ANY(ARRAY(SELECT id FROM s_users))$$);
+SELECT count(*) = (SELECT count(*) FROM s_users) AS one_get_per_user, bool_and(path ~ '/users/[^/]+/regulatory$') AS path_ok
+  FROM t.api_calls;
+-- joined to users: each user's row
+SELECT count(*) = (SELECT count(*) FROM s_users) AS every_user,
+       bool_and(r.outflows_blocked = (u.user_status <> 'ACTIVE')) AS blocked_when_not_active
+  FROM mangopay.users u JOIN mangopay.user_regulatory r ON r.user_id = u.id
+ WHERE u.id = ANY(ARRAY(SELECT id FROM s_users));
+SELECT t.err('SELECT * FROM mangopay.user_regulatory');

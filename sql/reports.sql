@@ -108,6 +108,20 @@ SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT 'wallets' AS t, * FROM t.compare('wallets', 'wallets', false, 'true', 'true', true);
 SELECT count(*) AS reports, max((body -> 'Filters' ->> 'BeforeDate')::bigint - (body -> 'Filters' ->> 'AfterDate')::bigint) <= 732 * 86400 AS within_24_months
 FROM t.posts WHERE path LIKE '%/reports/wallets';
+-- the balances are those when the report was generated (spec §11), not at a
+-- date: balances_at is the report's ReportDate; one report here, no NOTICE
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) > 0 AS some, bool_and(balances_at IS NOT NULL) AS dated,
+       count(DISTINCT balances_at) AS report_times,
+       bool_and(balances_at IN (SELECT report_date FROM mangopay.reports WHERE report_type = 'WALLETS')) AS the_reports_date
+FROM mangopay.wallets WHERE creation_date >= now() - interval '6 months';
+-- a reused report says so (its rows are as of an earlier time)
+ALTER SERVER mangopay OPTIONS (ADD report_max_age_s '3600');
+\set VERBOSITY terse
+SELECT count(*) > 0 AS first FROM mangopay.wallets WHERE creation_date >= now() - interval '6 months';
+SELECT count(*) > 0 AS again FROM mangopay.wallets WHERE creation_date >= now() - interval '6 months';
+\set VERBOSITY default
+ALTER SERVER mangopay OPTIONS (DROP report_max_age_s);
 
 -- Reporting Service: user_wallet_transactions of one user (without a key: apirules)
 SELECT t.mock('reset') ->> 'ok' AS reset;

@@ -106,8 +106,16 @@ BEGIN
     CONTINUE WHEN r.api_field = '(whole object)' AND NOT with_attrs;
     -- lookup and key columns of report tables are checked on their own
     CONTINUE WHEN r.pushdown LIKE 'lookup:%' OR r.pushdown LIKE '%(key column: one report per value%';
+    -- the report's own field (wallets.balances_at) is checked on its own
+    CONTINUE WHEN r.api_field LIKE '(report) %';
     IF r.api_field = '(whole object)' THEN
       e := $x$(SELECT jsonb_object_agg(k, v) FROM jsonb_each(j) AS x(k, v) WHERE k NOT LIKE '\_%')$x$;
+    ELSIF r.api_field ~ '[|*]' THEN
+      -- alternatives "A.*.B|C.D" (text): the first present; "*" is any member
+      SELECT 'COALESCE(' || string_agg(format($f$NULLIF(jsonb_path_query_first(j, %L), 'null') #>> '{}'$f$,
+               '$' || (SELECT string_agg(CASE WHEN seg = '*' THEN '.*' ELSE '."' || seg || '"' END, '' ORDER BY o)
+                         FROM unnest(string_to_array(alt, '.')) WITH ORDINALITY x(seg, o))), ', ' ORDER BY ao) || ')'
+        INTO e FROM unnest(string_to_array(r.api_field, '|')) WITH ORDINALITY a(alt, ao);
     ELSE
       IF r.api_field LIKE '(key) %' THEN
         p := quote_literal('{_' || substr(r.api_field, 7) || '}');

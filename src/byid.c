@@ -152,8 +152,13 @@ mpl_start_id_request(MpListScan *s, const char *id)
 	if (s->lookups_total >= s->b.conn->max_lookups)
 		mpl_lookups_exceeded(s, 1);
 	s->lookups_total++;
+	/* an SCA-gated object (GET /wallets/{Id}, spec §11) */
+	if (s->b.res->sca)
+		path = psprintf("%s?ScaContext=%s", path, s->b.conn->sca_context);
 	r = mp_request_new(s->b.conn, RelationGetRelationName(s->b.rel), "GET",
 					   mp_api_url(s->b.conn, path, true));
+	if (s->b.res->sca)
+		r->sca_subject = psprintf("the owner of %s \"%s\"", s->b.res->object_name, id);
 	r->log_path = path;
 	if (s->first_query == NULL)
 		s->first_query = path;

@@ -79,6 +79,71 @@ split_path(MpColMap *m, const char *field)
 {
 	/* palloc never returns NULL, so neither does this */
 	m->pathlen = mp_jsonrow_split_path(&jr_alloc, field, &m->path);
+	m->nalt = 0;
+	if (strchr(field, '|') || strchr(field, '*'))
+	{
+		/*
+		 * A field of alternatives, "LocalBankTransfer.*.IBAN|
+		 * InternationalBankTransfer.IBAN": the first one present wins, and
+		 * a "*" step is any member of an object (a Recipient's account
+		 * details are keyed by its currency, spec §11).
+		 */
+		char	   *copy = pstrdup(field);
+		char	   *save = NULL;
+		int			cap = 1;
+
+		for (const char *c = field; *c; c++)
+			cap += (*c == '|');
+		m->altpath = palloc(sizeof(char **) * cap);
+		m->altlen = palloc(sizeof(int) * cap);
+		for (char *a = strtok_r(copy, "|", &save); a; a = strtok_r(NULL, "|", &save))
+		{
+			m->altlen[m->nalt] = mp_jsonrow_split_path(&jr_alloc, a, &m->altpath[m->nalt]);
+			m->nalt++;
+		}
+	}
+}
+
+/* walk path in v, a "*" step trying every member of an object in turn */
+static const cJSON *
+walk_any(const cJSON *v, char *const *path, int n)
+{
+	for (int p = 0; p < n && v; p++)
+	{
+		if (strcmp(path[p], "*") == 0)
+		{
+			if (!cJSON_IsObject(v))
+				return NULL;
+			for (const cJSON *c = v->child; c; c = c->next)
+			{
+				const cJSON *r = walk_any(c, path + p + 1, n - p - 1);
+
+				if (r)
+					return r;
+			}
+			return NULL;
+		}
+		v = mp_jsonrow_walk(v, path + p, 1);
+	}
+	return (v == NULL || cJSON_IsNull(v)) ? NULL : v;
+}
+
+/* a column's value in an API object (NULL: absent or JSON null) */
+static const cJSON *
+field_value(const cJSON *obj, const MpColMap *m)
+{
+	if (m->is_attrs)
+		return mp_jsonrow_walk(obj, m->path, 0);
+	for (int a = 0; a < m->nalt; a++)
+	{
+		const cJSON *v = walk_any(obj, m->altpath[a], m->altlen[a]);
+
+		if (v)
+			return v;
+	}
+	if (m->nalt > 0)
+		return NULL;
+	return mp_jsonrow_walk(obj, m->path, m->pathlen);
 }
 
 static MpJrKind
@@ -361,7 +426,7 @@ mp_json_to_values(const cJSON *obj, MpColMap *maps, int natts, Datum *values, bo
 			continue;
 		}
 		/* the attrs column is the whole object */
-		v = mp_jsonrow_walk(obj, m->path, m->is_attrs ? 0 : m->pathlen);
+		v = field_value(obj, m);
 		if (m->kind == MP_CK_PRESENT && m->typid == BOOLOID)
 		{
 			/* absent: unknown (NULL); null: false; a value: true */

@@ -7,6 +7,9 @@
  * SQLSTATEs:
  *	28000  credentials refused (401 after a token refresh)
  *	42501  403 forbidden_ressource
+ *	55000  an SCA-gated read (spec §11) the end user must allow first: a 401
+ *		   with WWW-Authenticate: PendingUserAction (the token is valid), or a
+ *		   403 because the user gave no consent to reads without the user
  *	53400  rate limit still exceeded after the retries, or its reset is
  *		   beyond statement_timeout / report_timeout_s
  *	54000  a response over the size cap
@@ -79,6 +82,22 @@ mp_error_add_masker(MpMaskFn fn)
 	if (nmaskers == lengthof(maskers))
 		elog(ERROR, "mangopay_fdw: too many secret maskers");
 	maskers[nmaskers++] = fn;
+}
+
+/*
+ * A 401 that asks for the end user's strong customer authentication
+ * (WWW-Authenticate: PendingUserAction RedirectUrl=..., spec §11), not for
+ * new credentials: the token stays.
+ */
+bool
+mp_request_pending_user_action(MpRequest *req)
+{
+	const char *w = req->www_authenticate;
+
+	while (*w == ' ' || *w == '\t')
+		w++;
+	return req->curl_code == CURLE_OK && req->status == 401 &&
+		pg_strncasecmp(w, "PendingUserAction", strlen("PendingUserAction")) == 0;
 }
 
 /* replace every occurrence of secret in s (in place) with '*' */
@@ -312,6 +331,22 @@ mp_error_request_failed(MpRequest *req)
 	where = psprintf("HTTP %ld from %s %s", req->status, req->method, req->log_path);
 	tries = psprintf(" after %d attempt%s", req->attempts, req->attempts == 1 ? "" : "s");
 	tail = detail ? psprintf(": %s", detail) : ".";
+	if (mp_request_pending_user_action(req))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("MangoPay asks for the strong customer authentication of %s to read \"%s\"",
+						req->sca_subject ? req->sca_subject : "the user", what),
+				 errdetail("%s%s WWW-Authenticate: %s", where, tail,
+						   safe_text(req, req->www_authenticate, 200)),
+				 errhint("The user has not authenticated within 180 days. Read without the user: the server option sca_context 'USER_NOT_PRESENT' (the default) once the user consented to it; or read the wallets report (balances) or user_wallet_transactions (transactions), which are not SCA-gated.")));
+	if (req->status == 403 && req->sca_subject)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("MangoPay needs the consent of %s to read \"%s\" without the user",
+						req->sca_subject, what),
+				 errdetail("%s%s", where, tail),
+				 errhint("The user must consent, through MangoPay's SCA flow, to the platform reading the wallets without the user (ScaContext %s); until then read the wallets report (balances) or user_wallet_transactions (transactions), which are not SCA-gated.",
+						 req->conn->sca_context)));
 	switch (req->status)
 	{
 		case 401:

@@ -185,6 +185,7 @@ header_cb(char *line, size_t size, size_t nmemb, void *userp)
 		req->hdr_link_seen = false;
 		req->rl_nremaining = req->rl_nreset = req->rl_nused = 0;
 		req->location[0] = '\0';
+		req->www_authenticate[0] = '\0';
 		return n;
 	}
 	if (header_is(line, n, "X-Number-Of-Pages", &v))
@@ -226,6 +227,8 @@ header_cb(char *line, size_t size, size_t nmemb, void *userp)
 		copy_header_value(req->location, sizeof(req->location), v, line + n);
 	else if (header_is(line, n, "Content-Type", &v))
 		copy_header_value(req->content_type_resp, sizeof(req->content_type_resp), v, line + n);
+	else if (header_is(line, n, "WWW-Authenticate", &v))
+		copy_header_value(req->www_authenticate, sizeof(req->www_authenticate), v, line + n);
 	return n;
 }
 
@@ -346,6 +349,7 @@ reset_response(MpRequest *req)
 	req->ratelimit_until = 0;
 	req->location[0] = '\0';
 	req->content_type_resp[0] = '\0';
+	req->www_authenticate[0] = '\0';
 	req->errbuf[0] = '\0';
 }
 

@@ -7,7 +7,9 @@
  * exponential backoff and jitter; a 429 whose X-RateLimit-Remaining shows
  * an exhausted window waits for that window's X-RateLimit-Reset, unless
  * that is beyond statement_timeout or report_timeout_s; a 401 on an API
- * call drops the cached token and retries once with a fresh one.  A POST
+ * call drops the cached token and retries once with a fresh one, unless it
+ * asks for the end user's authentication (WWW-Authenticate:
+ * PendingUserAction, spec §11): the token is fine then.  A POST
  * is retried only when it is idempotent, and a retry after an answer goes
  * under a new Idempotency-Key.  http.c calls this from its completion.
  *
@@ -173,7 +175,8 @@ mp_http_retry_delay(MpRequest *req, int result, long status)
 			curl_code_retryable(result))
 			delay = backoff_ms(req->attempts);
 	}
-	else if (status == 401 && req->use_auth && !req->auth_retried)
+	else if (status == 401 && req->use_auth && !req->auth_retried &&
+			 !mp_request_pending_user_action(req))
 	{
 		/* the token expired or was revoked: fetch a new one, once */
 		auth_rejected(req);

@@ -111,6 +111,25 @@ evaluate(MpListScan *s)
 	else if (!s->no_rows && mp_resource_key_count(res) > 0 && res->enumerate_path == NULL)
 		missing_keys(s, ev);
 
+	/*
+	 * A transaction list under a parent that never expires (a bank account,
+	 * a dispute, a client wallet) omits the children older than 13 months
+	 * (spec §11): a query that reaches further back is told where they are.
+	 */
+	if (res->child_retention_months > 0 && !s->no_rows && !s->retention_noticed &&
+		(!ev->have_lo ||
+		 mp_timestamptz_to_unix_floor(ev->lo) < (int64) time(NULL) -
+		 (int64) res->child_retention_months * 31 * 86400 + 86400))
+	{
+		s->retention_noticed = true;
+		ereport(NOTICE,
+				(errmsg("MangoPay lists only the last %d months of \"%s\": older rows are not returned",
+						res->child_retention_months, RelationGetRelationName(s->b.rel)),
+				 errdetail("A transaction is readable through the API for %d months after its creation, also in the lists of a parent that does not expire.",
+						   res->child_retention_months),
+				 errhint("The transactions report (table transactions) holds 36 months: read older rows there by creation_date.")));
+	}
+
 	/* the list request: filters, date bounds, Sort */
 	s->query = mp_list_query(res, ev, s->b.plan->sort_dir, &filter_dropped);
 	s->per_page = s->b.conn->page_size;
@@ -167,16 +186,52 @@ part_path(MpListScan *s, Part *p)
 	return b.data;
 }
 
+/*
+ * An SCA-gated list (GET /users/{UserId}/wallets, spec §11): whose it is,
+ * for the ERROR when the user must act ("user \"user_m_...\""), read from
+ * the path between the template's text around {0}.
+ */
+static const char *
+sca_list_subject(MpListScan *s, const char *path)
+{
+	const char *tmpl = s->b.res->list_path;
+	const char *k = strstr(tmpl, "{0}");
+	const MpColumnDef *key = NULL;
+	size_t		pre,
+				post,
+				n = strlen(path);
+	char	   *noun;
+
+	if (k == NULL)
+		return NULL;
+	pre = k - tmpl;
+	post = strlen(k + 3);
+	if (n < pre + post)
+		return NULL;
+	for (int i = 0; i < s->b.res->ncols && key == NULL; i++)
+		if (s->b.res->cols[i].flags & MP_COL_KEY)
+			key = &s->b.res->cols[i];
+	/* "user_id" → "user" */
+	noun = pstrdup(key ? key->name : "parent");
+	if (strlen(noun) > 3 && strcmp(noun + strlen(noun) - 3, "_id") == 0)
+		noun[strlen(noun) - 3] = '\0';
+	return psprintf("%s \"%.*s\"", noun, (int) (n - pre - post), path + pre);
+}
+
 static MpRequest *
 page_request(MpListScan *s, const char *path, int64 page, int per_page, const char *query)
 {
+	const char *sca = s->b.res->sca ? psprintf("%sScaContext=%s", query && *query ? "&" : "",
+											  s->b.conn->sca_context) : "";
 	char	   *pq = s->b.res->list_object ?
-		psprintf("%s%s%s", path, query && *query ? "?" : "", query ? query : "") :
-		psprintf("%s?page=" INT64_FORMAT "&per_page=%d%s%s", path, page, per_page,
-				 query && *query ? "&" : "", query ? query : "");
+		psprintf("%s%s%s%s", path, (query && *query) || *sca ? "?" : "", query ? query : "", sca) :
+		psprintf("%s?page=" INT64_FORMAT "&per_page=%d%s%s%s", path, page, per_page,
+				 (query && *query) || *sca ? "&" : "", query ? query : "", sca);
 	MpRequest  *r = mp_request_new(s->b.conn, RelationGetRelationName(s->b.rel), "GET",
 								   mp_api_url(s->b.conn, pq, true));
 
+	if (s->b.res->sca)
+		r->sca_subject = sca_list_subject(s, path);
 	r->log_path = pq;
 	if (s->first_query == NULL)
 		s->first_query = pq;
@@ -511,6 +566,15 @@ next_page(MpListScan *s)
 		}
 		s->window[s->next_page % MP_MAX_WINDOW] = NULL;
 		mp_request_wait(r);
+		if (mp_resource_key_count(s->b.res) > 0 && mp_request_not_found(r) &&
+			s->b.res->parent_404_hint)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("MangoPay does not list the %ss of \"%s\" for \"%s\"",
+							s->b.res->object_name, part->keyvals[0], RelationGetRelationName(s->b.rel)),
+					 errdetail("GET %s answered 404 (ressource_not_found): no such parent, rather than no rows.",
+							   r->log_path),
+					 errhint("%s", s->b.res->parent_404_hint)));
 		if (mp_resource_key_count(s->b.res) > 0 && mp_request_not_found(r))
 		{
 			/* a wallet asked for by key that does not exist: no rows */

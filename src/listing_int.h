@@ -102,6 +102,7 @@ struct MpListScan
 	int64		n_rows;
 	int64		n_notfound;
 	char	   *first_query;
+	bool		retention_noticed;	/* the NOTICE on child_retention_months given */
 };
 
 typedef struct IdCacheEntry IdCacheEntry;

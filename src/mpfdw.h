@@ -60,6 +60,7 @@ typedef struct MpSettings
 	bool		use_remote_estimate;
 	int			rate_reserve_pct;	/* share of each window batch sessions leave */
 	bool		async_capable;	/* scans may run concurrently under an Append */
+	char	   *sca_context;	/* ScaContext sent on SCA-gated reads */
 } MpSettings;
 
 extern MpSettings *mp_get_settings(Oid serverid, Oid userid);
@@ -105,6 +106,8 @@ typedef enum MpColKind
 								 * value per request otherwise) */
 #define MP_COL_CCY		0x400	/* the currency of an amount bound: = goes to
 								 * Min/Max<Base>Currency, never alone */
+#define MP_COL_REPORTED 0x800	/* a report table's row: the report's own
+								 * field (ReportDate), not a CSV cell */
 
 typedef struct MpColumnDef
 {
@@ -145,6 +148,11 @@ typedef struct MpResource
 	bool		list_object;	/* the list path answers one object (a row), not pages */
 	double		typical_rows;	/* rows a scan without conditions returns, for
 								 * the planner; 0: its source's usual count */
+	bool		sca;			/* SCA-gated reads: ScaContext is sent (spec §11) */
+	const char *parent_404_hint;	/* a parent the API answers 404 for is an
+									 * ERROR with this HINT, not "no rows" */
+	int			child_retention_months; /* > 0: a list under a parent that never
+										 * expires omits children older than this */
 } MpResource;
 
 extern const MpResource *mp_resource_by_name(const char *name);
@@ -254,6 +262,8 @@ struct MpRequest
 	int			budget_slot;
 	char		location[512];
 	char		content_type_resp[128];
+	char		www_authenticate[256];	/* a 401's challenge (PendingUserAction) */
+	const char *sca_subject;	/* an SCA-gated read: whose ("user \"...\"") */
 	double		elapsed_ms;
 
 	struct MpRequest *next_active;	/* engine's list of live requests */
@@ -317,6 +327,7 @@ extern void mp_auth_prefetch(MpSettings **conns, int n);
 pg_noreturn extern void mp_error_request_failed(MpRequest *req);
 extern bool mp_request_ok(MpRequest *req);
 extern bool mp_request_not_found(MpRequest *req);
+extern bool mp_request_pending_user_action(MpRequest *req);
 pg_noreturn extern void mp_error_json_shape(MpRequest *req, const char *problem);
 extern char *mp_safe_text(MpSettings *conn, const char *s, size_t maxlen);
 /* who holds a secret registers a function that masks it in a text (once) */
@@ -344,6 +355,9 @@ typedef struct MpColMap
 	const MpColumnDef *def;		/* NULL for user-added columns */
 	char	  **path;			/* field path split at '.' */
 	int			pathlen;
+	int			nalt;			/* > 0: a field with '|' or '*' (convert.c) */
+	char	 ***altpath;		/* its alternatives, each split at '.' */
+	int		   *altlen;
 	char	   *field;			/* full field name */
 	MpColKind	kind;			/* how the API value is read */
 	bool		is_attrs;

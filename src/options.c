@@ -33,6 +33,7 @@ typedef enum MpOptKind
 	OPT_INT,
 	OPT_BOOL,
 	OPT_ENV,
+	OPT_SCA,
 	OPT_URL,
 	OPT_RESOURCE
 } MpOptKind;
@@ -64,6 +65,7 @@ static const MpOption mp_options[] = {
 	{"use_remote_estimate", ForeignServerRelationId, OPT_BOOL, 0, 0, false, false},
 	{"rate_reserve_pct", ForeignServerRelationId, OPT_INT, 0, 90, false, false},
 	{"async_capable", ForeignServerRelationId, OPT_BOOL, 0, 0, false, false},
+	{"sca_context", ForeignServerRelationId, OPT_SCA, 0, 0, false, false},
 	{"client_id", UserMappingRelationId, OPT_TEXT, 0, 0, false, false},
 	{"api_key", UserMappingRelationId, OPT_TEXT, 0, 0, false, true},
 	{"resource", ForeignTableRelationId, OPT_RESOURCE, 0, 0, false, false},
@@ -268,6 +270,13 @@ check_option_value(const DefElem *def, const MpOption *o)
 						 errmsg("invalid value for option \"environment\": \"%s\"", s),
 						 errhint("Valid values are \"sandbox\" and \"production\".")));
 			break;
+		case OPT_SCA:
+			if (strcmp(s, "USER_NOT_PRESENT") != 0 && strcmp(s, "USER_PRESENT") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"sca_context\": \"%s\"", s),
+						 errhint("Valid values are \"USER_NOT_PRESENT\" (a reader without the user, the default) and \"USER_PRESENT\".")));
+			break;
 		case OPT_URL:
 			{
 				bool		is_http = false;
@@ -407,6 +416,7 @@ mp_get_server_settings(Oid serverid)
 	c->max_lookups = 1000;
 	c->rate_reserve_pct = 10;
 	c->async_capable = true;
+	c->sca_context = "USER_NOT_PRESENT";
 
 	foreach(lc, server->options)
 	{
@@ -442,6 +452,8 @@ mp_get_server_settings(Oid serverid)
 			c->rate_reserve_pct = int_option(def);
 		else if (strcmp(def->defname, "async_capable") == 0)
 			c->async_capable = defGetBoolean(def);
+		else if (strcmp(def->defname, "sca_context") == 0)
+			c->sca_context = pstrdup(defGetString(def));
 	}
 	if (c->base_url == NULL)
 		c->base_url = pstrdup(strcmp(env, "production") == 0 ?

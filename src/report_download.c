@@ -335,7 +335,7 @@ check_header(MpReportScan *s)
 		MpColMap   *m = &s->b.maps[i];
 
 		if (m->colname == NULL || !m->needed || m->is_attrs || m->is_key ||
-			(m->def && (m->def->flags & MP_COL_LOOKUP)) || s->file.field_of[i] >= 0 ||
+			(m->def && (m->def->flags & (MP_COL_LOOKUP | MP_COL_REPORTED))) || s->file.field_of[i] >= 0 ||
 			(s->date_field < 0 && datecol != NULL && strcmp(m->field, datecol->field) == 0))
 			continue;
 		appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", m->field);

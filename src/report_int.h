@@ -94,6 +94,7 @@ typedef struct ScanReport
 	bool		recreated;		/* EXPIRED → created again once */
 	bool		recovering;		/* 409: reading GET /responses/{key} */
 	bool		reused;
+	int64		report_date;	/* its ReportDate (Unix seconds), 0 unknown */
 } ScanReport;
 
 /* one CSV record, copied out of the parser (malloc'ed) */
@@ -174,6 +175,7 @@ struct MpReportScan
 	bool		only_old;		/* rows the by-id GET no longer serves, no lookups */
 	bool		lookups_dropped;	/* only_old: lookup columns were asked for */
 	bool		old_notice;		/* the NOTICE on lookups past retention given */
+	bool		reported_notice;	/* the NOTICE on the reports' times given */
 	double		wait_ms;
 };
 

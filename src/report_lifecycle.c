@@ -108,6 +108,7 @@ typedef struct ReportInfo
 	char	   *url;
 	char	   *result_code;
 	char	   *result_message;
+	int64		report_date;	/* ReportDate, 0 when null */
 } ReportInfo;
 
 static char *
@@ -139,6 +140,12 @@ read_report(MpRequest *r, const char *envelope)
 		ri->url = json_str(obj, "DownloadURL");
 		ri->result_code = json_str(obj, "ResultCode");
 		ri->result_message = json_str(obj, "ResultMessage");
+		{
+			cJSON	   *d = cJSON_GetObjectItemCaseSensitive(obj, "ReportDate");
+
+			if (cJSON_IsNumber(d) && d->valuedouble > 0 && d->valuedouble < 1e12)
+				ri->report_date = (int64) d->valuedouble;
+		}
 	}
 	mp_json_release(j);
 	if (ri->id == NULL || ri->status == NULL)
@@ -164,6 +171,45 @@ report_failed(MpReportScan *s, ScanReport *w, ReportInfo *ri)
 }
 
 /*
+ * A table whose rows carry the report's own time (wallets: the balances
+ * when the report was generated, spec §11) says when a scan mixes reports
+ * generated at different times, or reads one generated before the query.
+ */
+static void
+reported_notice(MpReportScan *s, ScanReport *w)
+{
+	const MpColumnDef *col = NULL;
+	const char *when;
+
+	for (int i = 0; i < s->b.res->ncols && col == NULL; i++)
+		if (s->b.res->cols[i].flags & MP_COL_REPORTED)
+			col = &s->b.res->cols[i];
+	if (col == NULL || s->reported_notice)
+		return;
+	when = w->report_date > 0 ?
+		timestamptz_to_str(time_t_to_timestamptz((pg_time_t) w->report_date)) : "an unknown time";
+	if (w->reused)
+	{
+		s->reported_notice = true;
+		ereport(NOTICE,
+				(errmsg("\"%s\" reuses a %s report generated before this query: its rows are as of that report's time",
+						RelationGetRelationName(s->b.rel), s->b.res->report_type),
+				 errdetail("Report %s was generated at %s; report_max_age_s allows reusing it.",
+						   w->report_id, when),
+				 errhint("Column %s gives each row's time.", col->name)));
+	}
+	else if (s->nw > 1)
+	{
+		s->reported_notice = true;
+		ereport(NOTICE,
+				(errmsg("\"%s\" reads %d %s reports, generated one after the other: each row is as of its own report's time",
+						RelationGetRelationName(s->b.rel), s->nw, s->b.res->report_type),
+				 errdetail("One report covers at most %d months of creation dates.", s->b.res->window_months),
+				 errhint("Column %s gives each row's time.", col->name)));
+	}
+}
+
+/*
  * A report object (from the POST, a poll or /responses/{key}): move the
  * window on according to its Status.
  */
@@ -179,7 +225,9 @@ take_report(MpReportScan *s, ScanReport *w, MpRequest *r, ReportInfo *ri)
 		if (ri->url == NULL || ri->url[0] == '\0')
 			mp_error_json_shape(r, "a ready report has no DownloadURL");
 		w->download_url = MemoryContextStrdup(s->b.cxt, ri->url);
+		w->report_date = ri->report_date;
 		w->state = RS_READY;
+		reported_notice(s, w);
 		return;
 	}
 	if (strcmp(status, "FAILED") == 0)

@@ -259,6 +259,7 @@ mpr_build_request(MpReportScan *s)
 		if (m->colname && m->needed && m->def && (m->def->flags & MP_COL_LOOKUP))
 			s->need_lookups = true;
 		if (m->colname && m->needed && !m->is_attrs && !m->is_key &&
+			!(m->def && (m->def->flags & MP_COL_REPORTED)) &&
 			(m->def == NULL || strcmp(m->field, m->def->field) != 0))
 			optional = true;	/* a field of its own: not in the default set */
 	}
@@ -272,7 +273,7 @@ mpr_build_request(MpReportScan *s)
 			const MpColumnDef *col = &res->cols[i];
 			bool		take = false;
 
-			if (col->flags & (MP_COL_ATTRS | MP_COL_KEY | MP_COL_LOOKUP))
+			if (col->flags & (MP_COL_ATTRS | MP_COL_KEY | MP_COL_LOOKUP | MP_COL_REPORTED))
 				continue;
 			if (want_attrs && !(col->flags & MP_COL_OPTIONAL))
 				take = true;

@@ -37,6 +37,18 @@ mpr_store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 	s->file.report_id = w->report_id;
 	mp_csv_to_values(&s->file, &cells, s->b.maps, s->b.natts, keyvals, lookup,
 					 slot->tts_values, slot->tts_isnull);
+	/* the report's own time (wallets: when the balances were taken) */
+	for (int i = 0; i < s->b.natts; i++)
+	{
+		MpColMap   *m = &s->b.maps[i];
+
+		if (m->colname && m->needed && m->def && (m->def->flags & MP_COL_REPORTED) &&
+			w->report_date > 0)
+		{
+			slot->tts_values[i] = mp_unix_to_datum(m, (double) w->report_date);
+			slot->tts_isnull[i] = false;
+		}
+	}
 }
 
 /* the next queued row inside its window, or NULL */

@@ -207,13 +207,34 @@ static const MpColumnDef transfers_cols[] = {
 	ATTRS_COL
 };
 
+/* GET /users (paged) and GET /users/{Id}; natural and legal users (§11) */
 static const MpColumnDef users_cols[] = {
 	{"id", "Id", T, MP_COL_ID, NULL, NULL},
 	{"person_type", "PersonType", T, 0, NULL, NULL},
 	{"tag", "Tag", T, 0, NULL, NULL},
-	{"creation_date", "CreationDate", TS, 0, NULL, NULL},
+	{"creation_date", "CreationDate", TS, MP_COL_DATE, NULL, NULL},
 	{"email", "Email", T, 0, NULL, NULL},
 	{"kyc_level", "KYCLevel", T, 0, NULL, NULL},
+	{"user_category", "UserCategory", T, 0, NULL, NULL},
+	{"user_status", "UserStatus", T, 0, NULL, NULL},
+	{"first_name", "FirstName", T, 0, NULL, NULL},
+	{"last_name", "LastName", T, 0, NULL, NULL},
+	{"name", "Name", T, 0, NULL, NULL},
+	{"legal_person_type", "LegalPersonType", T, 0, NULL, NULL},
+	{"company_number", "CompanyNumber", T, 0, NULL, NULL},
+	{"nationality", "Nationality", T, 0, NULL, NULL},
+	{"country_of_residence", "CountryOfResidence", T, 0, NULL, NULL},
+	{"terms_and_conditions_accepted", "TermsAndConditionsAccepted", B, 0, NULL, NULL},
+	{"terms_and_conditions_accepted_date", "TermsAndConditionsAcceptedDate", TS, 0, NULL, NULL},
+	ATTRS_COL
+};
+
+/* GET /users/{UserId}/regulatory: whether the user's flows are blocked */
+static const MpColumnDef user_regulatory_cols[] = {
+	{"user_id", "UserId", T, MP_COL_KEY, NULL, NULL},
+	{"inflows_blocked", "ScopeBlocked.Inflows", B, 0, NULL, NULL},
+	{"outflows_blocked", "ScopeBlocked.Outflows", B, 0, NULL, NULL},
+	{"action_code", "ActionCode", T, 0, NULL, NULL},
 	ATTRS_COL
 };
 
@@ -284,6 +305,45 @@ static const MpColumnDef user_emoney_cols[] = {
 	{"credited_emoney_amount", "CreditedEMoney.Amount", I8, 0, NULL, NULL},
 	{"debited_emoney_amount", "DebitedEMoney.Amount", I8, 0, NULL, NULL},
 	ATTRS_COL
+};
+
+/*
+ * Recipients (spec §11): the payee of a payout.  The account details are
+ * keyed by the payout method and, for a local transfer, by the currency
+ * ("LocalBankTransfer": {"EUR": {"IBAN": ...}}): '*' is any member, '|'
+ * separates alternatives, the first present wins.
+ */
+static const char *const recipient_scope[] = {"PAYIN", "PAYOUT", NULL};
+
+#define RECIPIENT_COLS(idflags, scopeflags) \
+	{"id", "Id", T, idflags, NULL, NULL}, \
+	{"tag", "Tag", T, 0, NULL, NULL}, \
+	{"creation_date", "CreationDate", TS, 0, NULL, NULL}, \
+	{"status", "Status", T, 0, NULL, NULL}, \
+	{"display_name", "DisplayName", T, 0, NULL, NULL}, \
+	{"payout_method_type", "PayoutMethodType", T, 0, NULL, NULL}, \
+	{"recipient_type", "RecipientType", T, 0, NULL, NULL}, \
+	{"recipient_scope", "RecipientScope", T, scopeflags, "RecipientScope", recipient_scope}, \
+	{"currency", "Currency", T, 0, NULL, NULL}, \
+	{"country", "Country", T, 0, NULL, NULL}, \
+	{"owner_name", "BusinessRecipient.BusinessName|IndividualRecipient.LastName", T, 0, NULL, NULL}, \
+	{"owner_first_name", "IndividualRecipient.FirstName", T, 0, NULL, NULL}, \
+	{"iban", "LocalBankTransfer.*.IBAN|InternationalBankTransfer.IBAN", T, 0, NULL, NULL}, \
+	{"bic", "LocalBankTransfer.*.BIC|InternationalBankTransfer.BIC", T, 0, NULL, NULL}, \
+	{"account_number", "LocalBankTransfer.*.AccountNumber|InternationalBankTransfer.AccountNumber", T, 0, NULL, NULL}, \
+	{"sort_code", "LocalBankTransfer.*.SortCode", T, 0, NULL, NULL}, \
+	{"verification_of_payee_check", "RecipientVerificationOfPayee.RecipientVerificationCheck", T, 0, NULL, NULL}, \
+	{"verification_of_payee_message", "RecipientVerificationOfPayee.RecipientVerificationMessage", T, 0, NULL, NULL}, \
+	{"pending_user_action_url", "PendingUserAction.RedirectUrl", T, 0, NULL, NULL}, \
+	ATTRS_COL
+
+static const MpColumnDef recipients_cols[] = {
+	{"user_id", "UserId", T, 0, NULL, NULL},
+	RECIPIENT_COLS(MP_COL_ID, 0)
+};
+static const MpColumnDef user_recipients_cols[] = {
+	{"user_id", "UserId", T, MP_COL_KEY, NULL, NULL},
+	RECIPIENT_COLS(0, MP_COL_FILTER | MP_COL_SCALAR)
 };
 
 static const MpColumnDef settlement_transfers_cols[] = {
@@ -368,6 +428,8 @@ static const MpColumnDef wallets_cols[] = {
 	{"balance_currency", "BalanceCurrency", T, MP_COL_CCY, NULL, NULL},
 	{"currency", "Currency", T, RF, "Currency", NULL},
 	{"funds_type", "FundsType", T, 0, NULL, NULL},
+	/* the balances are those when the report was generated (spec §11) */
+	{"balances_at", "ReportDate", TS, MP_COL_REPORTED, NULL, NULL},
 	ATTRS_COL
 };
 
@@ -526,7 +588,7 @@ static const MpResource resources[] = {
 		   "TRANSACTIONS", false, "/reports/transactions", 6, false, 36,
 		   "{\"Type\":[\"PAYOUT\"],\"Nature\":[\"REGULAR\"]}", "/payouts/bankwire/{id}", 181),
 	REPORT("wallets", "wallet", wallets_cols,
-		   "user and client wallets (legacy WALLETS report)",
+		   "user and client wallets, with their balances when the report is generated; the date range selects wallets by creation date (legacy WALLETS report)",
 		   "WALLETS", false, "/reports/wallets", 24, false, 156, NULL, NULL, 0),
 	REPORT("user_wallet_transactions", "user wallet transaction", user_wallet_tx_cols,
 		   "SUCCEEDED transactions of one user or wallet (Reporting Service USER_WALLET_TRANSACTIONS)",
@@ -566,7 +628,8 @@ static const MpResource resources[] = {
 	{"client_wallet_transactions", MP_SRC_LIST, "client wallet transaction",
 		"/clients/wallets/{0}/{1}/transactions", NULL,
 		"CreationDate", "CreationDate:ASC", 0, "/clients/wallets", COLS(client_wallet_tx_cols),
-	"transactions of the client wallets (GET /clients/wallets/{FundsType}/{Currency}/transactions)"},
+		"transactions of the client wallets (GET /clients/wallets/{FundsType}/{Currency}/transactions)",
+	.child_retention_months = 13},
 	{"events", MP_SRC_LIST, "event", "/events", NULL,
 		"Date", "Date:ASC", 45, NULL, COLS(events_cols),
 	"events (webhook notifications) of the last 45 days (GET /events)"},
@@ -588,12 +651,13 @@ static const MpResource resources[] = {
 	{"conversions", MP_SRC_BYID, "conversion", NULL, "/conversions/{id}",
 		NULL, NULL, 0, NULL, COLS(transfers_cols),
 	"currency conversions, by id (GET /conversions/{Id}); older than 13 months: no row"},
-	{"users", MP_SRC_BYID, "user", NULL, "/users/{id}",
-		NULL, NULL, 0, NULL, COLS(users_cols),
-	"natural and legal users, by id (GET /users/{Id})"},
+	{"users", MP_SRC_LIST, "user", "/users", "/users/{id}",
+		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(users_cols),
+	"natural and legal users (GET /users), by id (GET /users/{Id})"},
 	{"user_wallets", MP_SRC_LIST, "user wallet", "/users/{0}/wallets", "/wallets/{id}",
 		NULL, NULL, 0, NULL, COLS(user_wallets_cols),
-	"user wallets and their balance now, by id (GET /wallets/{Id}) or by user (GET /users/{UserId}/wallets)"},
+	"user wallets and their balance now, by id (GET /wallets/{Id}) or by user (GET /users/{UserId}/wallets)",
+	.sca = true},
 	{"payin_refunds", MP_SRC_LIST, "pay-in refund", "/payins/{0}/refunds", NULL,
 		NULL, NULL, 0, NULL, COLS(payin_refunds_cols),
 	"refunds of a pay-in (GET /payins/{PayInId}/refunds)"},
@@ -608,10 +672,13 @@ static const MpResource resources[] = {
 	"refunds of a repudiation (GET /repudiations/{RepudiationId}/refunds)"},
 	{"dispute_transactions", MP_SRC_LIST, "dispute transaction", "/disputes/{0}/transactions", NULL,
 		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(dispute_transactions_cols),
-	"the repudiation and settlement transfers of a dispute (GET /disputes/{DisputeId}/transactions)"},
+		"the repudiation and settlement transfers of a dispute (GET /disputes/{DisputeId}/transactions)",
+	.child_retention_months = 13},
 	{"bank_account_transactions", MP_SRC_LIST, "bank account transaction", "/bankaccounts/{0}/transactions", NULL,
 		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(bank_account_transactions_cols),
-	"the payouts and other transactions of a bank account (GET /bankaccounts/{BankAccountId}/transactions)"},
+		"the payouts to a legacy bank account and the pay-ins debited from it (GET /bankaccounts/{BankAccountId}/transactions)",
+		.parent_404_hint = "A payout's bank_account_id is now usually a Recipient id (rec_...), which the bank account endpoints do not serve: read the payee from recipients (WHERE id = ...) and its payouts from payouts (WHERE bank_account_id = ...).",
+	.child_retention_months = 13},
 	{"dispute_documents_by_dispute", MP_SRC_LIST, "dispute document", "/disputes/{0}/documents", NULL,
 		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(dispute_documents_by_dispute_cols),
 	"the documents of a dispute (GET /disputes/{DisputeId}/documents)"},
@@ -624,6 +691,16 @@ static const MpResource resources[] = {
 	{"payin_disputes", MP_SRC_LIST, "dispute", "/payins/{0}/disputes", NULL,
 		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(payin_disputes_cols),
 	"disputes of a pay-in (GET /payins/{PayInId}/disputes)"},
+	{"recipients", MP_SRC_BYID, "recipient", NULL, "/recipients/{id}",
+		NULL, NULL, 0, NULL, COLS(recipients_cols),
+	"payees of payouts, by id: Recipients and legacy bank accounts (GET /recipients/{RecipientId})"},
+	{"user_recipients", MP_SRC_LIST, "recipient", "/users/{0}/recipients", NULL,
+		NULL, NULL, 0, NULL, COLS(user_recipients_cols),
+	"the recipients (payees) of a user (GET /users/{UserId}/recipients)"},
+	{"user_regulatory", MP_SRC_LIST, "user regulatory status", "/users/{0}/regulatory", NULL,
+		NULL, NULL, 0, NULL, COLS(user_regulatory_cols),
+		"whether a user's inflows and outflows are blocked, and why (GET /users/{UserId}/regulatory)",
+	.list_object = true},
 	{"user_emoney", MP_SRC_LIST, "user e-money month", "/users/{0}/emoney/{1}", NULL,
 		NULL, NULL, 0, NULL, COLS(user_emoney_cols),
 	"a user's credited and debited e-money per month (GET /users/{UserId}/emoney/{Year}/{Month})",

@@ -74,6 +74,7 @@ mangopay_fdw_columns(PG_FUNCTION_ARGS)
 			v[3] = CStringGetTextDatum(mp_coltype_sql(col->kind));
 			v[4] = CStringGetTextDatum((col->flags & MP_COL_ATTRS) ? "(whole object)" :
 									   (col->flags & MP_COL_KEY) ? psprintf("(key) %s", col->field) :
+									   (col->flags & MP_COL_REPORTED) ? psprintf("(report) %s", col->field) :
 									   col->field);
 			if (push)
 				v[5] = CStringGetTextDatum(push);

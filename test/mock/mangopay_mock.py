@@ -165,6 +165,8 @@ class MockState:
             "uwt_requires_key": False,      # USER_WALLET_TRANSACTIONS needs UserId/WalletId
             "bankaccount_refunds": False,   # bank account lists also hold payout refunds
             "clients": {},                  # more client ids (id -> api key), until reset
+            "sca": True,                    # §11: OWNER users' wallet reads are SCA-gated
+            "bankaccount_recipient_ids": False,  # /bankaccounts/{rec_...}/transactions lists (§11: undocumented)
         }
         self.config = dict(self.default_config)
         self.tokens = {}                    # token -> {"client", "exp", "issued"}
@@ -843,6 +845,21 @@ class Handler(BaseHTTPRequestHandler):
                 if o is None or (seg[0] == "payins" and not s.retained(o)):
                     raise not_found(kind, seg[1])
                 return self.list_resp(idx.get(seg[1], []), q, DISPUTE_SPEC)
+            elif seg[:1] == ["recipients"] and n == 2:
+                o = s.recipients.get(seg[1])
+                if o is None:
+                    raise not_found("Recipient", seg[1])
+                return Resp(200, obj=o)
+            elif seg[:1] == ["users"] and n == 3 and seg[2] == "recipients":
+                if s.user_objs.get(seg[1]) is None:
+                    raise not_found("User", seg[1])
+                return self.list_resp(s.recipients_by_user.get(seg[1], []), q, RECIPIENT_SPEC)
+            elif seg[:1] == ["users"] and n == 1:
+                return self.list_resp(list(s.user_objs.values()), q, USER_SPEC)
+            elif seg[:1] == ["users"] and n == 3 and seg[2] == "regulatory":
+                if s.user_objs.get(seg[1]) is None:
+                    raise not_found("User", seg[1])
+                return Resp(200, obj=s.regulatory[seg[1]])
             elif seg[:1] == ["users"] and n >= 2:
                 u = s.user_objs.get(seg[1])
                 if u is None:
@@ -850,6 +867,7 @@ class Handler(BaseHTTPRequestHandler):
                 if n == 2:
                     return Resp(200, obj=u)
                 if n == 3 and seg[2] == "wallets":
+                    sca_gate(st, q, u)
                     return self.list_resp(s.wallets_by_user.get(seg[1], []), q, WALLET_SPEC)
                 if n == 5 and seg[2] == "emoney":
                     if not re.match(r"^[0-9]{4}$", seg[3]):
@@ -866,6 +884,7 @@ class Handler(BaseHTTPRequestHandler):
                 w = s.wallet_objs.get(seg[1])
                 if w is None:
                     raise not_found("Wallet", seg[1])
+                sca_gate(st, q, s.user_objs.get(w["Owners"][0]))
                 return Resp(200, obj=w)
             elif n == 2 and seg[0] in ("payins", "transfers", "conversions"):
                 coll, kind = {"payins": (s.payins, "PayIn"), "transfers": (s.transfers, "Transfer"),
@@ -1189,6 +1208,10 @@ def bank_account_transactions(st, acct):
     (bank returns) of those payouts."""
     s = st.store
     refunds = st.config.get("bankaccount_refunds")
+    # §11: a Recipient id is not a bank account (GUESS: 404; config
+    # bankaccount_recipient_ids lists it as an account)
+    if acct.startswith("rec_") and not st.config.get("bankaccount_recipient_ids"):
+        return None
     out, known = [], False
     for po in s.payouts.values():
         if po.get("BankAccountId") != acct:
@@ -1200,6 +1223,34 @@ def bank_account_transactions(st, acct):
             out.extend({k: r.get(k) for k in TX_FIELDS}
                        for r in s.refunds_by_parent.get(po["Id"], []) if s.retained(r))
     return out if known else None
+
+
+SCA_CONTEXTS = ("USER_PRESENT", "USER_NOT_PRESENT")
+
+
+def sca_gate(st, q, user):
+    """§11: GET /wallets/{Id} and GET /users/{Id}/wallets of an OWNER user. No
+    ScaContext means USER_PRESENT; the mock's users never authenticated within 180
+    days, so USER_PRESENT is a 401 with WWW-Authenticate: PendingUserAction (the
+    token stays valid); USER_NOT_PRESENT gives the data when the user consented, a
+    403 when not.  PAYER users are not gated.  Config sca=false turns the gate off."""
+    ctx = q.first("ScaContext")
+    if ctx is not None and ctx.upper() not in SCA_CONTEXTS:
+        raise param_error({"ScaContext": "The value '%s' is not valid for ScaContext. "
+                                         "Allowed values: USER_PRESENT, USER_NOT_PRESENT" % ctx})
+    if not st.config.get("sca") or user is None or user.get("UserCategory") != "OWNER":
+        return
+    ctx = (ctx or "USER_PRESENT").upper()
+    if ctx == "USER_PRESENT":
+        raise ApiError(401, mp_error("unauthorized", "Strong customer authentication required",
+                                     None),
+                       headers=[("WWW-Authenticate",
+                                 "PendingUserAction RedirectUrl=https://sca.sandbox.mangopay.com/"
+                                 "?token=%s" % hashlib.sha256(user["Id"].encode()).hexdigest()[:24])])
+    if not st.store.sca_consent.get(user["Id"], False):
+        raise ApiError(403, mp_error("forbidden_ressource",
+                                     "The user has not consented to access without the user "
+                                     "present", None))
 
 
 def _get(k):
@@ -1218,6 +1269,9 @@ TX_SPEC = {"date": "CreationDate", "sort": ["CreationDate"],
                      "Nature": (_get("Nature"), md.TX_NATURES),
                      "ResultCode": (_get("ResultCode"), None)}}
 REPORT_SPEC = {"date": "CreationDate", "sort": ["CreationDate"]}
+USER_SPEC = {"date": "CreationDate", "sort": ["CreationDate"]}
+RECIPIENT_SPEC = {"date": "CreationDate", "sort": ["CreationDate"], "single": ("RecipientScope",),
+                  "enums": {"RecipientScope": (_get("RecipientScope"), ["PAYIN", "PAYOUT"])}}
 # §4b: Reporting Service list defaults to CreationDate:DESC
 REPORTING_SPEC = {"date": "CreationDate", "sort": ["CreationDate"], "default_dir": "DESC",
                   "single": ("Status",), "enums": {"Status": (_get("Status"), REPORTING_STATUSES)}}
@@ -1524,8 +1578,15 @@ def truth(st, name, q):
             objs = []
             for acct in sorted({po["BankAccountId"] for po in s.payouts.values()
                                 if po.get("BankAccountId")}):
-                for t in bank_account_transactions(st, acct):
+                for t in bank_account_transactions(st, acct) or []:
                     objs.append(dict(t, _BankAccountId=acct))
+        elif name == "user_regulatory":
+            objs = [dict(o, _UserId=uid) for uid, o in s.regulatory.items()]
+        elif name == "recipients":
+            objs = list(s.recipients.values())
+        elif name == "user_recipients":
+            objs = [dict(o, _UserId=uid) for uid, lst in s.recipients_by_user.items()
+                    if uid in s.user_objs for o in lst]
         elif name in ("payin_refunds", "transfer_refunds", "payout_refunds",
                       "repudiation_refunds"):
             # the refunds each parent-scoped list returns, with the parent as "_InitialTransactionId"

@@ -1249,7 +1249,7 @@ class Store:
     # built on first use, not at startup: the by-id views and their indexes
     LAZY = ("payins", "transfers", "conversions", "refunds_by_parent", "owner", "wallet_objs",
             "wallets_by_user", "user_objs", "disputes_by_payin", "disputes_by_wallet",
-            "disputes_by_user", "emoney")
+            "disputes_by_user", "emoney", "sca_consent", "recipients", "recipients_by_user", "regulatory")
 
     def __getattr__(self, name):
         if name in Store.LAZY and "_objects_built" not in self.__dict__:
@@ -1315,6 +1315,9 @@ class Store:
                     "KYCLevel": rng.choice(["LIGHT", "REGULAR", "REGULAR"]),
                     "UserCategory": "OWNER", "TermsAndConditionsAccepted": True,
                     "Tag": tag, "CreationDate": ut}
+        self._add_sca_users()
+        self._user_status()
+        self._build_recipients()
         # disputes per pay-in, per credited wallet and per user (the pay-in's author)
         self.disputes_by_payin, self.disputes_by_wallet, self.disputes_by_user = {}, {}, {}
         for d in self.disputes:
@@ -1324,6 +1327,135 @@ class Store:
                 self.disputes_by_wallet.setdefault(p["CreditedWalletId"], []).append(d)
                 self.disputes_by_user.setdefault(p["AuthorId"], []).append(d)
         self.emoney = None          # built on first use (startup time)
+
+    # §11 SCA: fixed users (no random draw, so no other collection changes)
+    SCA_OWNER_NO_CONSENT = "user_m_01SCA0WNERN0C0NSENT00000"
+    SCA_PAYER_NO_CONSENT = "user_m_01SCAPAYERN0C0NSENT00000"
+
+    def _add_sca_users(self):
+        """Whether each user consented to reads without the user present
+        (ScaContext=USER_NOT_PRESENT): every generated user did; two fixed users did
+        not, an OWNER (403 then) and a PAYER (not SCA-gated), each with one wallet
+        outside the WALLETS report's data."""
+        self.sca_consent = {uid: True for uid in self.user_objs}
+        t = self.t0 - 200 * 86400
+        for i, (uid, cat, fn) in enumerate(((self.SCA_OWNER_NO_CONSENT, "OWNER", "Olga"),
+                                            (self.SCA_PAYER_NO_CONSENT, "PAYER", "Pablo"))):
+            self.user_objs[uid] = {
+                "Id": uid, "PersonType": "NATURAL", "FirstName": fn, "LastName": "Sans-Consent",
+                "Email": "%s@example.invalid" % fn.lower(), "Birthday": 315532800,
+                "Nationality": "FR", "CountryOfResidence": "FR", "KYCLevel": "LIGHT",
+                "UserCategory": cat, "TermsAndConditionsAccepted": True,
+                "Tag": None, "CreationDate": t + i}
+            self.sca_consent[uid] = False
+            wid = "wlt_m_01SCA%sN0C0NSENT00000" % ("0WNER" if cat == "OWNER" else "PAYER")
+            w = {"Id": wid, "Owners": [uid], "Description": "SCA test wallet",
+                 "Balance": money("EUR", 1234 + i), "Currency": "EUR", "FundsType": "DEFAULT",
+                 "Tag": None, "CreationDate": t + 60 + i}
+            self.wallet_objs[wid] = w
+            self.wallets_by_user[uid] = [w]
+
+    def _user_status(self):
+        """§11 UserStatus, TermsAndConditionsAcceptedDate and the regulatory status
+        (GET /users/{Id}/regulatory: ScopeBlocked, ActionCode; GUESS: the codes), from
+        a generator of their own: no other collection changes."""
+        rng = random.Random(self.seed * 7 + 13)
+        self.regulatory = {}
+        for uid in sorted(self.user_objs):
+            u = self.user_objs[uid]
+            st = rng.choices(["ACTIVE", "CLOSED", "PENDING_USER_ACTION"], [90, 4, 6])[0]
+            u["UserStatus"] = st
+            u["TermsAndConditionsAcceptedDate"] = u["CreationDate"] + rng.randint(0, 600)
+            inflow = st == "CLOSED" or (st == "PENDING_USER_ACTION" and rng.random() < 0.3)
+            outflow = st != "ACTIVE"
+            self.regulatory[uid] = {
+                "ScopeBlocked": {"Inflows": inflow, "Outflows": outflow},
+                "ActionCode": {"ACTIVE": None, "CLOSED": "USER_CLOSED",
+                               "PENDING_USER_ACTION": rng.choice(["KYC_REQUIRED",
+                                                                  "TERMS_ACCEPTANCE_REQUIRED"])}[st]}
+
+    RECIPIENT_COUNTRY = {"EUR": ["FR", "DE", "ES", "IT", "NL", "BE", "IE"], "GBP": ["GB"],
+                         "USD": ["US"], "PLN": ["PL"], "JPY": ["JP"], "CHF": ["CH"]}
+
+    def _build_recipients(self):
+        """§11 Recipients: one per account a payout's BankAccountId names (a Recipient
+        id rec_... or a legacy bank account id, both read by GET /recipients/{Id}),
+        owned by the payout's author; some users also have a PAYIN-scope recipient.
+        A generator of its own: no other collection changes."""
+        rng = random.Random(self.seed * 7 + 12)
+        first = {}
+        for po in sorted(self.payouts.values(), key=lambda o: (o["CreationDate"], o["Id"])):
+            a = po.get("BankAccountId")
+            if a and a not in first:
+                first[a] = po
+        self.recipients = {}
+        self.recipients_by_user = {}
+        for acct in sorted(first):
+            po = first[acct]
+            self._add_recipient(rng, acct, po["AuthorId"], po["DebitedFunds"]["Currency"],
+                                po["CreationDate"] - rng.randint(1, 60) * 86400, "PAYOUT")
+        for uid in sorted(self.recipients_by_user):
+            if rng.random() < 0.15:
+                rid = "rec_" + ulid(self.t0 - rng.randint(1, 300) * 86400, rng)
+                self._add_recipient(rng, rid, uid, "EUR", self.t0 - rng.randint(1, 300) * 86400,
+                                    "PAYIN")
+
+    def _add_recipient(self, rng, rid, uid, ccy, t, scope):
+        u = self.user_objs.get(uid) or {}
+        legal = u.get("PersonType") != "NATURAL"
+        country = rng.choice(self.RECIPIENT_COUNTRY.get(ccy, ["FR"]))
+        addr = {"AddressLine1": "%d rue des Lilas" % rng.randint(1, 200), "AddressLine2": None,
+                "City": rng.choice(["Paris", "Lyon", "Berlin", "London", "Zürich"]),
+                "Region": None, "PostalCode": "%05d" % rng.randrange(100000),
+                "Country": country}
+        bic = "%sBANK%s2X" % (rng.choice(["AGRI", "BNPA", "DEUT", "HSBC", "UBSW"]), country)
+        iban = "%s%02d%s" % (country, rng.randint(10, 99), "".join(
+            str(rng.randrange(10)) for _ in range(20)))
+        local = intl = None
+        if ccy == "EUR":
+            method, local = "LocalBankTransfer", {"EUR": {"IBAN": iban, "BIC": bic}}
+        elif ccy == "GBP":
+            method, local = "LocalBankTransfer", {"GBP": {
+                "SortCode": "%06d" % rng.randrange(10 ** 6),
+                "AccountNumber": "%08d" % rng.randrange(10 ** 8)}}
+        elif ccy in ("USD", "JPY"):
+            method, intl = "InternationalBankTransfer", {
+                "AccountNumber": "%012d" % rng.randrange(10 ** 12), "BIC": bic}
+        else:
+            method, intl = "InternationalBankTransfer", {"IBAN": iban, "BIC": bic}
+        if legal:
+            name = u.get("Name") or "Client account %s" % ccy
+            who = {"BusinessName": name, "Address": addr}
+        else:
+            name = "%s %s" % (u.get("FirstName"), u.get("LastName"))
+            who = {"FirstName": u.get("FirstName"), "LastName": u.get("LastName"), "Address": addr}
+        status = rng.choices(["ACTIVE", "CANCELED", "PENDING"], [85, 10, 5])[0]
+        display = "%s %s account" % (name, ccy)
+        if rng.random() < 0.03:
+            display = AWKWARD[rng.randrange(len(AWKWARD))]
+        vop = None
+        if ccy == "EUR":
+            check = rng.choices(["MATCH", "CLOSE_MATCH", "NO_MATCH", "NOT_POSSIBLE"],
+                                [80, 10, 5, 5])[0]
+            vop = {"RecipientVerificationId": "vop_" + ulid(t, rng),
+                   "RecipientVerificationCheck": check,
+                   "RecipientVerificationMessage": {
+                       "MATCH": None, "CLOSE_MATCH": "The name is close to the account holder's",
+                       "NO_MATCH": "The name does not match the account holder's",
+                       "NOT_POSSIBLE": "The check was not possible"}[check]}
+        o = {"Id": rid, "Tag": _tag(rng, 0.03, 0.6, "rcp-"), "CreationDate": t,
+             "Status": status, "DisplayName": display, "PayoutMethodType": method,
+             "RecipientType": "Business" if legal else "Individual", "Currency": ccy,
+             "Country": country,
+             "IndividualRecipient": None if legal else who,
+             "BusinessRecipient": who if legal else None,
+             "LocalBankTransfer": local, "InternationalBankTransfer": intl,
+             "PendingUserAction": {"RedirectUrl": "https://sca.sandbox.mangopay.com/?token=%s"
+                                   % rid[-12:]} if status == "PENDING" else None,
+             "UserId": uid, "RecipientScope": scope,
+             "RecipientVerificationOfPayee": vop}
+        self.recipients[rid] = o
+        self.recipients_by_user.setdefault(uid, []).append(o)
 
     def _build_emoney(self):
         """e-money per user and month: SUCCEEDED flows into / out of the user's wallets"""

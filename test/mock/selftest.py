@@ -278,6 +278,9 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     check("dispute transactions", st == 200 and sorted(t["Nature"] for t in tx)
           == ["REPUDIATION", "SETTLEMENT"], tx)
     # bank account transactions (§5, §7): the payouts to the account, paged, filtered
+    # Recipient ids listed as accounts (the other reading of §11): the client's
+    # fee account, over a page, may be one
+    ctl.json("POST", "/__mock/config", {"bankaccount_recipient_ids": True})
     bt = truth(ctl, "bank_account_transactions")
     by_acct = {}
     for t in bt:
@@ -303,7 +306,8 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     bt2 = truth(ctl, "bank_account_transactions")
     check("bank account refunds (bankaccount_refunds)", len(bt2) > len(bt) and
           {t["Nature"] for t in bt2} == {"REGULAR", "REFUND"}, len(bt2))
-    ctl.json("POST", "/__mock/config", {"bankaccount_refunds": False})
+    ctl.json("POST", "/__mock/config", {"bankaccount_refunds": False,
+                                        "bankaccount_recipient_ids": False})
     st, h, rep = c.json("GET", B + "/repudiations/" + d1["RepudiationId"], headers=auth)
     check("repudiation object", st == 200 and rep["Type"] == "PAYOUT"
           and rep["DebitedWalletId"] == "CREDIT_EUR" and rep["CreditedWalletId"] is None, rep)
@@ -312,6 +316,53 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
           {"Code": "001999", "Message": "Generic Operation error"}, po)
     st, h, po2 = c.json("GET", B + "/payouts/po_m_01JQ0000000000000000000001", headers=auth)
     check("payout plain view", st == 200 and "ModeApplied" not in po2, po2)
+
+    # ---------------------------------------------------------------- SCA (§11)
+    users = {u["Id"]: u for u in truth(ctl, "users")}
+    owner = sorted(u for u, o in users.items() if o["UserCategory"] == "OWNER"
+                   and u != "user_m_01SCA0WNERN0C0NSENT00000")[0]
+    st, h, body = c.json("GET", B + "/users/%s/wallets" % owner, headers=auth)
+    check("SCA: OWNER without ScaContext -> 401 PendingUserAction", st == 401 and
+          h.get("www-authenticate", "").startswith("PendingUserAction RedirectUrl=")
+          and body["Type"] == "unauthorized", (st, h.get("www-authenticate")))
+    st, h, ws = c.json("GET", B + "/users/%s/wallets?ScaContext=USER_NOT_PRESENT" % owner,
+                       headers=auth)
+    check("SCA: OWNER with consent, USER_NOT_PRESENT -> 200", st == 200 and len(ws) > 0, st)
+    st, h, _ = c.json("GET", B + "/wallets/%s?ScaContext=USER_PRESENT" % ws[0]["Id"], headers=auth)
+    check("SCA: wallet by id, USER_PRESENT -> 401", st == 401, st)
+    st, h, body = c.json("GET", B + "/users/user_m_01SCA0WNERN0C0NSENT00000/wallets"
+                         "?ScaContext=USER_NOT_PRESENT", headers=auth)
+    check("SCA: OWNER without consent -> 403", st == 403 and body["Type"] == "forbidden_ressource",
+          (st, body))
+    st, h, ws = c.json("GET", B + "/users/user_m_01SCAPAYERN0C0NSENT00000/wallets", headers=auth)
+    check("SCA: PAYER not gated", st == 200 and len(ws) == 1, st)
+    st, h, _ = c.json("GET", B + "/wallets/%s?ScaContext=NOBODY" % ws[0]["Id"], headers=auth)
+    check("SCA: bad ScaContext -> 400", st == 400, st)
+
+    # ---------------------------------------------------------------- recipients, users (§11)
+    rcp = {r["Id"]: r for r in truth(ctl, "recipients")}
+    named = {po["BankAccountId"] for po in truth(ctl, "payouts") if po.get("BankAccountId")}
+    check("recipients: every payout's account", named <= set(rcp), len(named - set(rcp)))
+    rid = sorted(r for r in rcp if r.startswith("rec_"))[0]
+    st, h, o = c.json("GET", B + "/recipients/" + rid, headers=auth)
+    check("recipient by id", st == 200 and o == rcp[rid], st)
+    legacy = sorted(r for r in rcp if not r.startswith("rec_"))[0]
+    st, h, o = c.json("GET", B + "/recipients/" + legacy, headers=auth)
+    check("recipient by legacy bank account id", st == 200 and o["Id"] == legacy, st)
+    st, h, _ = c.json("GET", B + "/bankaccounts/%s/transactions" % rid, headers=auth)
+    check("Recipient id under /bankaccounts -> 404", st == 404, st)
+    st, h, body = c.json("GET", B + "/recipients/rec_nosuch", headers=auth)
+    check("unknown recipient -> 404", st == 404, st)
+    payin_owner = sorted(r["UserId"] for r in rcp.values() if r["RecipientScope"] == "PAYIN")[0]
+    st, h, lst = c.json("GET", B + "/users/%s/recipients?RecipientScope=PAYIN" % payin_owner,
+                        headers=auth)
+    check("user recipients, RecipientScope", st == 200 and lst and
+          all(r["RecipientScope"] == "PAYIN" for r in lst), st)
+    st, h, lst = c.json("GET", B + "/users?per_page=100&Sort=CreationDate:ASC", headers=auth)
+    check("users list", st == 200 and len(lst) == 100 and
+          int(h["x-number-of-items"]) == len(users), h.get("x-number-of-items"))
+    st, h, reg = c.json("GET", B + "/users/%s/regulatory" % owner, headers=auth)
+    check("user regulatory", st == 200 and set(reg) == {"ScopeBlocked", "ActionCode"}, reg)
 
     # ---------------------------------------------------------------- wallets, events
     st, h, ws = c.json("GET", B + "/clients/wallets?per_page=100", headers=auth)
