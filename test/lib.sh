@@ -130,7 +130,8 @@ mp_start_mock() {
 		--client-id "$MP_CLIENT_ID" --api-key "$MP_API_KEY" --seed 42 \
 		--log "$MP_TESTDIR/mock.log" --pid-file "$MP_TESTDIR/mock.pid" ${MP_MOCK_ARGS:-} \
 		>"$MP_TESTDIR/mock.out" 2>&1 &
-	for _ in $(seq 1 100); do
+	# (building the data takes seconds of CPU: on a loaded machine, tens of seconds)
+	for _ in $(seq 1 900); do
 		curl -sf "http://127.0.0.1:$MP_MOCK_PORT/__mock/health" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
