@@ -490,3 +490,210 @@ SELECT count(*) = (SELECT count(*) FROM s_users) AS every_user,
   FROM mangopay.users u JOIN mangopay.user_regulatory r ON r.user_id = u.id
  WHERE u.id = ANY(ARRAY(SELECT id FROM s_users));
 SELECT t.err('SELECT * FROM mangopay.user_regulatory');
+
+-- 17. what a reconciliation matches on, per kind of pay-in (spec §11): a
+--     declared bank wire (its declared funds and fees, wire reference and
+--     camt TransactionDetails once received; placeholder DebitedFunds XXX 0
+--     before), a wire to a virtual IBAN (the payer's account when MangoPay
+--     has it, the banking alias), card pre-authorization and deposit
+--     captures, direct debits (mandate, charge date), pay by bank
+--     (ProcessingStatus, Scheme), cards (CardInfo; none on web cards),
+--     PayPal.  A sample with every shape the mock serves (a key absent,
+--     null, an empty array, an object of nulls), compared with the ground
+--     truth column by column
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE s_kinds AS
+SELECT id FROM (
+  SELECT j->>'Id' AS id, row_number() OVER (PARTITION BY sig ORDER BY j->>'Id') AS n
+    FROM (SELECT j, concat_ws('/', j->>'PaymentType', j->>'ExecutionType', j->>'Status',
+            (SELECT string_agg(k || ':' || coalesce(jsonb_typeof(j->k), 'absent')
+                               || coalesce(':' || jsonb_typeof(j->k->'IBAN'), ''), ',' ORDER BY k)
+               FROM unnest(ARRAY['TransactionDetails', 'DebitedBankAccount', 'CardInfo', 'CardId',
+                                 'ProcessingStatus', 'ChargeDate', 'PaypalOrderID', 'Reference',
+                                 'WireReference']) k)) AS sig
+            FROM tr_payins) x) y
+ WHERE n <= 2;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('payins', 'payins', true,
+  $$j->>'Id' IN (SELECT id FROM s_kinds)$$, $$id = ANY(ARRAY(SELECT id FROM s_kinds))$$);
+SELECT count(*) = (SELECT count(*) FROM s_kinds) AS one_get_per_id FROM t.api_calls;
+-- each kind shows its fields (and only its own)
+SELECT payment_type, execution_type,
+       bool_or(wire_reference IS NOT NULL) AS wire_ref,
+       bool_or(declared_debited_funds_amount IS NOT NULL AND declared_fees_currency IS NOT NULL) AS declared,
+       bool_or(debited_funds_currency = 'XXX') AS placeholder,
+       bool_or(jsonb_typeof(transaction_details) = 'array' AND transaction_details <> '[]') AS camt,
+       bool_or(debited_bank_account_iban IS NOT NULL) AS payer_iban,
+       bool_or(debited_bank_account_owner_name IS NOT NULL) AS payer_name,
+       bool_or(banking_alias_id IS NOT NULL) AS alias,
+       bool_or(preauthorization_id IS NOT NULL OR deposit_id IS NOT NULL) AS captured,
+       bool_or(mandate_id IS NOT NULL AND charge_date IS NOT NULL) AS mandate,
+       bool_or(processing_status = 'PENDING_SUCCEEDED') AS pending_succeeded,
+       bool_or(scheme IS NOT NULL) AS scheme,
+       bool_or(card_id IS NOT NULL) AS card_id,
+       bool_or(card_info_bin IS NOT NULL AND card_info_brand IS NOT NULL AND card_info_type IS NOT NULL
+               AND card_info_issuer_country_code IS NOT NULL) AS card_info,
+       bool_or(paypal_order_id IS NOT NULL AND reference IS NOT NULL) AS paypal
+  FROM mangopay.payins WHERE id = ANY(ARRAY(SELECT id FROM s_kinds))
+ GROUP BY 1, 2 ORDER BY 1, 2;
+-- the payer of a wire to a virtual IBAN and the camt debtor of a declared
+-- wire, as a bank statement match reads them
+SELECT count(*) FILTER (WHERE execution_type = 'EXTERNAL_INSTRUCTION') > 0 AS virtual_iban,
+       count(*) FILTER (WHERE transaction_details->0->>'DebtorName' IS NOT NULL) > 0 AS debtor_names,
+       count(*) FILTER (WHERE transaction_details->0->'References'->0->>'Type' = 'EndToEndId') > 0 AS end_to_end_ids
+  FROM mangopay.payins WHERE id = ANY(ARRAY(SELECT id FROM s_kinds));
+
+-- 18. conversions: quoted (a QuoteId, no Fees) and instant (QuoteId null,
+--     Fees); ClientRate and MarketRate exact, as the decimals MangoPay sent
+--     (trailing zeros kept, never rounded through a double)
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE s_conv AS SELECT j->>'Id' AS id FROM t.truth('conversions') j ORDER BY md5(j->>'Id') LIMIT 60;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('conversions', 'conversions', true,
+  $$j->>'Id' IN (SELECT id FROM s_conv)$$, $$id = ANY(ARRAY(SELECT id FROM s_conv))$$);
+SELECT count(*) FILTER (WHERE c.quote_id IS NOT NULL) > 0 AS quoted,
+       count(*) FILTER (WHERE c.quote_id IS NULL) > 0 AS instant,
+       bool_and(c.fees_amount IS NULL) FILTER (WHERE c.quote_id IS NOT NULL) AS quoted_no_fees,
+       count(*) FILTER (WHERE c.client_rate::text IS DISTINCT FROM tr.j#>>'{ConversionRateResponse,ClientRate}'
+                           OR c.market_rate::text IS DISTINCT FROM tr.j#>>'{ConversionRateResponse,MarketRate}') AS rates_not_as_sent,
+       count(*) FILTER (WHERE c.client_rate::text ~ '\.\d*0$') > 0 AS trailing_zeros_kept,
+       count(*) FILTER (WHERE c.client_rate < c.market_rate) > 0 AS markup
+  FROM mangopay.conversions c JOIN t.truth('conversions') tr(j) ON tr.j->>'Id' = c.id
+ WHERE c.id = ANY(ARRAY(SELECT id FROM s_conv));
+-- the FX markup of each conversion, exact: (market - client) / market
+SELECT count(*) AS with_rates,
+       bool_and((c.market_rate - c.client_rate) / c.market_rate
+                = ((tr.j#>>'{ConversionRateResponse,MarketRate}')::numeric - (tr.j#>>'{ConversionRateResponse,ClientRate}')::numeric)
+                  / (tr.j#>>'{ConversionRateResponse,MarketRate}')::numeric) AS markup_exact
+  FROM mangopay.conversions c JOIN t.truth('conversions') tr(j) ON tr.j->>'Id' = c.id
+ WHERE c.id = ANY(ARRAY(SELECT id FROM s_conv)) AND c.market_rate IS NOT NULL;
+
+-- 19. conversion_rates: GET /conversions/rate/{Debited}/{Credited}, one
+--     request per pair the WHERE clause or a join names; a pair of one
+--     currency names nothing (no request, no row); both keys are required
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('conversion_rates', 'conversion_rates', true,
+  $$j->>'_DebitedCurrency' IN ('EUR', 'GBP', 'JPY') AND j->>'_CreditedCurrency' IN ('EUR', 'USD', 'CHF')$$,
+  $$debited_currency IN ('EUR', 'GBP', 'JPY') AND credited_currency IN ('EUR', 'USD', 'CHF')$$);
+SELECT count(*) AS requests, count(DISTINCT path) AS pairs,
+       bool_and(path ~ '/conversions/rate/[A-Z]{3}/[A-Z]{3}$') AS rate_paths,
+       count(*) FILTER (WHERE path LIKE '%/EUR/EUR') AS same_currency
+  FROM t.api_calls;
+SELECT t.err('SELECT * FROM mangopay.conversion_rates WHERE debited_currency = ''EUR''');
+-- not a currency code (lower case): no request, no row; an unknown code: the API's 400
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS lower_case FROM mangopay.conversion_rates WHERE debited_currency = 'eur' AND credited_currency = 'USD';
+SELECT count(*) AS one_currency FROM mangopay.conversion_rates WHERE debited_currency = 'EUR' AND credited_currency = 'EUR';
+SELECT count(*) AS requests FROM t.api_calls;
+SELECT t.err('SELECT * FROM mangopay.conversion_rates WHERE debited_currency = ''EUR'' AND credited_currency = ''XTS''');
+-- last month's conversions joined to today's indicative rate of their pair:
+-- each pair read once
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SET enable_hashjoin = off; SET enable_mergejoin = off;
+CREATE TEMP TABLE j17 AS
+SELECT c.id, c.client_rate, r.client_rate AS rate_now
+  FROM mangopay.conversions c
+  JOIN mangopay.conversion_rates r
+    ON r.debited_currency = c.debited_funds_currency AND r.credited_currency = c.credited_funds_currency
+ WHERE c.id = ANY(ARRAY(SELECT id FROM s_conv));
+RESET enable_hashjoin; RESET enable_mergejoin;
+CREATE TEMP TABLE j17_truth AS
+SELECT c.j->>'Id' AS id, (c.j#>>'{ConversionRateResponse,ClientRate}')::numeric AS client_rate,
+       (r.j->>'ClientRate')::numeric AS rate_now
+  FROM t.truth('conversions') c(j)
+  JOIN t.truth('conversion_rates') r(j) ON r.j->>'DebitedCurrency' = c.j#>>'{DebitedFunds,Currency}'
+   AND r.j->>'CreditedCurrency' = c.j#>>'{CreditedFunds,Currency}'
+ WHERE c.j->>'Id' IN (SELECT id FROM s_conv);
+SELECT (SELECT count(*) FROM j17) > 20 AS enough,
+       (SELECT count(*) FROM (TABLE j17 EXCEPT ALL TABLE j17_truth) x) AS extra,
+       (SELECT count(*) FROM (TABLE j17_truth EXCEPT ALL TABLE j17) x) AS missing,
+       (SELECT count(*) FROM t.api_calls WHERE path ~ '/conversions/rate/')
+         = (SELECT count(DISTINCT (j#>>'{DebitedFunds,Currency}', j#>>'{CreditedFunds,Currency}'))
+              FROM t.truth('conversions') j WHERE j->>'Id' IN (SELECT id FROM s_conv)
+               AND j#>>'{DebitedFunds,Currency}' <> j#>>'{CreditedFunds,Currency}') AS each_pair_once,
+       (SELECT count(*) FROM t.api_calls WHERE path ~ '/conversions/rate/(...)/\1$') AS same_currency_requests;
+
+-- last month's pay-ins (some bank wires not received yet: debited funds
+-- XXX 0, "no currency") with today's rate of their currency into EUR: one
+-- request per currency; EUR to EUR and XXX name nothing (no request, NULL)
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE s_lm AS
+SELECT id FROM (SELECT j->>'Id' AS id FROM tr_payins
+                 WHERE t.ts(j->'CreationDate') >= date_trunc('month', now()) - interval '1 month'
+                   AND t.ts(j->'CreationDate') < date_trunc('month', now())
+                 ORDER BY md5(j->>'Id') LIMIT 100) x
+UNION SELECT j->>'Id' FROM tr_payins WHERE j#>>'{DebitedFunds,Currency}' = 'XXX'
+   AND t.ts(j->'CreationDate') >= date_trunc('month', now()) - interval '1 month';
+SET enable_hashjoin = off; SET enable_mergejoin = off;
+CREATE TEMP TABLE j17b AS
+SELECT p.id, p.debited_funds_currency, r.client_rate, r.market_rate
+  FROM mangopay.payins p
+  LEFT JOIN mangopay.conversion_rates r ON r.debited_currency = p.debited_funds_currency AND r.credited_currency = 'EUR'
+ WHERE p.id = ANY(ARRAY(SELECT id FROM s_lm));
+RESET enable_hashjoin; RESET enable_mergejoin;
+CREATE TEMP TABLE j17b_truth AS
+SELECT p.j->>'Id' AS id, p.j#>>'{DebitedFunds,Currency}' AS debited_funds_currency,
+       (r.j->>'ClientRate')::numeric AS client_rate, (r.j->>'MarketRate')::numeric AS market_rate
+  FROM tr_payins p
+  LEFT JOIN t.truth('conversion_rates') r(j) ON r.j->>'DebitedCurrency' = p.j#>>'{DebitedFunds,Currency}'
+   AND r.j->>'CreditedCurrency' = 'EUR'
+ WHERE p.j->>'Id' IN (SELECT id FROM s_lm);
+SELECT (SELECT count(*) FROM j17b WHERE debited_funds_currency = 'XXX') > 0 AS some_not_received,
+       (SELECT count(*) FROM (TABLE j17b EXCEPT ALL TABLE j17b_truth) x) AS extra,
+       (SELECT count(*) FROM (TABLE j17b_truth EXCEPT ALL TABLE j17b) x) AS missing,
+       (SELECT count(*) FROM t.api_calls WHERE path ~ '/conversions/rate/')
+         = (SELECT count(DISTINCT debited_funds_currency) FROM j17b WHERE debited_funds_currency NOT IN ('EUR', 'XXX')) AS each_currency_once,
+       (SELECT count(*) FROM t.api_calls WHERE path ~ '/conversions/rate/(EUR|XXX)/') AS eur_or_xxx_requests;
+
+-- 20. user_emoney's month bounded by timestamps, as people write them: the
+--     months whose first day is in the range, each read once, exact rows
+SELECT t.mock('reset') ->> 'ok' AS reset;
+EXPLAIN (COSTS OFF)
+SELECT * FROM mangopay.user_emoney
+ WHERE user_id = 'x' AND month >= date_trunc('month', now()) - interval '3 months'
+   AND month < date_trunc('month', now()) - interval '1 month';
+CREATE TEMP TABLE f18 AS
+SELECT user_id, month, attrs->>'UserId' AS uid, currency, credited_emoney_amount, debited_emoney_amount
+  FROM mangopay.user_emoney
+ WHERE user_id IN (SELECT id FROM s_users ORDER BY id LIMIT 2)
+   AND month >= date_trunc('month', now()) - interval '3 months'
+   AND month < date_trunc('month', now()) - interval '1 month';
+CREATE TEMP TABLE e18 AS
+SELECT * FROM e_emoney WHERE month >= (date_trunc('month', now()) - interval '3 months')::date
+                         AND month < (date_trunc('month', now()) - interval '1 month')::date;
+SELECT (SELECT count(*) FROM f18) AS rows,
+       (SELECT count(*) FROM (TABLE e18 EXCEPT ALL TABLE f18) x) AS missing,
+       (SELECT count(*) FROM (TABLE f18 EXCEPT ALL TABLE e18) x) AS extra,
+       (SELECT count(*) FROM t.api_calls) AS requests;
+-- a bound inside a month starts at the next month's first day; a strict
+-- date bound is the next or previous day
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS rows FROM mangopay.user_emoney
+ WHERE user_id = (SELECT id FROM s_users ORDER BY id LIMIT 1)
+   AND month > date_trunc('month', now()) - interval '3 months' - interval '1 day'
+   AND month <= date_trunc('month', now()) - interval '1 month' + interval '12 hours';
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS rows FROM mangopay.user_emoney
+ WHERE user_id = (SELECT id FROM s_users ORDER BY id LIMIT 1)
+   AND month > (date_trunc('month', now()) - interval '3 months')::date
+   AND month < (date_trunc('month', now()) - interval '1 month')::date;
+SELECT count(*) AS requests FROM t.api_calls;
+
+-- 21. e-money's Currency read both ways (spec §11): the currency of the
+--     wallets counted (the docs) or the one the amounts are converted into
+--     (the Java SDK, the mock's default): exact rows under each
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"emoney_currency": "wallets"}') ->> 'ok' AS wallets_reading;
+CREATE TEMP TABLE e19 AS
+SELECT s.user_id, s.month, (j#>>'{CreditedEMoney,Amount}')::bigint AS credited, (j#>>'{DebitedEMoney,Amount}')::bigint AS debited
+  FROM s_emoney s, t.truth(format('user_emoney?UserId=%s&Year=%s&Month=%s&Currency=USD', s.user_id,
+                                  extract(year FROM s.month), extract(month FROM s.month))) j;
+CREATE TEMP TABLE f19 AS
+SELECT e.user_id, e.month, e.credited_emoney_amount, e.debited_emoney_amount
+  FROM s_emoney s JOIN mangopay.user_emoney e ON e.user_id = s.user_id AND e.month = s.month AND e.currency = 'USD';
+SELECT (SELECT count(*) FROM (TABLE e19 EXCEPT ALL TABLE f19) x) AS missing,
+       (SELECT count(*) FROM (TABLE f19 EXCEPT ALL TABLE e19) x) AS extra,
+       (SELECT count(*) FROM t.api_calls WHERE query->>'Currency' = 'USD') = (SELECT count(*) FROM s_emoney) AS usd_sent;
+SELECT t.mock('config', '{"emoney_currency": "convert"}') ->> 'ok' AS convert_reading;
+SELECT count(*) FILTER (WHERE (f.credited_emoney_amount, f.debited_emoney_amount)
+                              IS DISTINCT FROM ((j#>>'{CreditedEMoney,Amount}')::bigint, (j#>>'{DebitedEMoney,Amount}')::bigint)) > 0 AS readings_differ
+  FROM f19 f, t.truth(format('user_emoney?UserId=%s&Year=%s&Month=%s&Currency=USD', f.user_id,
+                             extract(year FROM f.month), extract(month FROM f.month))) j;

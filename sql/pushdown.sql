@@ -140,6 +140,7 @@ CREATE FUNCTION pg_temp.push_lits(typ text) RETURNS text[] LANGUAGE sql AS $$
     WHEN 'date' THEN ARRAY['''2026-01-01''::date', '''2026-02-01''::date']
     WHEN 'timestamptz' THEN ARRAY['''2026-01-01 00:00:00+00''::timestamptz', '''2026-02-01 00:00:00+00''::timestamptz']
     WHEN 'bigint' THEN ARRAY['1', '2']
+    WHEN 'numeric' THEN ARRAY['1.5', '2.5']
     WHEN 'integer' THEN ARRAY['1', '2']
     WHEN 'boolean' THEN ARRAY['true', 'false']
     WHEN 'jsonb' THEN ARRAY['''{}''::jsonb', '''[]''::jsonb']
@@ -196,3 +197,55 @@ SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT count(*) AS rows, count(*) = (SELECT count(*) FROM t.truth('disputes_pending_settlement') j WHERE j ->> 'Id' = '9000000001') AS exact
 FROM mangopay.disputes_pending_settlement WHERE id = '9000000001';
 SELECT DISTINCT path, params FROM t.calls ORDER BY 1, 2;
+
+-- the list filters MangoPay documents per list (spec §11), from the request
+-- log, rows exact: ResultCode as a comma list on a transaction list; Status
+-- and DisputeType as comma lists on the per-user, per-wallet and per-pay-in
+-- dispute lists; Status, ResultCode (comma lists) and the dates on the refund
+-- lists of a pay-in, transfer or payout; Status and ResultCode only on a
+-- repudiation's refunds (the mock refuses a filter a list does not document)
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE f_acct AS
+SELECT j->>'_BankAccountId' AS id FROM t.truth('bank_account_transactions') j
+ GROUP BY 1 ORDER BY count(DISTINCT j->>'ResultCode') DESC, count(*) DESC, 1 LIMIT 1;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('bank_account_transactions', 'bank_account_transactions', true,
+  $$j->>'_BankAccountId' = (SELECT id FROM f_acct) AND j->>'ResultCode' IN ('000000', '121001', '121003')$$,
+  $$bank_account_id = (SELECT id FROM f_acct) AND result_code IN ('000000', '121001', '121003')$$);
+SELECT DISTINCT regexp_replace(path, '/bankaccounts/[^/]+/', '/bankaccounts/{Id}/') AS path, params FROM t.calls;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE f_users AS
+SELECT j->>'_UserId' AS id FROM t.truth('user_disputes') j
+ GROUP BY 1 ORDER BY count(DISTINCT j->>'Status') DESC, 1 LIMIT 3;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('user_disputes', 'user_disputes', true,
+  $$j->>'_UserId' IN (SELECT id FROM f_users) AND j->>'Status' IN ('CLOSED', 'SUBMITTED', 'CREATED')
+    AND j->>'DisputeType' IN ('CONTESTABLE', 'NOT_CONTESTABLE')$$,
+  $$user_id IN (SELECT id FROM f_users) AND status IN ('CLOSED', 'SUBMITTED', 'CREATED')
+    AND dispute_type IN ('CONTESTABLE', 'NOT_CONTESTABLE')$$);
+SELECT count(*) AS calls, min(params) = max(params) AS same_params, min(params) AS params FROM t.calls;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) >= 0 AS read FROM mangopay.wallet_disputes WHERE wallet_id = 'wlt_m_nosuch' AND status IN ('CLOSED', 'CREATED');
+SELECT count(*) >= 0 AS read FROM mangopay.payin_disputes WHERE payin_id = 'payin_m_nosuch' AND dispute_type IN ('CONTESTABLE', 'RETRIEVAL');
+SELECT regexp_replace(path, '/(wallets|payins)/[^/]+/', '/\1/{Id}/') AS path, params FROM t.calls ORDER BY 1;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE f_payins AS
+SELECT j->>'_InitialTransactionId' AS id FROM t.truth('payin_refunds') j
+ GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 20;
+SELECT fdw_rows = api_rows AND api_rows > 0 AS same_rows, missing, extra FROM t.compare('payin_refunds', 'payin_refunds', true,
+  $$j->>'_InitialTransactionId' IN (SELECT id FROM f_payins) AND j->>'Status' IN ('SUCCEEDED', 'FAILED')
+    AND j->>'ResultCode' IN ('000000', '001999') AND t.ts(j->'CreationDate') >= now() - interval '300 days'$$,
+  $$payin_id IN (SELECT id FROM f_payins) AND status IN ('SUCCEEDED', 'FAILED')
+    AND result_code IN ('000000', '001999') AND creation_date >= now() - interval '300 days'$$);
+SELECT count(*) AS calls, bool_and(after) AS after_date, min(params) = max(params) AS same_params, min(params) AS params FROM t.calls;
+-- (type and nature are not filters of a refund list: checked locally)
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) = (SELECT count(*) FROM t.truth('payin_refunds') j WHERE j->>'_InitialTransactionId' IN (SELECT id FROM f_payins)
+                     AND j->>'Type' = 'PAYOUT' AND j->>'Status' = 'SUCCEEDED') AS exact
+  FROM mangopay.payin_refunds WHERE payin_id IN (SELECT id FROM f_payins) AND type = 'PAYOUT' AND status = 'SUCCEEDED';
+SELECT DISTINCT params, bool_or(status <> 200) AS refused FROM t.calls GROUP BY 1;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT fdw_rows = api_rows AS same_rows, missing, extra FROM t.compare('repudiation_refunds', 'repudiation_refunds', true,
+  $$j->>'_InitialTransactionId' IN (SELECT j->>'InitialTransactionId' FROM t.truth('repudiation_refunds') j)
+    AND j->>'Status' IN ('SUCCEEDED', 'CREATED') AND t.ts(j->'CreationDate') >= now() - interval '300 days'$$,
+  $$repudiation_id IN (SELECT j->>'InitialTransactionId' FROM t.truth('repudiation_refunds') j)
+    AND status IN ('SUCCEEDED', 'CREATED') AND creation_date >= now() - interval '300 days'$$);
+SELECT DISTINCT params, after, bool_or(status <> 200) AS refused FROM t.calls GROUP BY 1, 2;

@@ -128,6 +128,7 @@ BEGIN
         ELSE CASE r.column_type
         WHEN 'timestamptz' THEN format('t.ts(j #> %s)', p)
         WHEN 'bigint' THEN format('(j #>> %s)::bigint', p)
+        WHEN 'numeric' THEN format('(j #>> %s)::numeric', p)
         WHEN 'boolean' THEN format('(j #>> %s)::boolean', p)
         WHEN 'jsonb' THEN format('NULLIF(j #> %s, ''null'')', p)
         -- a CSV cannot tell an empty string from a null: both are an empty cell

@@ -163,6 +163,8 @@ jr_kind(MpColKind kind)
 			return MP_JR_KIND_BOOL;
 		case MP_CK_JSON:
 			return MP_JR_KIND_JSON;
+		case MP_CK_NUMERIC:
+			return MP_JR_KIND_NUMERIC;
 		case MP_CK_DATE:
 		case MP_CK_PRESENT:
 			return MP_JR_KIND_TEXT;
@@ -182,8 +184,9 @@ kind_from_type(Oid typid)
 		case INT8OID:
 		case INT4OID:
 		case INT2OID:
-		case NUMERICOID:
 			return MP_CK_INT8;
+		case NUMERICOID:
+			return MP_CK_NUMERIC;
 		case BOOLOID:
 			return MP_CK_BOOL;
 		case JSONBOID:

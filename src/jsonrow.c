@@ -207,9 +207,17 @@ mp_jsonrow_value(const MpAlloc *a, const cJSON *v, MpJrKind kind, bool json_type
 		char		buf[MP_JR_NUMBER_BUFSZ];
 		size_t		len;
 		char	   *copy;
+		const char *lit = mp_jsonrow_number_literal(v);
 
 		if (kind == MP_JR_KIND_TIME)
 			return set_unix(d, out);
+		if (kind == MP_JR_KIND_NUMERIC && lit != NULL)
+		{
+			/* borrowed from the tree: digits, sign, '.', 'e' only */
+			out->text = lit;
+			out->len = strlen(lit);
+			return MP_JR_OK;
+		}
 		len = mp_jsonrow_number_text(d, buf);
 		copy = copy_text(a, buf, len);
 		if (copy == NULL)
@@ -323,6 +331,121 @@ mp_jsonrow_iso_date(const char *s)
 	return *p == '\0';
 }
 
+/*
+ * The numbers of a JSON text in document order: outside strings, a number
+ * is '-' or a digit and what follows of "+-.eE0123456789" (what cJSON
+ * reads of it, for a text it parsed).  next_number finds the next one at
+ * or after *pos: false when there is none.
+ */
+static bool
+next_number(const char *buf, size_t len, size_t *pos, size_t *from, size_t *to)
+{
+	for (size_t i = *pos; i < len; i++)
+	{
+		char		c = buf[i];
+
+		if (c == '"')
+		{
+			for (i++; i < len && buf[i] != '"'; i++)
+				if (buf[i] == '\\')
+					i++;
+		}
+		else if (c == '-' || IS_DIGIT(c))
+		{
+			*from = i;
+			while (i + 1 < len && buf[i + 1] != '\0' &&
+				   strchr("+-.eE0123456789", buf[i + 1]) != NULL)
+				i++;
+			*to = *pos = i + 1;
+			return true;
+		}
+	}
+	*pos = len;
+	return false;
+}
+
+/* number nodes of j and under it */
+static size_t
+count_numbers(const cJSON *j)
+{
+	size_t		n = cJSON_IsNumber(j) ? 1 : 0;
+
+	for (const cJSON *c = j->child; c; c = c->next)
+		n += count_numbers(c);
+	return n;
+}
+
+static void
+drop_literals(cJSON *j)
+{
+	if (cJSON_IsNumber(j) && j->valuestring != NULL)
+	{
+		cJSON_free(j->valuestring);
+		j->valuestring = NULL;
+	}
+	for (cJSON *c = j->child; c; c = c->next)
+		drop_literals(c);
+}
+
+/* give each number node under j its text, in document order; false when out of memory */
+static bool
+set_literals(cJSON *j, const char *buf, size_t len, size_t *pos)
+{
+	if (cJSON_IsNumber(j))
+	{
+		size_t		from,
+					to;
+		char	   *t;
+
+		if (!next_number(buf, len, pos, &from, &to))
+			return false;		/* cannot happen: the counts agreed */
+		t = cJSON_malloc(to - from + 1);
+		if (t == NULL)
+			return false;
+		memcpy(t, buf + from, to - from);
+		t[to - from] = '\0';
+		j->valuestring = t;
+	}
+	for (cJSON *c = j->child; c; c = c->next)
+		if (!set_literals(c, buf, len, pos))
+			return false;
+	return true;
+}
+
+const char *
+mp_jsonrow_number_literal(const cJSON *v)
+{
+	if (v == NULL || !cJSON_IsNumber(v) || (v->type & cJSON_IsReference))
+		return NULL;
+	return v->valuestring;
+}
+
+/*
+ * Keep each number's text on its node (see jsonrow.h).  The tree's numbers
+ * and the text's are the same, in the same order; if they ever differ, or
+ * memory runs out, no node keeps a text and readers fall back to the
+ * double.
+ */
+static void
+keep_number_texts(cJSON *j, const char *buf, size_t len)
+{
+	size_t		n = count_numbers(j);
+	size_t		pos = 0,
+				from,
+				to,
+				found = 0;
+
+	if (n == 0)
+		return;
+	while (next_number(buf, len, &pos, &from, &to))
+		found++;
+	if (found != n)
+		return;
+	pos = 0;
+	if (!set_literals(j, buf, len, &pos))
+		drop_literals(j);
+}
+
 cJSON *
 mp_jsonrow_parse(const char *buf, size_t len, MpJrParse *why)
 {
@@ -364,6 +487,7 @@ mp_jsonrow_parse(const char *buf, size_t len, MpJrParse *why)
 			*why = MP_JR_PARSE_TRAILING;
 			return NULL;
 		}
+	keep_number_texts(j, buf, len);
 	return j;
 }
 

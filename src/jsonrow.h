@@ -40,6 +40,10 @@
  *	  accepts it for numeric or text.  For a number, integral/ival say
  *	  whether it is an exact integer, so that callers and tests need not
  *	  reparse the text.
+ *	- Kind NUMERIC (an exchange rate): a number is the text it had in the
+ *	  response ("0.8315406", "1.10", "8.468E-1"), never rounded through a
+ *	  double; mp_jsonrow_parse keeps that text on each number node.  A
+ *	  tree from elsewhere (without it) falls back to the rule above.
  *
  * Memory: texts that are not borrowed from the cJSON tree (or static) are
  * allocated with the MpAlloc; mp_jsonrow_free() releases them.  The cJSON
@@ -79,7 +83,8 @@ typedef enum MpJrKind
 	MP_JR_KIND_INT8,
 	MP_JR_KIND_INT4,
 	MP_JR_KIND_BOOL,
-	MP_JR_KIND_JSON
+	MP_JR_KIND_JSON,
+	MP_JR_KIND_NUMERIC			/* a decimal: the number's own text */
 } MpJrKind;
 
 typedef enum MpJrStatus
@@ -176,6 +181,10 @@ extern bool mp_jsonrow_iso_date(const char *s);
  * set when it is not one JSON value and only whitespace after it, or when
  * it holds a NUL character (a raw byte 0 or the escape \u0000: PostgreSQL
  * text cannot hold one, and cJSON would cut the string there).
+ * Each number node of the tree keeps the number's text as it was in buf
+ * in its valuestring (allocated with cJSON's allocator, freed by
+ * cJSON_Delete; cJSON itself reads only valuedouble of a number), which
+ * mp_jsonrow_number_literal returns.
  */
 typedef enum MpJrParse
 {
@@ -185,6 +194,9 @@ typedef enum MpJrParse
 	MP_JR_PARSE_NUL				/* a NUL character in the text */
 } MpJrParse;
 extern cJSON *mp_jsonrow_parse(const char *buf, size_t len, MpJrParse *why);
+
+/* the text a number node had in the body mp_jsonrow_parse read, or NULL */
+extern const char *mp_jsonrow_number_literal(const cJSON *v);
 
 /*
  * Overwrite with zeros every key, string value and number of j and of

@@ -145,7 +145,12 @@ evaluate(MpListScan *s)
 	start_part(s);
 	s->part_idx = 0;
 	if (!s->no_rows && !s->by_id)
+	{
 		expand_parts(s, ev, mp_resource_key_count(res));
+		/* (every key combination named nothing) */
+		if (s->nparts == 0)
+			s->no_rows = true;
+	}
 	MemoryContextSwitchTo(old);
 	s->started = true;
 }
@@ -284,11 +289,15 @@ expand_parts(MpListScan *s, MpEval *ev, int nkeys)
 		for (int i = 0; i < n0; i++)
 			for (int k = 0; k < n1; k++)
 			{
-				Part	   *p = &s->parts[s->nparts++];
+				Part	   *p = &s->parts[s->nparts];
 
 				p->keyvals[0] = list_nth(ev->keys[0], i);
 				if (nkeys > 1)
 					p->keyvals[1] = list_nth(ev->keys[1], k);
+				if (nkeys > 1 && s->b.res->keys_differ &&
+					strcmp(p->keyvals[0], p->keyvals[1]) == 0)
+					continue;
+				s->nparts++;
 			}
 		return;
 	}

@@ -90,7 +90,8 @@ typedef enum MpColKind
 	MP_CK_BOOL,
 	MP_CK_JSON,					/* nested object/array → jsonb */
 	MP_CK_DATE,					/* a key column of first-of-month dates (path YYYY/MM) */
-	MP_CK_PRESENT				/* boolean: the field is there and not null */
+	MP_CK_PRESENT,				/* boolean: the field is there and not null */
+	MP_CK_NUMERIC				/* a decimal (a rate): the JSON number's own text */
 } MpColKind;
 
 #define MP_COL_FILTER	0x01	/* = / IN push down as API filter */
@@ -153,6 +154,8 @@ typedef struct MpResource
 									 * ERROR with this HINT, not "no rows" */
 	int			child_retention_months; /* > 0: a list under a parent that never
 										 * expires omits children older than this */
+	bool		keys_differ;	/* two equal key values name nothing (a currency
+								 * pair of one currency): no request, no row */
 } MpResource;
 
 extern const MpResource *mp_resource_by_name(const char *name);

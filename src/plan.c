@@ -191,11 +191,21 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 			add_push(plan, lower ? MP_PUSH_DATE_LO : MP_PUSH_DATE_HI, ci, false, val);
 			return true;
 		}
-		if (cp.range == MP_RANGE_MONTH && lt == DATEOID && rt == DATEOID)
+		if (cp.range == MP_RANGE_MONTH && (var_left ? lt : rt) == DATEOID &&
+			((var_left ? rt : lt) == DATEOID || (var_left ? rt : lt) == TIMESTAMPTZOID ||
+			 (var_left ? rt : lt) == TIMESTAMPOID))
 		{
-			/* a month key: = is one month, a range the months it spans */
+			/*
+			 * A month key: = is one month, a range the months it spans.  The
+			 * bound may be a date or, as people write it, a timestamp
+			 * (month >= date_trunc('month', now()) - interval '2 months'):
+			 * PostgreSQL compares the date's midnight with it, and its date
+			 * (in the session's time zone, at execution) is the bound.
+			 */
 			bool		ge = strcmp(name, ">") == 0 || strcmp(name, ">=") == 0;
 			bool		le = strcmp(name, "<") == 0 || strcmp(name, "<=") == 0;
+			bool		is_ts = (var_left ? rt : lt) != DATEOID;
+			bool		lower = ge == var_left;
 
 			if (strcmp(name, "=") == 0)
 			{
@@ -204,8 +214,14 @@ classify_one(PlannerInfo *root, RelOptInfo *baserel, const MpResource *res, Oid 
 			}
 			if (!ge && !le)
 				return false;
-			/* sent inclusive: a superset, the local check trims it */
-			add_push(plan, ge == var_left ? MP_PUSH_MIN : MP_PUSH_MAX, ci, false, val);
+			/*
+			 * Inclusive, or a superset: the local check trims it.  A strict
+			 * bound is the next date (a date), or the date of the instant
+			 * before it (an upper timestamp bound); a strict lower timestamp
+			 * bound is its own date.
+			 */
+			add_push(plan, lower ? MP_PUSH_MIN : MP_PUSH_MAX, ci, false, val)->adjust =
+				strchr(name, '=') != NULL ? 0 : (!lower ? -1 : (is_ts ? 0 : 1));
 			return true;
 		}
 		if (cp.range == MP_RANGE_AMOUNT && lt == INT8OID && (rt == INT8OID || rt == INT4OID))
@@ -489,7 +505,10 @@ datum_months(Datum d, bool is_array)
 
 #define MP_MAX_MONTHS 1200
 
-/* every month from lo's to hi's (days since 2000-01-01) */
+/*
+ * every month whose first day is within lo..hi (days since 2000-01-01): a
+ * month key's values are first days
+ */
 static List *
 month_range(int64 lo, int64 hi)
 {
@@ -501,6 +520,8 @@ month_range(int64 lo, int64 hi)
 				m2;
 
 	j2date((int) lo + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	if (d != 1 && ++m > 12)
+		m = 1, y++;
 	j2date((int) hi + POSTGRES_EPOCH_JDATE, &y2, &m2, &d);
 	if ((int64) (y2 - y) * 12 + (m2 - m) >= MP_MAX_MONTHS)
 		ereport(ERROR,
@@ -594,9 +615,15 @@ plausible_values(const MpColumnDef *col, List *vals)
 
 		if (!mp_plausible_id(v) || !mp_enum_documented(col, one))
 			continue;
-		if (strcmp(col->field, "Currency") == 0 &&
-			!(strlen(v) == 3 && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3))
-			continue;			/* ISO 4217 codes are upper case */
+		/*
+		 * ISO 4217 codes are upper case; XXX ("no currency") is what a bank
+		 * wire pay-in shows before its funds arrive (debited funds XXX 0)
+		 */
+		if (strlen(col->field) >= 8 &&
+			strcmp(col->field + strlen(col->field) - 8, "Currency") == 0 &&
+			(!(strlen(v) == 3 && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3) ||
+			 strcmp(v, "XXX") == 0))
+			continue;
 		foreach(lo, out)
 			if (strcmp(lfirst(lo), v) == 0)
 				dup = true;
@@ -604,6 +631,25 @@ plausible_values(const MpColumnDef *col, List *vals)
 			out = lappend(out, v);
 	}
 	return out;
+}
+
+/*
+ * A timestamp or timestamptz compared with a month key (a date): the date
+ * PostgreSQL's cast gives (timestamptz: in the session's time zone), of the
+ * instant before it when adjust < 0 (month < ts).  Any other type: d.
+ */
+static Datum
+ts_as_date(Datum d, Oid type, int adjust)
+{
+	Timestamp	ts;
+
+	if (type != TIMESTAMPTZOID && type != TIMESTAMPOID)
+		return d;
+	ts = DatumGetTimestamp(d);
+	if (adjust < 0 && !TIMESTAMP_NOT_FINITE(ts))
+		ts -= 1;
+	return DirectFunctionCall1(type == TIMESTAMPTZOID ? timestamptz_date : timestamp_date,
+							   TimestampGetDatum(ts));
 }
 
 static void
@@ -685,6 +731,9 @@ mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
 				{
 					int			k = 0;
 
+					/* a timestamp given for a month key: its date */
+					d = ts_as_date(d, exprType((Node *) es->expr), 0);
+
 					for (int i = 0; i < p->colidx; i++)
 						if (res->cols[i].flags & MP_COL_KEY)
 							k++;
@@ -701,9 +750,19 @@ mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
 			case MP_PUSH_MAX:
 				{
 					Oid			t = exprType((Node *) es->expr);
-					int64		v = (t == INT4OID) ? DatumGetInt32(d) :
-						(t == DATEOID) ? DatumGetDateADT(d) : DatumGetInt64(d);
+					int			adjust = p->adjust;
+					int64		v;
 					int			c = p->colidx;
+
+					if (t == TIMESTAMPTZOID || t == TIMESTAMPOID)
+					{
+						/* a month key's timestamp bound: its date (adjusted there) */
+						d = ts_as_date(d, t, adjust);
+						t = DATEOID;
+						adjust = 0;
+					}
+					v = (t == INT4OID) ? DatumGetInt32(d) :
+						(t == DATEOID) ? DatumGetDateADT(d) : DatumGetInt64(d);
 
 					/* an infinite month bound bounds nothing (-infinity) or excludes all */
 					if (t == DATEOID && DATE_NOT_FINITE(DatumGetDateADT(d)))
@@ -713,9 +772,9 @@ mp_plan_evaluate(MpPlan *plan, List *exprstates, ExprContext *econtext)
 						break;
 					}
 					/* widened so that either reading of the bound keeps the row */
-					if ((p->adjust < 0 && v == PG_INT64_MIN) || (p->adjust > 0 && v == PG_INT64_MAX))
+					if ((adjust < 0 && v == PG_INT64_MIN) || (adjust > 0 && v == PG_INT64_MAX))
 						break;	/* nothing to widen to: the local check alone */
-					v += p->adjust;
+					v += adjust;
 
 					if (p->kind == MP_PUSH_MIN && (!ev->have_min[c] || v > ev->min[c]))
 						ev->min[c] = v, ev->have_min[c] = true;

@@ -36,12 +36,17 @@ static const char *const funds_types[] = {"FEES", "CREDIT", NULL};
 #define ATTRS_COL {"attrs", "", J, MP_COL_ATTRS, NULL, NULL}
 #define DEPOSIT_COL {"deposit_id", "DepositId", T, 0, NULL, NULL}
 
-/* comma multi-values: documented for transaction Status/Type/Nature and
- * dispute Status/DisputeType only (spec §2) */
+/* comma multi-values: documented for the transaction lists'
+ * Status/Type/Nature/ResultCode, the refund lists' Status/ResultCode and
+ * the dispute lists' Status/DisputeType only (spec §2, §11) */
 #define MULTI(ff) (((ff) & MP_COL_FILTER) ? MP_COL_MULTI : 0)
 
-/* the fields every transaction object has (spec §7) */
-#define TX_BASE_COLS(idflags, ff) \
+/* the fields every transaction object has (spec §7), with the filters of a
+ * transaction list */
+#define TX_BASE_COLS(idflags, ff) TX_COLS_F(idflags, ff, ff)
+/* ... sf: the filters on Status and ResultCode, tf: on Type and Nature (a
+ * refund list documents the first two only, spec §11) */
+#define TX_COLS_F(idflags, sf, tf) \
 	{"id", "Id", T, idflags, NULL, NULL}, \
 	{"tag", "Tag", T, 0, NULL, NULL}, \
 	{"creation_date", "CreationDate", TS, MP_COL_DATE, NULL, NULL}, \
@@ -53,12 +58,12 @@ static const char *const funds_types[] = {"FEES", "CREDIT", NULL};
 	{"credited_funds_amount", "CreditedFunds.Amount", I8, 0, NULL, NULL}, \
 	{"fees_currency", "Fees.Currency", T, 0, NULL, NULL}, \
 	{"fees_amount", "Fees.Amount", I8, 0, NULL, NULL}, \
-	{"status", "Status", T, (ff) | MULTI(ff), "Status", tx_status}, \
-	{"result_code", "ResultCode", T, ff, "ResultCode", NULL}, \
+	{"status", "Status", T, (sf) | MULTI(sf), "Status", tx_status}, \
+	{"result_code", "ResultCode", T, (sf) | MULTI(sf), "ResultCode", NULL}, \
 	{"result_message", "ResultMessage", T, 0, NULL, NULL}, \
 	{"execution_date", "ExecutionDate", TS, 0, NULL, NULL}, \
-	{"type", "Type", T, (ff) | MULTI(ff), "Type", tx_type}, \
-	{"nature", "Nature", T, (ff) | MULTI(ff), "Nature", tx_nature}, \
+	{"type", "Type", T, (tf) | MULTI(tf), "Type", tx_type}, \
+	{"nature", "Nature", T, (tf) | MULTI(tf), "Nature", tx_nature}, \
 	{"credited_wallet_id", "CreditedWalletId", T, 0, NULL, NULL}, \
 	{"debited_wallet_id", "DebitedWalletId", T, 0, NULL, NULL}
 
@@ -199,11 +204,56 @@ static const MpColumnDef payins_cols[] = {
 	{"card_id", "CardId", T, 0, NULL, NULL},
 	{"statement_descriptor", "StatementDescriptor", T, 0, NULL, NULL},
 	DEPOSIT_COL,
+	/* what a reconciliation matches on, per kind of pay-in (spec §11) */
+	/* bank wire (declared) and wire to a virtual IBAN */
+	{"wire_reference", "WireReference", T, 0, NULL, NULL},
+	{"declared_debited_funds_currency", "DeclaredDebitedFunds.Currency", T, 0, NULL, NULL},
+	{"declared_debited_funds_amount", "DeclaredDebitedFunds.Amount", I8, 0, NULL, NULL},
+	{"declared_fees_currency", "DeclaredFees.Currency", T, 0, NULL, NULL},
+	{"declared_fees_amount", "DeclaredFees.Amount", I8, 0, NULL, NULL},
+	{"debited_bank_account_iban", "DebitedBankAccount.IBAN", T, 0, NULL, NULL},
+	{"debited_bank_account_owner_name", "DebitedBankAccount.OwnerName", T, 0, NULL, NULL},
+	{"banking_alias_id", "BankingAliasId", T, 0, NULL, NULL},
+	/* card pre-authorization capture; direct debit; pay by bank */
+	{"preauthorization_id", "PreauthorizationId", T, 0, NULL, NULL},
+	{"mandate_id", "MandateId", T, 0, NULL, NULL},
+	{"charge_date", "ChargeDate", TS, 0, NULL, NULL},
+	{"processing_status", "ProcessingStatus", T, 0, NULL, NULL},
+	{"scheme", "Scheme", T, 0, NULL, NULL},
+	/* cards (direct, Apple Pay, Google Pay) */
+	{"card_info_bin", "CardInfo.BIN", T, 0, NULL, NULL},
+	{"card_info_brand", "CardInfo.Brand", T, 0, NULL, NULL},
+	{"card_info_type", "CardInfo.Type", T, 0, NULL, NULL},
+	{"card_info_issuer_country_code", "CardInfo.IssuerCountryCode", T, 0, NULL, NULL},
+	/* PayPal */
+	{"paypal_order_id", "PaypalOrderID", T, 0, NULL, NULL},
+	{"reference", "Reference", T, 0, NULL, NULL},
+	/* the bank's ISO 20022 (camt) details of a received wire */
+	{"transaction_details", "TransactionDetails", J, 0, NULL, NULL},
 	ATTRS_COL
 };
 
 static const MpColumnDef transfers_cols[] = {
 	TX_BASE_COLS(MP_COL_ID, 0),
+	ATTRS_COL
+};
+
+/* quoted conversions have a QuoteId and no Fees; the rates are decimals */
+static const MpColumnDef conversions_cols[] = {
+	TX_BASE_COLS(MP_COL_ID, 0),
+	{"quote_id", "QuoteId", T, 0, NULL, NULL},
+	{"client_rate", "ConversionRateResponse.ClientRate", MP_CK_NUMERIC, 0, NULL, NULL},
+	{"market_rate", "ConversionRateResponse.MarketRate", MP_CK_NUMERIC, 0, NULL, NULL},
+	ATTRS_COL
+};
+
+/* GET /conversions/rate/{DebitedCurrency}/{CreditedCurrency}: one object */
+static const MpColumnDef conversion_rates_cols[] = {
+	{"debited_currency", "DebitedCurrency", T, MP_COL_KEY, NULL, NULL},
+	{"credited_currency", "CreditedCurrency", T, MP_COL_KEY, NULL, NULL},
+	{"client_rate", "ClientRate", MP_CK_NUMERIC, 0, NULL, NULL},
+	{"market_rate", "MarketRate", MP_CK_NUMERIC, 0, NULL, NULL},
+	{"market_rate_date", "MarketRateDate", TS, 0, NULL, NULL},
 	ATTRS_COL
 };
 
@@ -252,8 +302,10 @@ static const MpColumnDef user_wallets_cols[] = {
 	ATTRS_COL
 };
 
+/* the refund lists filter on Status and ResultCode (and the dates, but for
+ * the repudiation refunds: the list has no Sort field then) */
 #define REFUND_BODY_COLS \
-	TX_BASE_COLS(0, 0), \
+	TX_COLS_F(0, MP_COL_FILTER, 0), \
 	{"initial_transaction_id", "InitialTransactionId", T, 0, NULL, NULL}, \
 	{"initial_transaction_type", "InitialTransactionType", T, 0, NULL, NULL}, \
 	{"initial_transaction_nature", "InitialTransactionNature", T, 0, NULL, NULL}, \
@@ -290,7 +342,7 @@ static const MpColumnDef dispute_documents_by_dispute_cols[] = {
 	ATTRS_COL
 };
 
-#define DISPUTE_FILTER MP_COL_FILTER
+#define DISPUTE_FILTER (MP_COL_FILTER | MP_COL_MULTI)
 static const MpColumnDef user_disputes_cols[] = {{"user_id", "UserId", T, MP_COL_KEY, NULL, NULL}, DISPUTE_COLS};
 static const MpColumnDef wallet_disputes_cols[] = {{"wallet_id", "WalletId", T, MP_COL_KEY, NULL, NULL}, DISPUTE_COLS};
 static const MpColumnDef payin_disputes_cols[] = {{"payin_id", "InitialTransactionId", T, MP_COL_KEY, NULL, NULL}, DISPUTE_COLS};
@@ -649,7 +701,7 @@ static const MpResource resources[] = {
 		NULL, NULL, 0, NULL, COLS(transfers_cols),
 	"transfers between wallets, by id (GET /transfers/{Id}); older than 13 months: no row"},
 	{"conversions", MP_SRC_BYID, "conversion", NULL, "/conversions/{id}",
-		NULL, NULL, 0, NULL, COLS(transfers_cols),
+		NULL, NULL, 0, NULL, COLS(conversions_cols),
 	"currency conversions, by id (GET /conversions/{Id}); older than 13 months: no row"},
 	{"users", MP_SRC_LIST, "user", "/users", "/users/{id}",
 		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(users_cols),
@@ -659,13 +711,13 @@ static const MpResource resources[] = {
 	"user wallets and their balance now, by id (GET /wallets/{Id}) or by user (GET /users/{UserId}/wallets)",
 	.sca = true},
 	{"payin_refunds", MP_SRC_LIST, "pay-in refund", "/payins/{0}/refunds", NULL,
-		NULL, NULL, 0, NULL, COLS(payin_refunds_cols),
+		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(payin_refunds_cols),
 	"refunds of a pay-in (GET /payins/{PayInId}/refunds)"},
 	{"transfer_refunds", MP_SRC_LIST, "transfer refund", "/transfers/{0}/refunds", NULL,
-		NULL, NULL, 0, NULL, COLS(transfer_refunds_cols),
+		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(transfer_refunds_cols),
 	"refunds of a transfer (GET /transfers/{TransferId}/refunds)"},
 	{"payout_refunds", MP_SRC_LIST, "payout refund", "/payouts/{0}/refunds", NULL,
-		NULL, NULL, 0, NULL, COLS(payout_refunds_cols),
+		"CreationDate", "CreationDate:ASC", 0, NULL, COLS(payout_refunds_cols),
 	"refunds (bank returns) of a payout (GET /payouts/{PayOutId}/refunds)"},
 	{"repudiation_refunds", MP_SRC_LIST, "repudiation refund", "/repudiations/{0}/refunds", NULL,
 		NULL, NULL, 0, NULL, COLS(repudiation_refunds_cols),
@@ -705,6 +757,10 @@ static const MpResource resources[] = {
 		NULL, NULL, 0, NULL, COLS(user_emoney_cols),
 	"a user's credited and debited e-money per month (GET /users/{UserId}/emoney/{Year}/{Month})",
 	.list_object = true},
+	{"conversion_rates", MP_SRC_LIST, "conversion rate", "/conversions/rate/{0}/{1}", NULL,
+		NULL, NULL, 0, NULL, COLS(conversion_rates_cols),
+	"MangoPay's indicative rate now for a currency pair (GET /conversions/rate/{DebitedCurrency}/{CreditedCurrency})",
+	.list_object = true, .keys_differ = true},
 };
 
 int
@@ -840,6 +896,8 @@ mp_coltype_sql(MpColKind kind)
 			return "date";
 		case MP_CK_PRESENT:
 			return "boolean";
+		case MP_CK_NUMERIC:
+			return "numeric";
 	}
 	return "text";
 }

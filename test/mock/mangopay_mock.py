@@ -167,6 +167,7 @@ class MockState:
             "clients": {},                  # more client ids (id -> api key), until reset
             "sca": True,                    # §11: OWNER users' wallet reads are SCA-gated
             "bankaccount_recipient_ids": False,  # /bankaccounts/{rec_...}/transactions lists (§11: undocumented)
+            "emoney_currency": "convert",   # e-money's Currency: "convert" amounts / "wallets" in it (§11)
         }
         self.config = dict(self.default_config)
         self.tokens = {}                    # token -> {"client", "exp", "issued"}
@@ -831,7 +832,8 @@ class Handler(BaseHTTPRequestHandler):
                 if o is None or not s.retained(o):
                     raise not_found(kind, seg[1])
                 kids = [r for r in s.refunds_by_parent.get(seg[1], []) if s.retained(r)]
-                return self.list_resp(kids, q, TX_SPEC)
+                return self.list_resp(kids, q, REPUD_REFUND_SPEC if seg[0] == "repudiations"
+                                      else REFUND_SPEC)
             elif seg[:1] == ["bankaccounts"] and n == 3 and seg[2] == "transactions":
                 txs = bank_account_transactions(st, seg[1])
                 if txs is None:
@@ -879,13 +881,22 @@ class Handler(BaseHTTPRequestHandler):
                     if ccy not in md.CCY_RATE:
                         raise param_error({"Currency": "The value '%s' is not a valid currency"
                                                        % ccy})
-                    return Resp(200, obj=s.emoney_object(seg[1], int(seg[3]), int(seg[4]), ccy))
+                    return Resp(200, obj=s.emoney_object(seg[1], int(seg[3]), int(seg[4]), ccy,
+                                                         emoney_wallets_in(st, q)))
             elif seg[:1] == ["wallets"] and n == 2:
                 w = s.wallet_objs.get(seg[1])
                 if w is None:
                     raise not_found("Wallet", seg[1])
                 sca_gate(st, q, s.user_objs.get(w["Owners"][0]))
                 return Resp(200, obj=w)
+            elif seg[:2] == ["conversions", "rate"] and n == 4:
+                # §11: the indicative rate of a pair of supported currencies
+                for name, c in (("DebitedCurrency", seg[2]), ("CreditedCurrency", seg[3])):
+                    if c not in ISO_CURRENCIES:
+                        raise param_error({name: "The value '%s' is not a valid currency" % c})
+                if seg[2] == seg[3]:
+                    raise param_error({"CreditedCurrency": "The currencies must differ"})
+                return Resp(200, obj=s.conversion_rate(seg[2], seg[3]))
             elif n == 2 and seg[0] in ("payins", "transfers", "conversions"):
                 coll, kind = {"payins": (s.payins, "PayIn"), "transfers": (s.transfers, "Transfer"),
                               "conversions": (s.conversions, "Conversion")}[seg[0]]
@@ -942,6 +953,9 @@ class Handler(BaseHTTPRequestHandler):
                                    msg="per_page must be an integer between 1 and 100")  # §2
         page = page or 1
         per_page = per_page or 10
+        for pname in spec.get("undocumented", ()):
+            if q.first(pname) is not None:
+                raise param_error({pname: "%s is not a filter of this list" % pname})
         datef = spec["date"]
         after = parse_int_param(q, "AfterDate")
         before = parse_int_param(q, "BeforeDate")
@@ -1268,6 +1282,14 @@ TX_SPEC = {"date": "CreationDate", "sort": ["CreationDate"],
                      "Type": (_get("Type"), md.TX_TYPES),
                      "Nature": (_get("Nature"), md.TX_NATURES),
                      "ResultCode": (_get("ResultCode"), None)}}
+# §11: refund lists document Status and ResultCode (comma lists, like the
+# transaction lists), and the dates except /repudiations/{Id}/refunds; another
+# filter is refused (GUESS: the API may ignore it; a 400 shows it was sent)
+REFUND_SPEC = {"date": "CreationDate", "sort": ["CreationDate"],
+               "enums": {"Status": (_get("Status"), md.TX_STATUSES),
+                         "ResultCode": (_get("ResultCode"), None)},
+               "undocumented": ("Type", "Nature")}
+REPUD_REFUND_SPEC = dict(REFUND_SPEC, undocumented=("Type", "Nature", "AfterDate", "BeforeDate"))
 REPORT_SPEC = {"date": "CreationDate", "sort": ["CreationDate"]}
 USER_SPEC = {"date": "CreationDate", "sort": ["CreationDate"]}
 RECIPIENT_SPEC = {"date": "CreationDate", "sort": ["CreationDate"], "single": ("RecipientScope",),
@@ -1526,6 +1548,13 @@ def mutate_ledger(s, data):
     return {"ok": True, "object": dict(zip(md.LEDGER_FIELDS, row))}
 
 
+def emoney_wallets_in(st, q):
+    """§11: e-money's Currency read as the currency of the wallets counted
+    (config emoney_currency "wallets"), not the one amounts are converted
+    into ("convert", the default); without Currency: every wallet, in EUR"""
+    return bool(q.first("Currency")) and st.config.get("emoney_currency") == "wallets"
+
+
 def truth(st, name, q):
     """GET /__mock/truth/{collection}: ndjson, objects exactly as the API renders them."""
     s = st.store
@@ -1620,10 +1649,18 @@ def truth(st, name, q):
                 o = dict(d)
                 o["_DisputeId"] = d["DisputeId"]
                 objs.append(o)
+        elif name == "conversion_rates":
+            objs = []
+            for c1 in sorted(ISO_CURRENCIES):
+                for c2 in sorted(ISO_CURRENCIES - {c1}):
+                    o = s.conversion_rate(c1, c2)
+                    o.update(_DebitedCurrency=c1, _CreditedCurrency=c2)
+                    objs.append(o)
+            datef = None
         elif name == "user_emoney":
             # ?UserId=&Year=&Month=[&Currency=]: one object, as the API renders it
             o = s.emoney_object(q.first("UserId"), int(q.first("Year")), int(q.first("Month")),
-                                (q.first("Currency") or "EUR").upper())
+                                (q.first("Currency") or "EUR").upper(), emoney_wallets_in(st, q))
             o["_UserId"] = o["UserId"]
             o["_Month"] = "%04d-%02d-01" % (int(q.first("Year")), int(q.first("Month")))
             return Resp(200, raw=jdump(o) + b"\n", content_type="application/x-ndjson; charset=utf-8")

@@ -1,6 +1,7 @@
 """Shared helpers of the MangoPay mock: error bodies (§3), the Resp type, JSON."""
 
 import json
+import re
 import time
 import uuid
 
@@ -17,8 +18,34 @@ REPORTING_STATUSES = ["PENDING", "GENERATING", "GENERATED", "FAILED", "EXPIRED"]
 JSON_CT = "application/json; charset=utf-8"
 
 
+class RawNumber:
+    """A JSON number written exactly as its text ("0.8468000", "8.468E-1"), not
+    through a float: the API's decimals (rates, §11)."""
+
+    def __init__(self, text):
+        assert re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?", text), text
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
+_RAW_MARK = "\u0000num:"
+_RAW_RE = re.compile(rb'"\\u0000num:([-+.eE0-9]+)"')
+
+
+def _raw_default(o):
+    if isinstance(o, RawNumber):
+        return _RAW_MARK + o.text
+    raise TypeError("not JSON serializable: %r" % (o,))
+
+
 def jdump(obj):
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    out = json.dumps(obj, ensure_ascii=False, separators=(",", ":"),
+                     default=_raw_default).encode("utf-8")
+    if b"\\u0000num:" in out:
+        out = _RAW_RE.sub(rb"\1", out)
+    return out
 
 
 def err_id():

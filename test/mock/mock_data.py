@@ -12,9 +12,12 @@ Section references (§n) point at /work/shared/spec/mangopay-api.md.
 import bisect
 import calendar
 import datetime as _dt
+import decimal
 import random
 import re
 import time
+
+from mock_common import RawNumber
 
 # ---------------------------------------------------------------------------
 # constants / enums (spec §2, §3, §5, §6, §7)
@@ -25,6 +28,9 @@ CCY_WEIGHTS = [55, 12, 12, 7, 7, 7]
 CCY_EXP = {"EUR": 2, "GBP": 2, "USD": 2, "PLN": 2, "JPY": 0, "CHF": 2}
 # fixed "rates" to EUR used for conversions
 CCY_RATE = {"EUR": 1.0, "GBP": 0.85, "USD": 1.08, "PLN": 4.3, "JPY": 160.0, "CHF": 0.95}
+# ... and for the rates the API quotes, every supported currency (§7)
+FX_RATE = dict(CCY_RATE, AED=3.97, AUD=1.64, CAD=1.48, CZK=25.2, DKK=7.46, HKD=8.44, NOK=11.6,
+               SEK=11.3, ZAR=19.9)
 
 FUNDS_TYPES = ["FEES", "CREDIT"]
 
@@ -1076,8 +1082,12 @@ class Store:
             for k in ("PaymentType", "ExecutionType", "CardId", "Culture", "StatementDescriptor",
                       "DepositId"):
                 o[k] = g(k)
+            self._payin_kind(r, o)
             return o
-        if kind in ("transfer", "conversion"):
+        if kind == "conversion":
+            self._conversion_fields(r, o)
+            return o
+        if kind == "transfer":
             return o
         if kind in ("payout", "payout_bankwire"):
             o["PaymentType"] = g("PaymentType")
@@ -1093,6 +1103,187 @@ class Store:
             o["PaymentRef"] = g("PaymentRef")
             return o
         raise ValueError(kind)
+
+    # the pay-in kinds of §11 and the fields a reconciliation matches on, each
+    # at its documented path (DOCS api-reference/*/view-payin-*.mdx).  Drawn
+    # from a random stream of the pay-in's own (seeded by its id), so no other
+    # collection changes; the ledger (the reports' view) is left as it is.
+    PAYIN_SCHEMES = ["SEPA_CREDIT_TRANSFER", "SEPA_INSTANT_CREDIT_TRANSFER", None]
+    CARD_BRANDS = [("VISA", "CREDIT"), ("MASTERCARD", "DEBIT"), ("VISA", "DEBIT"),
+                   ("AMERICAN_EXPRESS", "CHARGE"), ("CB", "DEBIT"), ("MAESTRO", "PREPAID")]
+    DEBTORS = ["Example Business Services GmbH", "Zoë Müller", "O'Brien & Sons, Ltd",
+               'Café "Crème"', "山田 太郎", "  padded name  ", ""]
+
+    def _payin_kind(self, r, o):
+        g = lambda k: r[LF[k]]
+        rid = g("Id")
+        rng = random.Random("payin-kind:%d:%s" % (self.seed, rid))
+        pt, st = g("PaymentType"), g("Status")
+        pick = rng.random()
+        if g("DepositId"):
+            # a deposit pre-authorization's capture (view-payin-deposit-preauthorized)
+            o.update(PaymentType="PREAUTHORIZED", ExecutionType="DIRECT")
+            o.pop("CardId", None)
+            return
+        if pt == "CARD" and g("PreauthorizationId"):
+            # a card pre-authorization's capture (view-payin-preauthorized): no CardId
+            o.update(PaymentType="PREAUTHORIZED", ExecutionType="DIRECT",
+                     PreauthorizationId=g("PreauthorizationId"))
+            o.pop("CardId", None)
+            return
+        if pt in ("CARD", "APPLEPAY", "GOOGLE_PAY"):
+            if pt == "CARD" and g("ExecutionType") == "WEB":
+                # web card pay-in: no CardId at all, the card type only
+                o.pop("CardId", None)
+                o["CardType"] = g("CardType")
+                return
+            if pt == "APPLEPAY":
+                o["CardId"] = None
+            if pt != "CARD":
+                o["ExecutionType"] = "DIRECT"
+            brand, typ = self.CARD_BRANDS[rng.randrange(len(self.CARD_BRANDS))]
+            if pick < 0.08:
+                o["CardInfo"] = None            # older pay-ins: none
+            elif pick < 0.12:
+                pass                            # ... or no key at all
+            else:
+                o["CardInfo"] = {
+                    "BIN": "%06d" % rng.randrange(400000, 560000),
+                    "IssuingBank": rng.choice(["LA BANQUE POSTALE", "Crédit Agricole", None, ""]),
+                    "IssuerCountryCode": rng.choice(COUNTRIES + [None]),
+                    "Type": typ, "Brand": brand,
+                    "SubType": rng.choice([None, "PLATINUM", "CLASSIC"])}
+            return
+        if pt == "BANK_WIRE" and pick < 0.4:
+            # a wire to a virtual IBAN (view-payin-external-instruction): the
+            # payer's account when MangoPay has it (EU IBANs only)
+            o["ExecutionType"] = "EXTERNAL_INSTRUCTION"
+            o["BankingAliasId"] = "wltbank_m_" + ulid(g("CreationDate") - 86400 * 30, rng)
+            o["WireReference"] = rng.choice([g("WireReference"), None, AWKWARD_ALL])
+            shape = rng.randrange(5)
+            owner = self.DEBTORS[rng.randrange(len(self.DEBTORS))]
+            if shape == 0:
+                o["DebitedBankAccount"] = None
+            elif shape == 1:
+                pass                            # not returned (a non-EU account)
+            elif shape == 2:
+                o["DebitedBankAccount"] = {"IBAN": None, "BIC": None,
+                                           "AccountNumber": "%010d" % rng.randrange(10 ** 10),
+                                           "Country": "US", "OwnerName": owner, "Type": "OTHER"}
+            else:
+                o["DebitedBankAccount"] = {"IBAN": "FR76%023d" % rng.randrange(10 ** 22),
+                                           "BIC": "BNPAFRPP", "AccountNumber": None,
+                                           "Country": None, "OwnerName": owner, "Type": "IBAN"}
+            return
+        if pt == "BANK_WIRE":
+            # a declared bank wire (view-payin-bank-wire): until SUCCEEDED the
+            # debited funds are placeholders (XXX, 0); the camt details once
+            # received
+            o["ExecutionType"] = "DIRECT"
+            if st != "SUCCEEDED":
+                o["DebitedFunds"] = money("XXX", 0)
+            o["DeclaredDebitedFunds"] = money(g("DeclaredDebitedFundsCurrency"),
+                                              g("DeclaredDebitedFundsAmount"))
+            o["DeclaredFees"] = money(g("DeclaredFeesCurrency"), g("DeclaredFeesAmount"))
+            o["WireReference"] = g("WireReference")
+            o["BankAccount"] = {
+                "OwnerAddress": {"AddressLine1": "2 Avenue Amélie", "AddressLine2": None,
+                                 "City": "Luxembourg", "Region": None, "PostalCode": "L-1125",
+                                 "Country": "LU"},
+                "Type": "IBAN", "OwnerName": "MANGOPAY SA",
+                "IBAN": "FR7630056009271234567890182", "BIC": "CCFRFRPPXXX"}
+            if st == "SUCCEEDED":
+                details = []
+                for _ in range(1 if pick < 0.9 else 2):
+                    details.append({
+                        "BankTransactionDomainCode": "PMNT",
+                        "BankTransactionDomainFamilyCode": "RCDT",
+                        "BankTransactionDomainSubFamilyCode": rng.choice([None, "ESCT"]),
+                        "References": [{"Type": "EndToEndId",
+                                        "Value": "E2E-%012X" % rng.getrandbits(48)}],
+                        "DebtorName": self.DEBTORS[rng.randrange(len(self.DEBTORS))],
+                        "DebtorAccount": "DE%020d" % rng.randrange(10 ** 20),
+                        "DebtorAgent": "COBADEFFXXX", "DebtorAddressLine1": None,
+                        "DebtorAddressLine2": None, "DebtorAddressLine3": None,
+                        "RemittanceInformationLine1": g("WireReference"),
+                        "RemittanceInformationLine2": rng.choice([None, "/SABF/9URQ", "é ü €"]),
+                        "RemittanceInformationLine3": None, "RemittanceInformationLine4": None})
+                o["TransactionDetails"] = details
+            elif pick < 0.5:
+                o["TransactionDetails"] = rng.choice([None, []])   # or no key at all
+            return
+        if pt == "DIRECT_DEBIT":
+            # view-payin-direct-debit: the mandate, and the charge date once known
+            o["ExecutionType"] = "DIRECT"
+            o["MandateId"] = "mdt_m_" + ulid(g("CreationDate") - 86400 * 10, rng)
+            o["ChargeDate"] = (None if st == "CREATED" and pick < 0.5
+                               else (g("CreationDate") // 86400 + 2) * 86400)
+            return
+        if pt == "PAYPAL":
+            # view-payin-paypal: the order at PayPal and the platform's reference
+            o["ExecutionType"] = "WEB"
+            o["PaypalOrderID"] = None if st == "FAILED" else "%017X" % rng.getrandbits(68)
+            o["Reference"] = rng.choice(["1234", "abcd-efgh-ijkl", None, AWKWARD_ALL])
+            o["PaypalBuyerAccountEmail"] = "buyer@example.invalid"
+            return
+        if pt == "PAYCONIQ" and (pick < 0.6 or st == "CREATED"):
+            # view-payin-pay-by-bank: PENDING_SUCCEEDED while initiated and not
+            # received; not returned once SUCCEEDED
+            o.update(PaymentType="PAY_BY_BANK", ExecutionType="WEB",
+                     Country="DE", BIC="AACSDE33", IBAN="DE%020d" % rng.randrange(10 ** 20),
+                     PaymentFlow="WEB", BankName="de-demobank-open-banking-embedded-templates",
+                     Scheme=self.PAYIN_SCHEMES[rng.randrange(3)])
+            if st == "CREATED":
+                o["ProcessingStatus"] = "PENDING_SUCCEEDED"
+            elif rng.random() < 0.5:
+                o["ProcessingStatus"] = None
+            return
+        if pt == "PAYCONIQ":
+            o["ExecutionType"] = "WEB"
+
+    # -------------------------------------------------------------- FX (§11)
+    def rate_text(self, rate, rng):
+        """A rate of up to 7 decimal places as the API may write it: plain,
+        with its trailing zeros, or with an exponent (all the same decimal)."""
+        d = decimal.Decimal(rate).quantize(decimal.Decimal("0.0000001"),
+                                           rounding=decimal.ROUND_HALF_EVEN)
+        form = rng.randrange(4)
+        if form == 0:
+            d4 = d.quantize(decimal.Decimal("0.0001"), rounding=decimal.ROUND_HALF_EVEN)
+            return RawNumber(format(d4.quantize(decimal.Decimal("0.0000001")), "f"))  # 0.8468000
+        if form == 3:
+            m, e = format(d.normalize(), "e").split("e")        # 8.468e-1
+            return RawNumber("%sE%d" % (m, int(e)))
+        t = format(d.normalize(), "f")
+        return RawNumber(t)                                     # 0.8468
+
+    def _conversion_fields(self, r, o):
+        """view-conversion: instant conversions have QuoteId null and Fees; quoted
+        ones a QuoteId and no Fees; both the rates applied (ClientRate, with
+        MangoPay's markup) and the market rate."""
+        rid = r[LF["Id"]]
+        rng = random.Random("conversion:%d:%s" % (self.seed, rid))
+        c1, c2 = r[LF["DebitedFundsCurrency"]], r[LF["CreditedFundsCurrency"]]
+        market = FX_RATE[c2] / FX_RATE[c1] * (1 + rng.uniform(-0.01, 0.01))
+        client = market * (1 - rng.choice([0.005, 0.01, 0.0125]))
+        if rng.random() < 0.5:
+            o["QuoteId"] = "cvrquote_" + ulid(r[LF["CreationDate"]] - 30, rng)
+            del o["Fees"]
+        else:
+            o["QuoteId"] = None
+        o["ConversionRateResponse"] = (None if rng.random() < 0.03 else
+                                       {"ClientRate": self.rate_text(client, rng),
+                                        "MarketRate": self.rate_text(market, rng)})
+
+    def conversion_rate(self, debited, credited):
+        """GET /conversions/rate/{Debited}/{Credited}: the indicative rate now,
+        one per pair and mock day."""
+        rng = random.Random("rate:%d:%d:%s:%s" % (self.seed, self.t0, debited, credited))
+        market = FX_RATE[credited] / FX_RATE[debited] * (1 + rng.uniform(-0.01, 0.01))
+        return {"DebitedCurrency": debited, "CreditedCurrency": credited,
+                "ClientRate": self.rate_text(market * 0.99, rng),
+                "MarketRate": self.rate_text(market, rng),
+                "MarketRateDate": self.t0 - 60 - rng.randrange(3600)}
 
     def _build_views(self):
         self.repudiations = {}
@@ -1475,13 +1666,17 @@ class Store:
                 e.setdefault(r[ci], [0, 0])[side] += r[ai]
         self.emoney = em
 
-    def emoney_object(self, uid, year, month, ccy="EUR"):
+    def emoney_object(self, uid, year, month, ccy="EUR", wallets_in=False):
         """GET /users/{Id}/emoney/{Year}/{Month}: the month's credited and debited
-        e-money of the user's wallets, converted into ccy at the fixed rates."""
+        e-money of the user's wallets, converted into ccy at the fixed rates;
+        wallets_in (the docs' reading of Currency, §11): of the user's wallets
+        in ccy only, unconverted."""
         if self.emoney is None:
             self._build_emoney()
         cred = deb = 0
         for c, (a, b) in self.emoney.get((uid, year, month), {}).items():
+            if wallets_in and c != ccy:
+                continue
             f = CCY_RATE[ccy] / CCY_RATE[c] * 10 ** (CCY_EXP[ccy] - CCY_EXP[c])
             cred += int(round(a * f))
             deb += int(round(b * f))

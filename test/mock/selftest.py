@@ -167,6 +167,12 @@ def truth(c, name, **params):
     return [json.loads(line) for line in data.decode("utf-8").split("\n") if line]
 
 
+def truth_raw(c, name):
+    st, h, data = c.req("GET", "/__mock/truth/%s" % name)
+    assert st == 200, (st, data[:200])
+    return data.split(b"\n")
+
+
 def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     c = Client(api)
     ctl = Client(api)
@@ -209,6 +215,45 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     check("lower-case bearer accepted", st == 200, st)
     st, h, body = c.json("GET", "/v2.01/nobody/disputes", headers=auth)
     check("unknown ClientId -> 401", st == 401, st)
+
+    # ---------------------------------------------------------------- §11 objects
+    st, h, raw = c.req("GET", B + "/conversions/rate/EUR/JPY", headers=auth)
+    rate = json.loads(raw)
+    check("conversion rate", st == 200 and rate["DebitedCurrency"] == "EUR"
+          and rate["CreditedCurrency"] == "JPY" and rate["ClientRate"] < rate["MarketRate"], rate)
+    check("rates as decimals of up to 7 places",
+          all(c.req("GET", B + "/conversions/rate/%s/%s" % p, headers=auth)[0] == 200
+              for p in (("GBP", "ZAR"), ("AED", "SEK"))), raw)
+    texts = [line for line in (truth_raw(ctl, "conversion_rates")) if line]
+    check("rate texts: trailing zeros and exponents",
+          any(b'0,"MarketRate"' in t or b'0,"MarketRateDate"' in t for t in texts)
+          and any(b"E-" in t or b"E1" in t or b"E2" in t for t in texts), texts[:3])
+    st, h, body = c.json("GET", B + "/conversions/rate/EUR/EUR", headers=auth)
+    check("same currency -> 400", st == 400, (st, body))
+    pays = truth(ctl, "payins")
+    kinds = {(p["PaymentType"], p["ExecutionType"]) for p in pays}
+    check("every pay-in kind", {("BANK_WIRE", "DIRECT"), ("BANK_WIRE", "EXTERNAL_INSTRUCTION"),
+                                ("PREAUTHORIZED", "DIRECT"), ("DIRECT_DEBIT", "DIRECT"),
+                                ("PAY_BY_BANK", "WEB"), ("PAYPAL", "WEB"), ("CARD", "WEB"),
+                                ("CARD", "DIRECT"), ("APPLEPAY", "DIRECT")} <= kinds, kinds)
+    check("pending pay by bank", any(p.get("ProcessingStatus") == "PENDING_SUCCEEDED" for p in pays))
+    convs = truth(ctl, "conversions")
+    check("quoted and instant conversions",
+          any(x["QuoteId"] and "Fees" not in x for x in convs)
+          and any(x["QuoteId"] is None and "Fees" in x for x in convs))
+    par = [x for x in truth(ctl, "payin_refunds")][0]["_InitialTransactionId"]
+    st, h, body = c.json("GET", B + "/payins/%s/refunds?Type=PAYOUT" % par, headers=auth)
+    check("refund list: undocumented filter -> 400", st == 400, (st, body))
+    st, h, body = c.json("GET", B + "/payins/%s/refunds?Status=SUCCEEDED,FAILED&ResultCode=000000" % par,
+                         headers=auth)
+    check("refund list: Status and ResultCode lists", st == 200, (st, body))
+    uid = pays[0]["AuthorId"]
+    _, _, conv_usd = c.json("GET", B + "/users/%s/emoney/2020/1?Currency=USD" % uid, headers=auth)
+    ctl.json("POST", "/__mock/config", {"emoney_currency": "wallets"})
+    _, _, wal_usd = c.json("GET", B + "/users/%s/emoney/2020/1?Currency=USD" % uid, headers=auth)
+    ctl.json("POST", "/__mock/config", {"emoney_currency": "convert"})
+    check("e-money Currency, both readings", conv_usd["CreditedEMoney"]["Currency"] == "USD"
+          and wal_usd["CreditedEMoney"]["Currency"] == "USD", (conv_usd, wal_usd))
 
     # ---------------------------------------------------------------- disputes list
     all_d = truth(ctl, "disputes")

@@ -664,6 +664,57 @@ test_parse_strict(void)
 	check_parse("[1]\0garbage", 3, MP_JR_PARSE_OK);
 }
 
+/* the NUMERIC kind of the value at "v" of a strictly parsed body */
+static const char *
+numeric_of(const char *body, cJSON **keep, const char *key)
+{
+	MpJrParse	why;
+	cJSON	   *j = mp_jsonrow_parse(body, strlen(body), &why);
+	MpJrValue	v;
+	MpAlloc		a;
+	UtAllocStats st;
+
+	ut_alloc_init(&a, &st);
+	*keep = j;
+	if (j == NULL)
+		return "(parse error)";
+	if (mp_jsonrow_value(&a, cJSON_GetObjectItemCaseSensitive(j, key), MP_JR_KIND_NUMERIC,
+						 false, &v) != MP_JR_OK)
+		return "(not ok)";
+	CHECK(!v.owned);
+	return v.text;
+}
+
+static void
+test_numeric_literal(void)
+{
+	cJSON	   *j;
+
+	/* the number as it was written: no double in between */
+	CHECK_STR(numeric_of("{\"v\":0.8315406}", &j, "v"), "0.8315406");
+	cJSON_Delete(j);
+	CHECK_STR(numeric_of("{\"v\":1.2630000}", &j, "v"), "1.2630000");
+	cJSON_Delete(j);
+	CHECK_STR(numeric_of("{\"v\":8.468E-1}", &j, "v"), "8.468E-1");
+	cJSON_Delete(j);
+	CHECK_STR(numeric_of("{\"v\":0.1000000000000000055511151231257827}", &j, "v"),
+			  "0.1000000000000000055511151231257827");
+	cJSON_Delete(j);
+	CHECK_STR(numeric_of("{\"v\":-12}", &j, "v"), "-12");
+	cJSON_Delete(j);
+	/* each number node its own text, in document order, strings skipped */
+	CHECK_STR(numeric_of("{\"s\":\"1, 2.0 \\\" 3\",\"a\":[1.50,{\"b\":-3e2}],\"v\":7.00,\"n\":null}",
+						 &j, "v"), "7.00");
+	CHECK_STR(mp_jsonrow_number_literal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "a"), 0)), "1.50");
+	CHECK_STR(mp_jsonrow_number_literal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "a"), 1), "b")),
+			  "-3e2");
+	CHECK(mp_jsonrow_number_literal(cJSON_GetObjectItem(j, "s")) == NULL);
+	cJSON_Delete(j);
+	/* other kinds keep their rendering; a tree made by hand falls back to it */
+	CHECK_TEXT("{\"v\":0.1}", MP_JR_KIND_INT8, "0.10000000000000001");
+	CHECK_TEXT("{\"v\":0.1}", MP_JR_KIND_NUMERIC, "0.10000000000000001");
+}
+
 static void
 test_iso_date(void)
 {
@@ -773,6 +824,7 @@ test_parse_trailing_wiped(void)
 const UtTest jsonrow_tests[] = {
 	{"jsonrow_parse_strict", test_parse_strict},
 	{"jsonrow_iso_date", test_iso_date},
+	{"jsonrow_numeric_literal", test_numeric_literal},
 	{"jsonrow_split_path", test_split_path},
 	{"jsonrow_split_path_empty_segments", test_split_path_empty_segments},
 	{"jsonrow_split_path_nomem", test_split_path_nomem},
