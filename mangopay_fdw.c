@@ -520,7 +520,7 @@ mpIsForeignPathAsyncCapable(ForeignPath *path)
 	MpRelInfo  *ri = path->path.parent->fdw_private;
 
 	/* a plain list: not a report, not by id, not per parent */
-	return mp_async_supported() && ri->res->source == MP_SRC_LIST && !ri->has_ids &&
+	return mp_async_supported() && ri->src->can_async && !ri->has_ids &&
 		mp_resource_key_count(ri->res) == 0 && path->path.param_info == NULL &&
 		!intVal(lthird(path->fdw_private)) && mp_table_async_capable(ri->relid);
 }

@@ -311,5 +311,6 @@ byid_no_sample(const MpResource *res)
 }
 
 const MpPlanSource mp_byid_plan = {
-	"by id", byid_plan_rows, byid_plan_cost, byid_plan_all_pushed, false, byid_no_sample
+	"by id", byid_plan_rows, byid_plan_cost, byid_plan_all_pushed, false, byid_no_sample,
+	false
 };

@@ -879,5 +879,6 @@ list_no_sample(const MpResource *res)
 }
 
 const MpPlanSource mp_list_plan = {
-	"list", list_plan_rows, list_plan_cost, list_plan_all_pushed, false, list_no_sample
+	"list", list_plan_rows, list_plan_cost, list_plan_all_pushed, false, list_no_sample,
+	true
 };

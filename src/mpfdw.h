@@ -636,6 +636,9 @@ struct MpPlanSource
 	bool		ids_own_path;
 	/* why ANALYZE takes no sample of the table, or NULL when it does */
 	const char *(*no_sample) (const MpResource *res);
+	/* its scans can return rows without blocking (MpSource.ready), so an
+	 * Append may run them asynchronously */
+	bool		can_async;
 };
 
 extern const MpPlanSource mp_list_plan;	/* listing.c */

@@ -431,5 +431,6 @@ report_no_sample(const MpResource *res)
 }
 
 const MpPlanSource mp_report_plan = {
-	"report", report_plan_rows, report_plan_cost, report_plan_all_pushed, true, report_no_sample
+	"report", report_plan_rows, report_plan_cost, report_plan_all_pushed, true, report_no_sample,
+	false
 };
