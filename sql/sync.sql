@@ -389,6 +389,46 @@ SELECT status, result_code FROM books.disputes WHERE id = :'kill_id';
 SELECT watermark AS kill_wm FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
 SELECT * FROM t.diff('books.disputes', :'since', :'kill_wm', 'disputes');
 
+-- ---------------------------------------------------------------- verification
+-- the target equals the mock (above); a row of 20 days ago is deleted from
+-- it and the amount of one of 10 days ago changed: exactly those two days
+-- differ, with those ids, from one paged read of the range
+SELECT id AS v_deleted, creation_date::date AS v_day1, disputed_funds_amount AS v_amount FROM books.disputes
+ WHERE creation_date BETWEEN now() - interval '21 days' AND now() - interval '19 days'
+   AND disputed_funds_amount IS NOT NULL ORDER BY id LIMIT 1 \gset
+SELECT id AS v_changed, creation_date::date AS v_day2 FROM books.disputes
+ WHERE creation_date BETWEEN now() - interval '11 days' AND now() - interval '9 days'
+   AND disputed_funds_amount IS NOT NULL ORDER BY id LIMIT 1 \gset
+DELETE FROM books.disputes WHERE id = :'v_deleted';
+UPDATE books.disputes SET disputed_funds_amount = disputed_funds_amount + 1 WHERE id = :'v_changed';
+SELECT t.mock('reset') ->> 'ok' AS log_cleared;
+SELECT day = :'v_day1'::date AS day1, day = :'v_day2'::date AS day2, source_rows - target_rows AS rows_missing,
+       (source_sums->>'disputed_funds_amount')::bigint - (target_sums->>'disputed_funds_amount')::bigint
+         IN (:v_amount, -1) AS amount_diff_as_made,
+       missing = ARRAY[:'v_deleted'] AS missing_named, extra, differ = ARRAY[:'v_changed'] AS differ_named, repaired
+  FROM mangopay_fdw_verify('mangopay.disputes', 'books.disputes', :'since', :'kill_wm') ORDER BY day;
+-- one read: the list of the range, page by page, nothing by id
+SELECT path, count(*) = max((query->>'page')::int) AS each_page_once FROM t.api_calls GROUP BY path;
+SELECT t.mock('reset') ->> 'ok' AS log_cleared;
+SELECT count(*) AS days_repaired FROM mangopay_fdw_verify('mangopay.disputes', 'books.disputes', :'since', :'kill_wm',
+                                                          repair => true) WHERE repaired;
+SELECT path, count(*) = max((query->>'page')::int) AS each_page_once FROM t.api_calls GROUP BY path;
+SELECT * FROM t.diff('books.disputes', :'since', :'kill_wm', 'disputes');
+SELECT d.disputed_funds_amount = (j #>> '{DisputedFunds,Amount}')::bigint AS amount_as_the_mock
+  FROM books.disputes d JOIN t.truth('disputes') j ON j->>'Id' = d.id WHERE d.id IN (:'v_changed', :'v_deleted');
+SELECT count(*) AS days_differing FROM mangopay_fdw_verify('mangopay.disputes', 'books.disputes', :'since', :'kill_wm');
+-- with constants: one client's rows of a shared target
+DELETE FROM books.mt_disputes WHERE client = 'beta'
+   AND id = (SELECT min(id) FROM books.mt_beta WHERE creation_date < now() - interval '5 days');
+SELECT source_rows - target_rows AS beta_missing, pg_catalog.cardinality(missing) AS named
+  FROM mangopay_fdw_verify('tenant_b.disputes', 'books.mt_disputes', :'mt_since', :'mt_wm',
+                           key_columns => '{client,id}', constants => '{"client": "beta"}');
+SELECT count(*) AS acme_days_differing
+  FROM mangopay_fdw_verify('mangopay.disputes', 'books.mt_disputes', :'mt_since', :'mt_wm',
+                           key_columns => '{client,id}', constants => '{"client": "acme"}');
+SELECT t.err($$SELECT * FROM mangopay_fdw_verify('mangopay.disputes', 'books.disputes', now(), now() - interval '1 day')$$);
+SELECT t.err($$SELECT * FROM mangopay_fdw_verify('mangopay.disputes', 'books.mt_disputes', now() - interval '1 day')$$);
+
 -- the state table is dumped with the extension (its watermarks survive a restore)
 SELECT extcondition IS NOT NULL AND 'mangopay_fdw_sync_state'::regclass = ANY (extconfig) AS dumped
   FROM pg_extension WHERE extname = 'mangopay_fdw';
