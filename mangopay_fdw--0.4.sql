@@ -211,7 +211,8 @@ BEGIN
   SELECT pg_catalog.string_agg('t.' || upd[i] || CASE WHEN as_text[i] THEN '::text' ELSE '' END, ', ' ORDER BY i),
          pg_catalog.string_agg('EXCLUDED.' || upd[i] || CASE WHEN as_text[i] THEN '::text' ELSE '' END, ', ' ORDER BY i)
     INTO cmp_t, cmp_x
-    FROM pg_catalog.generate_subscripts(upd, 1) i;
+    FROM pg_catalog.generate_subscripts(upd, 1) i
+   WHERE upd[i] NOT IN ('_read_at', '_source');    -- provenance: written with a change, not one itself
   upsert := pg_catalog.format(
     'WITH src AS (SELECT DISTINCT ON (%2$s) %3$s FROM %1$s WHERE @where@ AND %2$s IS NOT NULL '
     '  ORDER BY %2$s, %4$I DESC), '
@@ -220,7 +221,7 @@ BEGIN
     'SELECT (SELECT pg_catalog.count(*) FROM src), pg_catalog.count(*) FILTER (WHERE ins), '
     '  pg_catalog.count(*) FILTER (WHERE NOT ins) FROM up',
     '@source@', key_q, pg_catalog.array_to_string(cols, ', '), time_column, tgt,
-    CASE WHEN upd IS NULL THEN 'DO NOTHING'
+    CASE WHEN upd IS NULL OR cmp_t IS NULL THEN 'DO NOTHING'
          ELSE pg_catalog.format('DO UPDATE SET (%s) = ROW(%s) WHERE (%s) IS DISTINCT FROM (%s)',
                 pg_catalog.array_to_string(upd, ', '),
                 (SELECT pg_catalog.string_agg('EXCLUDED.' || upd[i], ', ' ORDER BY i)
@@ -643,7 +644,8 @@ BEGIN
                     pg_catalog.format('%L, pg_catalog.sum(t.%s)', a, a), ', ') || ')', '''{}''::jsonb')
     INTO sums_x, sums_t FROM pg_catalog.unnest(up.amounts) a;
   cmp := (SELECT pg_catalog.string_agg(pg_catalog.format('x.%1$s::text IS DISTINCT FROM t.%1$s::text', c), ' OR ')
-            FROM pg_catalog.unnest(up.columns) c);
+            FROM pg_catalog.unnest(up.columns) c WHERE c NOT IN ('_read_at', '_source'));
+  cmp := COALESCE(cmp, 'false');
 
   -- the one read of the source: the last version of each id
   DROP TABLE IF EXISTS pg_temp.mangopay_fdw_verify_src;

@@ -429,6 +429,40 @@ SELECT count(*) AS acme_days_differing
 SELECT t.err($$SELECT * FROM mangopay_fdw_verify('mangopay.disputes', 'books.disputes', now(), now() - interval '1 day')$$);
 SELECT t.err($$SELECT * FROM mangopay_fdw_verify('mangopay.disputes', 'books.mt_disputes', now() - interval '1 day')$$);
 
+-- ---------------------------------------------------------------- provenance
+-- IMPORT ... OPTIONS (provenance 'true'): _read_at (the statement's start)
+-- and _source (the report id, or the request: endpoint and page)
+CREATE SCHEMA prov;
+SELECT t.err($$IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes) FROM SERVER mangopay INTO prov OPTIONS (provenanz 'true')$$);
+SELECT t.err($$IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes) FROM SERVER mangopay INTO prov OPTIONS (provenance 'maybe')$$);
+IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes, payouts) FROM SERVER mangopay INTO prov OPTIONS (provenance 'true');
+SELECT attrelid::regclass, attname, format_type(atttypid, atttypmod) FROM pg_attribute
+ WHERE attrelid IN ('prov.disputes'::regclass, 'prov.payouts'::regclass) AND attname LIKE '\_%' ORDER BY 1, attnum;
+-- a report table: the id of the report the rows came from, which exists
+SELECT min(_source) AS p_source, count(DISTINCT _source) AS p_sources,
+       bool_and(_read_at = statement_timestamp()) AS p_in_statement, count(*) > 0 AS p_rows
+  FROM prov.payouts WHERE creation_date >= now() - interval '10 days' \gset
+SELECT :p_sources AS sources, :'p_in_statement' AS read_in_the_statement, :'p_rows' AS some_rows,
+       (SELECT count(*) FROM t.truth('reports') j WHERE 'report ' || (j->>'Id') = :'p_source') AS report_exists;
+-- a list: the endpoint and page; by id: the object's endpoint
+SELECT _source, count(*) > 0 AS some_rows, bool_and(_read_at = statement_timestamp()) AS read_in_the_statement
+  FROM prov.disputes WHERE creation_date >= now() - interval '5 days' GROUP BY 1;
+SELECT _source, _read_at = statement_timestamp() AS read_in_the_statement FROM prov.disputes WHERE id = '9000000002';
+-- a hand-defined table may declare them
+CREATE FOREIGN TABLE prov.my_disputes (id text, status text, _source text, _read_at timestamptz)
+  SERVER mangopay OPTIONS (resource 'disputes');
+SELECT _source, status FROM prov.my_disputes WHERE id = '9000000002';
+-- mangopay_fdw_sync carries them into a target that has them; a later
+-- run's new provenance alone is no change
+CREATE TABLE books.prov_disputes (id text PRIMARY KEY, creation_date timestamptz NOT NULL, status text,
+  _read_at timestamptz, _source text);
+CALL mangopay_fdw_sync('prov.disputes', 'books.prov_disputes', since => now() - interval '5 days');
+SELECT count(*) = count(_read_at) AS all_read_at, bool_and(_source LIKE 'GET /disputes?page=%') AS all_sourced
+  FROM books.prov_disputes;
+CALL mangopay_fdw_sync('prov.disputes', 'books.prov_disputes');
+SELECT last_rows > 0 AS rows_read, last_inserted, last_updated FROM mangopay_fdw_sync_state
+ WHERE target = 'books.prov_disputes';
+
 -- the state table is dumped with the extension (its watermarks survive a restore)
 SELECT extcondition IS NOT NULL AND 'mangopay_fdw_sync_state'::regclass = ANY (extconfig) AS dumped
   FROM pg_extension WHERE extname = 'mangopay_fdw';

@@ -37,6 +37,9 @@ mpr_store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 	s->file.report_id = w->report_id;
 	mp_csv_to_values(&s->file, &cells, s->b.maps, s->b.natts, keyvals, lookup,
 					 slot->tts_values, slot->tts_isnull);
+	if (mp_has_provenance(s->b.maps, s->b.natts))
+		mp_fill_provenance(s->b.maps, s->b.natts, slot->tts_values, slot->tts_isnull,
+						   psprintf("report %s", w->report_id));
 }
 
 /* the next queued row inside its window, or NULL */
