@@ -389,6 +389,24 @@ SELECT status, result_code FROM books.disputes WHERE id = :'kill_id';
 SELECT watermark AS kill_wm FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
 SELECT * FROM t.diff('books.disputes', :'since', :'kill_wm', 'disputes');
 
+-- no events table on the source's server (or changes => false): no
+-- change capture, the state says so by events_to staying NULL
+CREATE SERVER mangopay_c FOREIGN DATA WRAPPER mangopay_fdw
+  OPTIONS (environment 'sandbox', api_url 'http://127.0.0.1:18089');
+CREATE USER MAPPING FOR CURRENT_USER SERVER mangopay_c
+  OPTIONS (client_id 'acme-test', api_key 'sk-test-6f1e0c2a9b8d47e3a5c4');
+CREATE SCHEMA tenant_c;
+IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes) FROM SERVER mangopay_c INTO tenant_c;
+CREATE TABLE books.no_events (id text PRIMARY KEY, creation_date timestamptz NOT NULL, status text);
+CREATE TABLE books.no_changes (id text PRIMARY KEY, creation_date timestamptz NOT NULL, status text);
+CALL mangopay_fdw_sync('tenant_c.disputes', 'books.no_events', since => now() - interval '3 days');
+CALL mangopay_fdw_sync('tenant_c.disputes', 'books.no_events');
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.no_changes', since => now() - interval '3 days', changes => false);
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.no_changes', changes => false);
+SELECT target, runs, events_to IS NULL AS no_events_read, last_changed FROM mangopay_fdw_sync_state
+ WHERE target IN ('books.no_events', 'books.no_changes') ORDER BY target;
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.no_changes', changes => NULL)$$);
+
 -- ---------------------------------------------------------------- verification
 -- the target equals the mock (above); a row of 20 days ago is deleted from
 -- it and the amount of one of 10 days ago changed: exactly those two days
