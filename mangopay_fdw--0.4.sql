@@ -94,6 +94,164 @@ COMMENT ON TABLE mangopay_fdw_sync_state IS
 -- pg_dump keeps its rows (the watermarks) with the extension
 SELECT pg_catalog.pg_extension_config_dump('mangopay_fdw_sync_state', '');
 
+-- What mangopay_fdw_sync() and mangopay_fdw_verify() write with: the key
+-- (key_columns, the constants of all of them but the id), the columns the
+-- source and the target have in common, checked (the constants name columns
+-- and are not null, the time column exists, a unique index on exactly the key
+-- columns); the upsert of the source's rows (tokens @source@ and @where@;
+-- parameters $1, $2 a range of time_column, $3 the constants, $4 ids), the
+-- id column, the predicate on the target's rows (t) of these constants (c =
+-- jsonb_populate_record(NULL::target, constants)), the common columns and
+-- the amount columns (bigint or numeric, named *_amount).
+CREATE FUNCTION mangopay_fdw_sync_sql(
+  source      regclass,
+  target      regclass,
+  time_column name,
+  key_columns name[],
+  constants   jsonb,
+  caller      text,
+  OUT upsert  text,
+  OUT id_column name,
+  OUT scope   text,
+  OUT columns text[],
+  OUT amounts text[])
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+  src     text := (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source);
+  tgt     text := (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target);
+  keys    name[] := key_columns;
+  consts  jsonb := constants;
+  idcol   name;                 -- the one key column not given by constants: the object's id
+  key_q   text;
+  keys_q  text;                 -- the key columns, quoted, for ON CONFLICT
+  cols    text[];               -- the common columns, quoted
+  ccols   text[];               -- the constant columns, quoted
+  upd     text[];               -- the written columns but the key, quoted
+  as_text boolean[];            -- per upd column: its type has no = operator, compare ::text
+  cmp_t   text;                 -- the upd columns as compared, of the target row
+  cmp_x   text;                 -- and of the new row
+  bad     text;
+BEGIN
+  IF pg_catalog.jsonb_typeof(consts) <> 'object' THEN
+    RAISE EXCEPTION '%: constants must be a JSON object, not %', caller, consts
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Write constants => ''{"client": "acme"}''.';
+  END IF;
+  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k), ', ') INTO bad
+    FROM pg_catalog.jsonb_each(consts) AS j(k, v)
+   WHERE v = 'null'::jsonb OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = target
+                                            AND a.attname = k AND a.attnum > 0 AND NOT a.attisdropped
+                                            AND a.attgenerated = '');
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION '%: constants %: not a column of % or null', caller, bad, tgt
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Each key of constants is a column of the target, with a value that is not null.';
+  END IF;
+  IF pg_catalog.cardinality(keys) = 0 OR
+     (SELECT pg_catalog.count(*) FROM pg_catalog.unnest(keys) k WHERE NOT consts ? k) <> 1 THEN
+    RAISE EXCEPTION '%: key columns % need constants for all of them but one, the id', caller, keys
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'For a target keyed (client, id): key_columns => ''{client,id}'', constants => ''{"client": "acme"}''.';
+  END IF;
+  idcol := (SELECT k FROM pg_catalog.unnest(keys) k WHERE NOT consts ? k);
+  key_q := pg_catalog.quote_ident(idcol::text);
+  keys_q := (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k::text), ', ') FROM pg_catalog.unnest(keys) k);
+
+  -- the columns both tables have (the target's generated columns and the
+  -- constants excepted); a type without its own = operator is compared as text
+  SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum)
+           FILTER (WHERE NOT consts ? a.attname
+                     AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute b WHERE b.attrelid = source
+                                    AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped)),
+         pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum)
+           FILTER (WHERE consts ? a.attname),
+         pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum)
+           FILTER (WHERE a.attname <> ALL (keys)
+                     AND (consts ? a.attname
+                          OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute b WHERE b.attrelid = source
+                                        AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped))),
+         pg_catalog.array_agg(NOT EXISTS (SELECT 1 FROM pg_catalog.pg_operator o
+                                           WHERE o.oprname = '=' AND o.oprleft = a.atttypid
+                                             AND o.oprright = a.atttypid) ORDER BY a.attnum)
+           FILTER (WHERE a.attname <> ALL (keys)
+                     AND (consts ? a.attname
+                          OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute b WHERE b.attrelid = source
+                                        AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped)))
+    INTO cols, ccols, upd, as_text
+    FROM pg_catalog.pg_attribute a
+   WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+  IF cols IS NULL OR NOT (key_q = ANY (cols)) THEN
+    RAISE EXCEPTION '%: % and % have no column "%" in common', caller, src, tgt, idcol
+      USING ERRCODE = 'undefined_column',
+            HINT = 'key_column names the id column both tables have.';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = source AND attname = time_column
+                    AND attnum > 0 AND NOT attisdropped) THEN
+    RAISE EXCEPTION '%: % has no column "%"', caller, src, time_column
+      USING ERRCODE = 'undefined_column',
+            HINT = 'time_column names the creation-time column the windows are cut on.';
+  END IF;
+  -- ON CONFLICT needs a valid, immediate unique index on exactly the key columns
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                  WHERE i.indrelid = target AND i.indisunique AND i.indisvalid AND i.indimmediate
+                    AND i.indpred IS NULL AND i.indexprs IS NULL
+                    AND i.indnkeyatts = pg_catalog.cardinality(keys)
+                    AND (SELECT pg_catalog.array_agg(i.indkey[x] ORDER BY i.indkey[x])
+                           FROM pg_catalog.generate_series(0, i.indnkeyatts - 1) x)
+                        = (SELECT pg_catalog.array_agg(a.attnum ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid = target AND a.attname = ANY (keys) AND a.attnum > 0)) THEN
+    RAISE EXCEPTION '%: % has no valid, non-deferrable unique index on exactly (%)', caller, tgt, keys_q
+      USING ERRCODE = 'invalid_table_definition',
+            HINT = pg_catalog.format('CREATE UNIQUE INDEX ON %s (%s), or make it the primary key.', tgt, keys_q);
+  END IF;
+
+  SELECT pg_catalog.string_agg('t.' || upd[i] || CASE WHEN as_text[i] THEN '::text' ELSE '' END, ', ' ORDER BY i),
+         pg_catalog.string_agg('EXCLUDED.' || upd[i] || CASE WHEN as_text[i] THEN '::text' ELSE '' END, ', ' ORDER BY i)
+    INTO cmp_t, cmp_x
+    FROM pg_catalog.generate_subscripts(upd, 1) i
+   WHERE upd[i] NOT IN ('_read_at', '_source');    -- provenance: written with a change, not one itself
+  upsert := pg_catalog.format(
+    'WITH src AS (SELECT DISTINCT ON (%2$s) %3$s FROM %1$s WHERE @where@ AND %2$s IS NOT NULL '
+    '  ORDER BY %2$s, %4$I DESC), '
+    'up AS (INSERT INTO %5$s AS t (%7$s) SELECT %8$s FROM src, pg_catalog.jsonb_populate_record(NULL::%5$s, $3) c '
+    '  ON CONFLICT (%9$s) %6$s RETURNING (t.xmax = 0) AS ins) '
+    'SELECT (SELECT pg_catalog.count(*) FROM src), pg_catalog.count(*) FILTER (WHERE ins), '
+    '  pg_catalog.count(*) FILTER (WHERE NOT ins) FROM up',
+    '@source@', key_q, pg_catalog.array_to_string(cols, ', '), time_column, tgt,
+    CASE WHEN upd IS NULL OR cmp_t IS NULL THEN 'DO NOTHING'
+         ELSE pg_catalog.format('DO UPDATE SET (%s) = ROW(%s) WHERE (%s) IS DISTINCT FROM (%s)',
+                pg_catalog.array_to_string(upd, ', '),
+                (SELECT pg_catalog.string_agg('EXCLUDED.' || upd[i], ', ' ORDER BY i)
+                   FROM pg_catalog.generate_subscripts(upd, 1) i),
+                cmp_t, cmp_x)
+    END,
+    pg_catalog.array_to_string(cols || COALESCE(ccols, '{}'), ', '),
+    pg_catalog.array_to_string((SELECT pg_catalog.array_agg('src.' || x) FROM pg_catalog.unnest(cols) x)
+                               || (SELECT pg_catalog.array_agg('c.' || x) FROM pg_catalog.unnest(ccols) x), ', '),
+    keys_q);
+  -- the target's rows of these constants
+  scope := COALESCE((SELECT pg_catalog.string_agg(pg_catalog.format('t.%1$s = c.%1$s', x), ' AND ')
+                       FROM pg_catalog.unnest(ccols) x), 'true');
+
+  -- the target's rows of these constants
+  scope := COALESCE((SELECT pg_catalog.string_agg(pg_catalog.format('t.%1$s = c.%1$s', x), ' AND ')
+                       FROM pg_catalog.unnest(ccols) x), 'true');
+  id_column := idcol;
+  columns := cols;
+  amounts := (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum)
+                FROM pg_catalog.pg_attribute a
+               WHERE a.attrelid = target AND pg_catalog.quote_ident(a.attname::text) = ANY (cols)
+                 AND a.attname::text LIKE '%\_amount' AND a.atttypid IN ('bigint'::regtype, 'numeric'::regtype,
+                                                                          'integer'::regtype));
+END
+$fn$;
+
+COMMENT ON FUNCTION mangopay_fdw_sync_sql(regclass, regclass, name, name[], jsonb, text) IS
+  'internal to mangopay_fdw_sync and mangopay_fdw_verify: the checked key, columns and upsert of a source and target';
+
 -- Copy new and changed rows of a foreign table into a local table, by id.
 --
 -- The first run reads [since, now() - settle); each later run reads
@@ -147,16 +305,8 @@ DECLARE
   lockkey int := pg_catalog.hashtext(src || ' -> ' || tgt);
   keys    name[] := COALESCE(key_columns, ARRAY[key_column]);
   consts  jsonb := COALESCE(constants, '{}');
-  idcol   name;                 -- the one key column not given by constants: the object's id
-  key_q   text;
-  keys_q  text;                 -- the key columns, quoted, for ON CONFLICT
-  cols    text[];               -- the common columns, quoted
-  ccols   text[];               -- the constant columns, quoted
-  upd     text[];               -- the written columns but the key, quoted
-  as_text boolean[];            -- per upd column: its type has no = operator, compare ::text
-  cmp_t   text;                 -- the upd columns as compared, of the target row
-  cmp_x   text;                 -- and of the new row
-  bad     text;
+  up      record;               -- mangopay_fdw_sync_sql(): the upsert, the id column, the scope
+  key_q   text;                 -- the id column, quoted
   st      record;
   first_since timestamptz;
   t_start timestamptz := pg_catalog.clock_timestamp();
@@ -214,79 +364,10 @@ BEGIN
     FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
    WHERE e.extname = 'mangopay_fdw';
 
-  -- the key: its columns, the constants that fill all of them but the id
-  IF pg_catalog.jsonb_typeof(consts) <> 'object' THEN
-    RAISE EXCEPTION 'mangopay_fdw_sync: constants must be a JSON object, not %', consts
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Write constants => ''{"client": "acme"}''.';
-  END IF;
-  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k), ', ') INTO bad
-    FROM pg_catalog.jsonb_each(consts) AS j(k, v)
-   WHERE v = 'null'::jsonb OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = target
-                                            AND a.attname = k AND a.attnum > 0 AND NOT a.attisdropped
-                                            AND a.attgenerated = '');
-  IF bad IS NOT NULL THEN
-    RAISE EXCEPTION 'mangopay_fdw_sync: constants %: not a column of % or null', bad, tgt
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Each key of constants is a column of the target, with a value that is not null.';
-  END IF;
-  IF pg_catalog.cardinality(keys) = 0 OR
-     (SELECT pg_catalog.count(*) FROM pg_catalog.unnest(keys) k WHERE NOT consts ? k) <> 1 THEN
-    RAISE EXCEPTION 'mangopay_fdw_sync: key columns % need constants for all of them but one, the id', keys
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'For a target keyed (client, id): key_columns => ''{client,id}'', constants => ''{"client": "acme"}''.';
-  END IF;
-  idcol := (SELECT k FROM pg_catalog.unnest(keys) k WHERE NOT consts ? k);
-  key_q := pg_catalog.quote_ident(idcol::text);
-  keys_q := (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k::text), ', ') FROM pg_catalog.unnest(keys) k);
-
-  -- the columns both tables have (the target's generated columns and the
-  -- constants excepted); a type without its own = operator is compared as text
-  SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum)
-           FILTER (WHERE NOT consts ? a.attname
-                     AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute b WHERE b.attrelid = source
-                                    AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped)),
-         pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum)
-           FILTER (WHERE consts ? a.attname),
-         pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum)
-           FILTER (WHERE a.attname <> ALL (keys)
-                     AND (consts ? a.attname
-                          OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute b WHERE b.attrelid = source
-                                        AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped))),
-         pg_catalog.array_agg(NOT EXISTS (SELECT 1 FROM pg_catalog.pg_operator o
-                                           WHERE o.oprname = '=' AND o.oprleft = a.atttypid
-                                             AND o.oprright = a.atttypid) ORDER BY a.attnum)
-           FILTER (WHERE a.attname <> ALL (keys)
-                     AND (consts ? a.attname
-                          OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute b WHERE b.attrelid = source
-                                        AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped)))
-    INTO cols, ccols, upd, as_text
-    FROM pg_catalog.pg_attribute a
-   WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
-  IF cols IS NULL OR NOT (key_q = ANY (cols)) THEN
-    RAISE EXCEPTION 'mangopay_fdw_sync: % and % have no column "%" in common', src, tgt, idcol
-      USING ERRCODE = 'undefined_column',
-            HINT = 'key_column names the id column both tables have.';
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = source AND attname = time_column
-                    AND attnum > 0 AND NOT attisdropped) THEN
-    RAISE EXCEPTION 'mangopay_fdw_sync: % has no column "%"', src, time_column
-      USING ERRCODE = 'undefined_column',
-            HINT = 'time_column names the creation-time column the windows are cut on.';
-  END IF;
-  -- ON CONFLICT needs a valid, immediate unique index on exactly the key columns
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
-                  WHERE i.indrelid = target AND i.indisunique AND i.indisvalid AND i.indimmediate
-                    AND i.indpred IS NULL AND i.indexprs IS NULL
-                    AND i.indnkeyatts = pg_catalog.cardinality(keys)
-                    AND (SELECT pg_catalog.array_agg(i.indkey[x] ORDER BY i.indkey[x])
-                           FROM pg_catalog.generate_series(0, i.indnkeyatts - 1) x)
-                        = (SELECT pg_catalog.array_agg(a.attnum ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
-                            WHERE a.attrelid = target AND a.attname = ANY (keys) AND a.attnum > 0)) THEN
-    RAISE EXCEPTION 'mangopay_fdw_sync: % has no valid, non-deferrable unique index on exactly (%)', tgt, keys_q
-      USING ERRCODE = 'invalid_table_definition',
-            HINT = pg_catalog.format('CREATE UNIQUE INDEX ON %s (%s), or make it the primary key.', tgt, keys_q);
-  END IF;
+  -- the columns, the key, the constants: the upsert
+  EXECUTE pg_catalog.format('SELECT * FROM %I.mangopay_fdw_sync_sql($1, $2, $3, $4, $5, $6)', extns)
+    INTO up USING source, target, time_column, keys, consts, 'mangopay_fdw_sync';
+  key_q := pg_catalog.quote_ident(up.id_column);
 
   -- change capture: the event types that say an object of the source's
   -- table changed (mangopay_fdw_change_events(), from the resource table),
@@ -372,34 +453,10 @@ BEGIN
 
   -- rows of one window (or of a list of ids), the last version of each id,
   -- with the constants, upserted
-  SELECT pg_catalog.string_agg('t.' || upd[i] || CASE WHEN as_text[i] THEN '::text' ELSE '' END, ', ' ORDER BY i),
-         pg_catalog.string_agg('EXCLUDED.' || upd[i] || CASE WHEN as_text[i] THEN '::text' ELSE '' END, ', ' ORDER BY i)
-    INTO cmp_t, cmp_x
-    FROM pg_catalog.generate_subscripts(upd, 1) i;
-  sql := pg_catalog.format(
-    'WITH src AS (SELECT DISTINCT ON (%2$s) %3$s FROM %1$s WHERE @where@ AND %2$s IS NOT NULL '
-    '  ORDER BY %2$s, %4$I DESC), '
-    'up AS (INSERT INTO %5$s AS t (%7$s) SELECT %8$s FROM src, pg_catalog.jsonb_populate_record(NULL::%5$s, $3) c '
-    '  ON CONFLICT (%9$s) %6$s RETURNING (t.xmax = 0) AS ins) '
-    'SELECT (SELECT pg_catalog.count(*) FROM src), pg_catalog.count(*) FILTER (WHERE ins), '
-    '  pg_catalog.count(*) FILTER (WHERE NOT ins) FROM up',
-    src, key_q, pg_catalog.array_to_string(cols, ', '), time_column, tgt,
-    CASE WHEN upd IS NULL THEN 'DO NOTHING'
-         ELSE pg_catalog.format('DO UPDATE SET (%s) = ROW(%s) WHERE (%s) IS DISTINCT FROM (%s)',
-                pg_catalog.array_to_string(upd, ', '),
-                (SELECT pg_catalog.string_agg('EXCLUDED.' || upd[i], ', ' ORDER BY i)
-                   FROM pg_catalog.generate_subscripts(upd, 1) i),
-                cmp_t, cmp_x)
-    END,
-    pg_catalog.array_to_string(cols || COALESCE(ccols, '{}'), ', '),
-    pg_catalog.array_to_string((SELECT pg_catalog.array_agg('src.' || x) FROM pg_catalog.unnest(cols) x)
-                               || (SELECT pg_catalog.array_agg('c.' || x) FROM pg_catalog.unnest(ccols) x), ', '),
-    keys_q);
+  sql := pg_catalog.replace(up.upsert, '@source@', src);
   sql_ids := pg_catalog.replace(sql, '@where@', pg_catalog.format('%s = ANY ($4)', key_q));
   sql := pg_catalog.replace(sql, '@where@', pg_catalog.format('%1$I >= $1 AND %1$I < $2', time_column));
-  -- the target's rows of these constants
-  scope := COALESCE((SELECT pg_catalog.string_agg(pg_catalog.format('t.%1$s = c.%1$s', x), ' AND ')
-                       FROM pg_catalog.unnest(ccols) x), 'true');
+  scope := up.scope;
 
   w_from := t_from;
   WHILE windowed AND w_from < t_to LOOP
@@ -516,6 +573,135 @@ $proc$;
 
 COMMENT ON PROCEDURE mangopay_fdw_sync(regclass, regclass, timestamptz, interval, interval, interval, name, name, name[], jsonb, boolean, regclass) IS
   'upsert new and changed rows of a foreign table into a local table by id (or by (constants, id)), from a watermark less an overlap window, and the older objects its events say changed';
+
+-- Compare a local table with its foreign source, day by day: the rows of
+-- the source in [since, until) are read once; per day of time_column (in
+-- the session's time zone), the number of rows and the sum of each amount
+-- column (bigint, integer or numeric, named *_amount) of the two are
+-- compared, and each day that differs is a row, with the ids missing from the
+-- target, extra in it and different (any common column) when the two hold
+-- at most detail_limit rows that day.  With repair, the rows of those days
+-- are upserted from that same read, as mangopay_fdw_sync() writes them
+-- (rows the source does not have are reported, never deleted).
+CREATE FUNCTION mangopay_fdw_verify(
+  source       regclass,
+  target       regclass,
+  since        timestamptz,
+  until        timestamptz DEFAULT now(),
+  repair       boolean DEFAULT false,
+  time_column  name DEFAULT 'creation_date',
+  key_column   name DEFAULT 'id',
+  key_columns  name[] DEFAULT NULL,
+  constants    jsonb DEFAULT NULL,
+  detail_limit integer DEFAULT 100)
+RETURNS TABLE (day date, source_rows bigint, target_rows bigint, source_sums jsonb, target_sums jsonb,
+               missing text[], extra text[], differ text[], repaired boolean)
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+  extns   name;
+  src     text := (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source);
+  tgt     text := (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target);
+  consts  jsonb := COALESCE(constants, '{}');
+  up      record;               -- mangopay_fdw_sync_sql(): columns, key, scope, upsert
+  key_q   text;
+  cols    text;
+  sums_x  text;                 -- the per-day sums, of the source's rows (x)
+  sums_t  text;                 -- and of the target's (t)
+  cmp     text;                 -- a common column differs, between x and t
+  days    record;
+  fix     text;                 -- the upsert of one day, from the read
+  n_fix   bigint;
+BEGIN
+  IF source IS NULL OR target IS NULL OR since IS NULL OR until IS NULL OR repair IS NULL
+     OR detail_limit IS NULL THEN
+    RAISE EXCEPTION 'mangopay_fdw_verify: source, target, since, until, repair and detail_limit must not be NULL'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF since >= until THEN
+    RAISE EXCEPTION 'mangopay_fdw_verify: since must be before until'
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = pg_catalog.format('since is %s, until is %s.', since, until);
+  END IF;
+  SELECT n.nspname INTO extns
+    FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+   WHERE e.extname = 'mangopay_fdw';
+  EXECUTE pg_catalog.format('SELECT * FROM %I.mangopay_fdw_sync_sql($1, $2, $3, $4, $5, $6)', extns)
+    INTO up USING source, target, time_column, COALESCE(key_columns, ARRAY[key_column]), consts,
+                  'mangopay_fdw_verify';
+  IF NOT pg_catalog.quote_ident(time_column::text) = ANY (up.columns) THEN
+    RAISE EXCEPTION 'mangopay_fdw_verify: % has no column "%"', tgt, time_column
+      USING ERRCODE = 'undefined_column',
+            HINT = 'The days are those of time_column, in both tables.';
+  END IF;
+  key_q := pg_catalog.quote_ident(up.id_column);
+  cols := pg_catalog.array_to_string(up.columns, ', ');
+  SELECT COALESCE('pg_catalog.jsonb_build_object(' || pg_catalog.string_agg(
+                    pg_catalog.format('%L, pg_catalog.sum(x.%s)', a, a), ', ') || ')', '''{}''::jsonb'),
+         COALESCE('pg_catalog.jsonb_build_object(' || pg_catalog.string_agg(
+                    pg_catalog.format('%L, pg_catalog.sum(t.%s)', a, a), ', ') || ')', '''{}''::jsonb')
+    INTO sums_x, sums_t FROM pg_catalog.unnest(up.amounts) a;
+  cmp := (SELECT pg_catalog.string_agg(pg_catalog.format('x.%1$s::text IS DISTINCT FROM t.%1$s::text', c), ' OR ')
+            FROM pg_catalog.unnest(up.columns) c WHERE c NOT IN ('_read_at', '_source'));
+  cmp := COALESCE(cmp, 'false');
+
+  -- the one read of the source: the last version of each id
+  DROP TABLE IF EXISTS pg_temp.mangopay_fdw_verify_src;
+  EXECUTE pg_catalog.format(
+    'CREATE TEMP TABLE mangopay_fdw_verify_src AS SELECT DISTINCT ON (%2$s) %3$s FROM %1$s '
+    ' WHERE %4$I >= %5$L AND %4$I < %6$L AND %2$s IS NOT NULL ORDER BY %2$s, %4$I DESC',
+    src, key_q, cols, time_column, since, until);
+  fix := pg_catalog.replace(pg_catalog.replace(up.upsert, '@source@', 'pg_temp.mangopay_fdw_verify_src'),
+                            '@where@', pg_catalog.format('%1$I >= $1 AND %1$I < $2', time_column));
+
+  FOR days IN EXECUTE pg_catalog.format(
+      'WITH s AS (SELECT (x.%1$I)::date AS day, pg_catalog.count(*) AS n, %2$s AS sums '
+      '             FROM pg_temp.mangopay_fdw_verify_src x GROUP BY 1), '
+      '     d AS (SELECT (t.%1$I)::date AS day, pg_catalog.count(*) AS n, %3$s AS sums '
+      '             FROM %4$s t, pg_catalog.jsonb_populate_record(NULL::%4$s, $3) c '
+      '            WHERE %5$s AND t.%1$I >= $1 AND t.%1$I < $2 GROUP BY 1) '
+      'SELECT COALESCE(s.day, d.day) AS day, COALESCE(s.n, 0) AS sn, COALESCE(d.n, 0) AS tn, '
+      '       s.sums AS ss, d.sums AS ts FROM s FULL JOIN d ON d.day = s.day '
+      ' WHERE COALESCE(s.n, 0) <> COALESCE(d.n, 0) OR s.sums IS DISTINCT FROM d.sums ORDER BY 1',
+      time_column, sums_x, sums_t, tgt, up.scope)
+    USING since, until, consts LOOP
+    day := days.day;
+    source_rows := days.sn;
+    target_rows := days.tn;
+    source_sums := days.ss;
+    target_sums := days.ts;
+    missing := NULL;
+    extra := NULL;
+    differ := NULL;
+    IF days.sn + days.tn <= detail_limit THEN
+      EXECUTE pg_catalog.format(
+        'WITH x AS (SELECT * FROM pg_temp.mangopay_fdw_verify_src x WHERE (x.%1$I)::date = $1), '
+        '     t AS (SELECT t.* FROM %2$s t, pg_catalog.jsonb_populate_record(NULL::%2$s, $2) c '
+        '            WHERE %3$s AND (t.%1$I)::date = $1 AND t.%1$I >= $3 AND t.%1$I < $4) '
+        'SELECT pg_catalog.array_agg(x.%4$s ORDER BY x.%4$s) FILTER (WHERE t.%4$s IS NULL), '
+        '       pg_catalog.array_agg(t.%4$s ORDER BY t.%4$s) FILTER (WHERE x.%4$s IS NULL), '
+        '       pg_catalog.array_agg(x.%4$s ORDER BY x.%4$s) FILTER (WHERE x.%4$s IS NOT NULL '
+        '         AND t.%4$s IS NOT NULL AND (%5$s)) '
+        '  FROM x FULL JOIN t ON t.%4$s = x.%4$s',
+        time_column, tgt, up.scope, key_q, cmp)
+        INTO missing, extra, differ USING days.day, consts, since, until;
+    END IF;
+    repaired := false;
+    IF repair THEN
+      EXECUTE fix INTO n_fix USING GREATEST(days.day::timestamptz, since), LEAST((days.day + 1)::timestamptz, until),
+                               consts, NULL::text[];
+      repaired := true;
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+  DROP TABLE pg_temp.mangopay_fdw_verify_src;
+END
+$fn$;
+
+COMMENT ON FUNCTION mangopay_fdw_verify(regclass, regclass, timestamptz, timestamptz, boolean, name, name, name[], jsonb, integer) IS
+  'compare a local table with its foreign source per day (rows, sums of the amount columns) from one read; the days that differ, with the ids; repair upserts those days';
 
 -- The cluster's shared MangoPay rate budget, one row per (api_url,
 -- client_id) called since the server started; arrays are the API's four

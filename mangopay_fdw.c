@@ -19,6 +19,7 @@
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "commands/explain.h"
 #if PG_VERSION_NUM >= 180000
 #include "commands/explain_format.h"
@@ -712,6 +713,7 @@ mpImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	List	   *cmds = NIL;
 	ForeignServer *server = GetForeignServer(serverOid);
 	ListCell   *lc;
+	bool		provenance = false;
 
 	if (strcmp(stmt->remote_schema, "mangopay") != 0)
 		ereport(ERROR,
@@ -719,6 +721,20 @@ mpImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 				 errmsg("MangoPay has no schema \"%s\"", stmt->remote_schema),
 				 errhint("Use IMPORT FOREIGN SCHEMA mangopay FROM SERVER %s INTO ...;",
 						 quote_identifier(server->servername))));
+
+	/* provenance 'true': each table gains _read_at and _source */
+	foreach(lc, stmt->options)
+	{
+		DefElem    *def = lfirst(lc);
+
+		if (strcmp(def->defname, "provenance") == 0)
+			provenance = defGetBoolean(def);
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("invalid IMPORT FOREIGN SCHEMA option \"%s\"", def->defname),
+					 errhint("The option IMPORT FOREIGN SCHEMA mangopay takes is provenance 'true'.")));
+	}
 
 	/* LIMIT TO / EXCEPT naming a table that does not exist is a typo: say so */
 	foreach(lc, stmt->table_list)
@@ -743,7 +759,9 @@ mpImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 		appendStringInfo(&sql, "CREATE FOREIGN TABLE %s (\n", quote_identifier(res->name));
 		for (int c = 0; c < res->ncols; c++)
 			appendStringInfo(&sql, "  %s %s%s\n", quote_identifier(res->cols[c].name),
-							 mp_coltype_sql(res->cols[c].kind), c + 1 < res->ncols ? "," : "");
+							 mp_coltype_sql(res->cols[c].kind), c + 1 < res->ncols || provenance ? "," : "");
+		if (provenance)
+			appendStringInfoString(&sql, "  _read_at timestamptz,\n  _source text\n");
 		appendStringInfo(&sql, ") SERVER %s OPTIONS (resource %s)",
 						 quote_identifier(server->servername), quote_literal_cstr(res->name));
 		cmds = lappend(cmds, sql.data);

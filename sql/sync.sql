@@ -389,6 +389,98 @@ SELECT status, result_code FROM books.disputes WHERE id = :'kill_id';
 SELECT watermark AS kill_wm FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
 SELECT * FROM t.diff('books.disputes', :'since', :'kill_wm', 'disputes');
 
+-- no events table on the source's server (or changes => false): no
+-- change capture, the state says so by events_to staying NULL
+CREATE SERVER mangopay_c FOREIGN DATA WRAPPER mangopay_fdw
+  OPTIONS (environment 'sandbox', api_url 'http://127.0.0.1:18089');
+CREATE USER MAPPING FOR CURRENT_USER SERVER mangopay_c
+  OPTIONS (client_id 'acme-test', api_key 'sk-test-6f1e0c2a9b8d47e3a5c4');
+CREATE SCHEMA tenant_c;
+IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes) FROM SERVER mangopay_c INTO tenant_c;
+CREATE TABLE books.no_events (id text PRIMARY KEY, creation_date timestamptz NOT NULL, status text);
+CREATE TABLE books.no_changes (id text PRIMARY KEY, creation_date timestamptz NOT NULL, status text);
+CALL mangopay_fdw_sync('tenant_c.disputes', 'books.no_events', since => now() - interval '3 days');
+CALL mangopay_fdw_sync('tenant_c.disputes', 'books.no_events');
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.no_changes', since => now() - interval '3 days', changes => false);
+CALL mangopay_fdw_sync('mangopay.disputes', 'books.no_changes', changes => false);
+SELECT target, runs, events_to IS NULL AS no_events_read, last_changed FROM mangopay_fdw_sync_state
+ WHERE target IN ('books.no_events', 'books.no_changes') ORDER BY target;
+SELECT t.err($$CALL mangopay_fdw_sync('mangopay.disputes', 'books.no_changes', changes => NULL)$$);
+
+-- ---------------------------------------------------------------- verification
+-- the target equals the mock (above); a row of 20 days ago is deleted from
+-- it and the amount of one of 10 days ago changed: exactly those two days
+-- differ, with those ids, from one paged read of the range
+SELECT id AS v_deleted, creation_date::date AS v_day1, disputed_funds_amount AS v_amount FROM books.disputes
+ WHERE creation_date BETWEEN now() - interval '21 days' AND now() - interval '19 days'
+   AND disputed_funds_amount IS NOT NULL ORDER BY id LIMIT 1 \gset
+SELECT id AS v_changed, creation_date::date AS v_day2 FROM books.disputes
+ WHERE creation_date BETWEEN now() - interval '11 days' AND now() - interval '9 days'
+   AND disputed_funds_amount IS NOT NULL ORDER BY id LIMIT 1 \gset
+DELETE FROM books.disputes WHERE id = :'v_deleted';
+UPDATE books.disputes SET disputed_funds_amount = disputed_funds_amount + 1 WHERE id = :'v_changed';
+SELECT t.mock('reset') ->> 'ok' AS log_cleared;
+SELECT day = :'v_day1'::date AS day1, day = :'v_day2'::date AS day2, source_rows - target_rows AS rows_missing,
+       (source_sums->>'disputed_funds_amount')::bigint - (target_sums->>'disputed_funds_amount')::bigint
+         IN (:v_amount, -1) AS amount_diff_as_made,
+       missing = ARRAY[:'v_deleted'] AS missing_named, extra, differ = ARRAY[:'v_changed'] AS differ_named, repaired
+  FROM mangopay_fdw_verify('mangopay.disputes', 'books.disputes', :'since', :'kill_wm') ORDER BY day;
+-- one read: the list of the range, page by page, nothing by id
+SELECT path, count(*) = max((query->>'page')::int) AS each_page_once FROM t.api_calls GROUP BY path;
+SELECT t.mock('reset') ->> 'ok' AS log_cleared;
+SELECT count(*) AS days_repaired FROM mangopay_fdw_verify('mangopay.disputes', 'books.disputes', :'since', :'kill_wm',
+                                                          repair => true) WHERE repaired;
+SELECT path, count(*) = max((query->>'page')::int) AS each_page_once FROM t.api_calls GROUP BY path;
+SELECT * FROM t.diff('books.disputes', :'since', :'kill_wm', 'disputes');
+SELECT d.disputed_funds_amount = (j #>> '{DisputedFunds,Amount}')::bigint AS amount_as_the_mock
+  FROM books.disputes d JOIN t.truth('disputes') j ON j->>'Id' = d.id WHERE d.id IN (:'v_changed', :'v_deleted');
+SELECT count(*) AS days_differing FROM mangopay_fdw_verify('mangopay.disputes', 'books.disputes', :'since', :'kill_wm');
+-- with constants: one client's rows of a shared target
+DELETE FROM books.mt_disputes WHERE client = 'beta'
+   AND id = (SELECT min(id) FROM books.mt_beta WHERE creation_date < now() - interval '5 days');
+SELECT source_rows - target_rows AS beta_missing, pg_catalog.cardinality(missing) AS named
+  FROM mangopay_fdw_verify('tenant_b.disputes', 'books.mt_disputes', :'mt_since', :'mt_wm',
+                           key_columns => '{client,id}', constants => '{"client": "beta"}');
+SELECT count(*) AS acme_days_differing
+  FROM mangopay_fdw_verify('mangopay.disputes', 'books.mt_disputes', :'mt_since', :'mt_wm',
+                           key_columns => '{client,id}', constants => '{"client": "acme"}');
+SELECT t.err($$SELECT * FROM mangopay_fdw_verify('mangopay.disputes', 'books.disputes', now(), now() - interval '1 day')$$);
+SELECT t.err($$SELECT * FROM mangopay_fdw_verify('mangopay.disputes', 'books.mt_disputes', now() - interval '1 day')$$);
+
+-- ---------------------------------------------------------------- provenance
+-- IMPORT ... OPTIONS (provenance 'true'): _read_at (the statement's start)
+-- and _source (the report id, or the request: endpoint and page)
+CREATE SCHEMA prov;
+SELECT t.err($$IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes) FROM SERVER mangopay INTO prov OPTIONS (provenanz 'true')$$);
+SELECT t.err($$IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes) FROM SERVER mangopay INTO prov OPTIONS (provenance 'maybe')$$);
+IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes, payouts) FROM SERVER mangopay INTO prov OPTIONS (provenance 'true');
+SELECT attrelid::regclass, attname, format_type(atttypid, atttypmod) FROM pg_attribute
+ WHERE attrelid IN ('prov.disputes'::regclass, 'prov.payouts'::regclass) AND attname LIKE '\_%' ORDER BY 1, attnum;
+-- a report table: the id of the report the rows came from, which exists
+SELECT min(_source) AS p_source, count(DISTINCT _source) AS p_sources,
+       bool_and(_read_at = statement_timestamp()) AS p_in_statement, count(*) > 0 AS p_rows
+  FROM prov.payouts WHERE creation_date >= now() - interval '10 days' \gset
+SELECT :p_sources AS sources, :'p_in_statement' AS read_in_the_statement, :'p_rows' AS some_rows,
+       (SELECT count(*) FROM t.truth('reports') j WHERE 'report ' || (j->>'Id') = :'p_source') AS report_exists;
+-- a list: the endpoint and page; by id: the object's endpoint
+SELECT _source, count(*) > 0 AS some_rows, bool_and(_read_at = statement_timestamp()) AS read_in_the_statement
+  FROM prov.disputes WHERE creation_date >= now() - interval '5 days' GROUP BY 1;
+SELECT _source, _read_at = statement_timestamp() AS read_in_the_statement FROM prov.disputes WHERE id = '9000000002';
+-- a hand-defined table may declare them
+CREATE FOREIGN TABLE prov.my_disputes (id text, status text, _source text, _read_at timestamptz)
+  SERVER mangopay OPTIONS (resource 'disputes');
+SELECT _source, status FROM prov.my_disputes WHERE id = '9000000002';
+-- mangopay_fdw_sync carries them into a target that has them; a later
+-- run's new provenance alone is no change
+CREATE TABLE books.prov_disputes (id text PRIMARY KEY, creation_date timestamptz NOT NULL, status text,
+  _read_at timestamptz, _source text);
+CALL mangopay_fdw_sync('prov.disputes', 'books.prov_disputes', since => now() - interval '5 days');
+SELECT count(*) = count(_read_at) AS all_read_at, bool_and(_source LIKE 'GET /disputes?page=%') AS all_sourced
+  FROM books.prov_disputes;
+CALL mangopay_fdw_sync('prov.disputes', 'books.prov_disputes');
+SELECT last_rows > 0 AS rows_read, last_inserted, last_updated FROM mangopay_fdw_sync_state
+ WHERE target = 'books.prov_disputes';
+
 -- the state table is dumped with the extension (its watermarks survive a restore)
 SELECT extcondition IS NOT NULL AND 'mangopay_fdw_sync_state'::regclass = ANY (extconfig) AS dumped
   FROM pg_extension WHERE extname = 'mangopay_fdw';

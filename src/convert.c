@@ -27,6 +27,7 @@
 #include "jsonrow.h"
 #include "rowbuild.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
@@ -242,6 +243,15 @@ mp_build_colmaps(Relation rel, const MpResource *res, Bitmapset *needed, bool al
 					m->key_index++;
 		}
 		m->kind = m->def ? m->def->kind : kind_from_type(m->typid);
+		/* provenance columns are no API field: the scan fills them */
+		if (m->def == NULL && mp_column_field_option(RelationGetRelid(rel), i + 1) == NULL &&
+			((strcmp(m->colname, "_read_at") == 0 && m->typid == TIMESTAMPTZOID) ||
+			 (strcmp(m->colname, "_source") == 0 && m->typid == TEXTOID)))
+		{
+			m->provenance = m->typid == TEXTOID ? MP_PROV_SOURCE : MP_PROV_READ_AT;
+			m->prov_needed = m->needed;
+			m->needed = false;
+		}
 		split_path(m, field);
 		getTypeInputInfo(m->typid, &infunc, &m->ioparam);
 		fmgr_info(infunc, &m->infunc);
@@ -650,4 +660,41 @@ mp_csv_to_values(MpCsvFile *file, const MpCsvCells *r, MpColMap *maps, int natts
 		nulls[i] = false;
 	}
 	error_context_stack = cb.previous;
+}
+
+/* the query reads a provenance column (_read_at, _source) */
+bool
+mp_has_provenance(const MpColMap *maps, int natts)
+{
+	for (int i = 0; i < natts; i++)
+		if (maps[i].provenance != MP_PROV_NONE && maps[i].prov_needed)
+			return true;
+	return false;
+}
+
+/*
+ * A row's provenance: _read_at is the statement's start (every row of a
+ * statement was read inside it), _source what it was read from (a report
+ * id, or the request: endpoint and page).
+ */
+void
+mp_fill_provenance(MpColMap *maps, int natts, Datum *values, bool *nulls, const char *source)
+{
+	for (int i = 0; i < natts; i++)
+	{
+		MpColMap   *m = &maps[i];
+
+		if (m->provenance == MP_PROV_NONE || !m->prov_needed)
+			continue;
+		if (m->provenance == MP_PROV_READ_AT)
+		{
+			values[i] = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
+			nulls[i] = false;
+		}
+		else if (source)
+		{
+			values[i] = mp_text_to_datum(m, source);
+			nulls[i] = false;
+		}
+	}
 }

@@ -551,6 +551,8 @@ next_page(MpListScan *s)
 				if (j == NULL)
 					continue;
 				prefetch_parts(s);
+				if (s->provenance)
+					s->cur_source = psprintf("GET %s?page=1", path);
 				s->cur = j;
 				s->cur_it = j->child;
 				s->cur_n = cJSON_GetArraySize(j);
@@ -625,6 +627,8 @@ next_page(MpListScan *s)
 		prefetch(s, path);
 		if (s->lookups)
 			lookup_page(s, j);
+		if (s->provenance)
+			s->cur_source = psprintf("GET %s?page=%lld", path, (long long) (s->next_page - 1));
 		s->cur = j;
 		s->cur_it = j->child;
 		s->cur_n = n;
@@ -642,6 +646,7 @@ list_begin(ForeignScanState *node, MpPlan *plan, MpSettings *conn)
 
 	s->json_view = mp_plan_report_by_id(plan);	/* payouts by id */
 	mp_scan_base_init(&s->b, node, plan, conn, cur_cb, s);
+	s->provenance = mp_has_provenance(s->b.maps, s->b.natts);
 	for (int i = 0; i < s->b.natts && !s->json_view; i++)
 		if (s->b.maps[i].needed && s->b.maps[i].def && (s->b.maps[i].def->flags & MP_COL_LOOKUP))
 			s->lookups = plan->res->single_path != NULL;
@@ -674,6 +679,16 @@ list_next(void *scan, TupleTableSlot *slot)
 			mp_json_to_values(obj, s->b.maps, s->b.natts, slot->tts_values, slot->tts_isnull,
 							  part ? (const char *const *) part->keyvals : NULL,
 							  RelationGetRelationName(s->b.rel));
+			if (s->provenance)
+			{
+				const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "Id");
+
+				mp_fill_provenance(s->b.maps, s->b.natts, slot->tts_values, slot->tts_isnull,
+								   !s->by_id ? s->cur_source :
+								   cJSON_IsString(id) ?
+								   psprintf("GET %s", mp_path_with_id(mp_resource_id_path(s->b.res),
+																	  id->valuestring)) : NULL);
+			}
 			ExecStoreVirtualTuple(slot);
 			s->n_rows++;
 			mp_stats.rows_returned++;

@@ -91,6 +91,8 @@ struct MpListScan
 	bool		part_done;
 
 	/* the page being read */
+	bool		provenance;		/* the query reads _read_at or _source */
+	char	   *cur_source;		/* "GET <path>?page=N", for _source */
 	cJSON	   *cur;
 	cJSON	   *cur_it;			/* the next element of cur to return */
 	int			cur_idx;

@@ -371,7 +371,14 @@ typedef struct MpColMap
 	int32		typmod;
 	FmgrInfo	infunc;
 	Oid			ioparam;
+	/* provenance: _read_at timestamptz, _source text (filled by the scan) */
+	int			provenance;		/* MP_PROV_* */
+	bool		prov_needed;	/* referenced by the query (needed is false) */
 } MpColMap;
+
+#define MP_PROV_NONE 0
+#define MP_PROV_READ_AT 1
+#define MP_PROV_SOURCE 2
 
 struct cJSON;
 extern MpColMap *mp_build_colmaps(Relation rel, const MpResource *res, Bitmapset *needed,
@@ -408,6 +415,9 @@ extern void mp_csv_to_values(MpCsvFile *file, const MpCsvCells *r, MpColMap *map
 							 bool *nulls);
 extern int64 mp_cell_int(const char *data, int32 len, bool *ok);
 extern Datum mp_text_to_datum(MpColMap *m, const char *s);
+extern bool mp_has_provenance(const MpColMap *maps, int natts);
+extern void mp_fill_provenance(MpColMap *maps, int natts, Datum *values, bool *nulls,
+							   const char *source);
 extern Datum mp_unix_to_timestamptz(double secs);
 extern Datum mp_unix_to_datum(MpColMap *m, double secs);
 extern int64 mp_timestamptz_to_unix_floor(TimestampTz t);
