@@ -10,6 +10,8 @@
  */
 #include "listing_int.h"
 
+#include "jsonrow.h"
+
 #define MP_ID_KEYLEN 256
 
 struct IdCacheEntry
@@ -38,6 +40,7 @@ mpl_cached_page(MpListScan *s, const char *path, bool *hit)
 		return NULL;
 	s->n_cache_hits++;
 	j = mp_json_own(cJSON_Parse(e->json), false);
+	mp_jsonrow_exact_ints(j, e->json, strlen(e->json));
 	if (j && s->b.res->list_object && cJSON_IsObject(j))
 		j = mp_json_in_array(j);
 	if (j == NULL || !cJSON_IsArray(j))
@@ -157,6 +160,8 @@ static bool
 take_object(MpListScan *s, MpRequest *r, const char *body, size_t len)
 {
 	s->cur = r ? mp_json_body(r, body, len) : mp_json_own(cJSON_ParseWithLength(body, len), false);
+	if (r == NULL)
+		mp_jsonrow_exact_ints(s->cur, body, len);
 	if (s->cur == NULL || !cJSON_IsObject(s->cur))
 	{
 		mpl_free_cur(s);
