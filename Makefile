@@ -5,7 +5,7 @@ DATA       = $(wildcard mangopay_fdw--*.sql)
 PGFILEDESC = "mangopay_fdw - foreign data wrapper for the MangoPay API"
 
 SRCS = mangopay_fdw.c src/options.c src/resources.c src/http.c src/http_retry.c src/url.c src/auth.c \
-       src/scan.c src/listing.c src/byid.c src/list_request.c src/convert.c \
+       src/scan.c src/listing.c src/list_check.c src/byid.c src/list_request.c src/convert.c \
        src/plan.c src/apiparse.c src/errors.c src/report.c src/report_request.c \
        src/report_lifecycle.c src/report_download.c src/report_rows.c src/report_byid.c src/csv.c src/csv_parser.c \
        src/windows.c src/jsonrow.c src/json_own.c src/rowbuild.c src/sqlfuncs.c src/ratebudget.c \

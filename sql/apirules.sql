@@ -108,7 +108,8 @@ SELECT (SELECT count(*) FROM before_scan b WHERE NOT EXISTS (SELECT 1 FROM scann
        (SELECT count(*) FROM t.ar_gets WHERE path LIKE '%/disputes') = (SELECT ceil((count(*) + 3) / 100.0) FROM before_scan) AS one_request_per_page,
        (SELECT bool_and(params ->> 'Sort' = 'CreationDate:ASC') FROM t.ar_gets WHERE path LIKE '%/disputes') AS sorted;
 DROP TABLE before_scan, scanned;
--- ORDER BY date DESC still asks for the newest first; events sort on Date
+-- ORDER BY creation_date DESC asks oldest first too (page 1 for the count, then
+-- the last page back); events sort on Date
 SELECT t.mock('reset', '{"data": true}') ->> 'ok' AS reseeded;
 SELECT count(*) > 0 AS some FROM (SELECT id FROM mangopay.disputes ORDER BY creation_date DESC LIMIT 3) x;
 SELECT count(*) > 0 AS some FROM (SELECT resource_id FROM mangopay.events LIMIT 3) x;

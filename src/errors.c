@@ -41,10 +41,13 @@ mp_request_ok(MpRequest *req)
 
 /*
  * A 404 that MangoPay itself answered for a missing object (Type
- * "ressource_not_found", the API's spelling, or the English one).  Only
- * this one means "no such row"; any other 404 (a wrong api_url, a proxy's
- * page) stays an ERROR, so a misconfiguration never looks like an empty
- * table.
+ * "ressource_not_found", the API's spelling, or the English one, with
+ * errors.RessourceNotFound naming the object: "Cannot found the ressource
+ * PayIn with the id=...").  Only this one means "no such row" (or a parent
+ * without children); any other 404 (a route the API does not have, errors
+ * null or "No HTTP resource was found that matches the request URI", a
+ * wrong api_url, a proxy's page) stays an ERROR, so a misconfiguration
+ * never looks like an empty table.
  */
 bool
 mp_request_not_found(MpRequest *req)
@@ -61,7 +64,12 @@ mp_request_not_found(MpRequest *req)
 	t = cJSON_GetObjectItemCaseSensitive(j, "Type");
 	if (cJSON_IsString(t) && (strcmp(t->valuestring, "ressource_not_found") == 0 ||
 							  strcmp(t->valuestring, "resource_not_found") == 0))
-		r = true;
+	{
+		cJSON	   *e = cJSON_GetObjectItemCaseSensitive(j, "errors");
+
+		r = cJSON_IsObject(e) && (cJSON_GetObjectItem(e, "RessourceNotFound") != NULL ||
+								  cJSON_GetObjectItem(e, "ResourceNotFound") != NULL);
+	}
 	mp_json_release(j);
 	return r;
 }

@@ -233,6 +233,22 @@ mp_jsonrow_value(const MpAlloc *a, const cJSON *v, MpJrKind kind, bool json_type
 		return MP_JR_OK;
 	}
 
+	if (cJSON_IsRaw(v) && v->valuestring)
+	{
+		/* an integer too large for a double: the digits received */
+		if (kind == MP_JR_KIND_TIME)
+			return set_unix(strtod(v->valuestring, NULL), out);
+		out->text = v->valuestring;
+		out->len = strlen(v->valuestring);
+		if (fabs(v->valuedouble) < 9.0e15)
+		{
+			out->integral = true;
+			out->ival = (int64_t) strtoll(v->valuestring, NULL, 10);
+		}
+		out->network = true;
+		return MP_JR_OK;
+	}
+
 	if (cJSON_IsString(v))
 	{
 		/* a string cJSON did not fill in only comes from a hand-made tree */
@@ -412,6 +428,54 @@ set_literals(cJSON *j, const char *buf, size_t len, size_t *pos)
 	return true;
 }
 
+/*
+ * Exact integers.  cJSON reads every number into a double, which holds
+ * every integer only up to 2^53: 9007199254740993 would be read as
+ * ...992 (and cJSON prints 15 significant digits: 1234567890123456 as
+ * 1.23456789012346e+15).  So each integer literal of the text (digits, an optional '-',
+ * no fraction or exponent) whose value is at least MP_JR_EXACT_FROM in
+ * magnitude is made a raw item holding the digits received: the column
+ * gets them, bigint's input function takes them or says they are out of
+ * range, and the JSON text of attrs prints them as they came.
+ *
+ * The numbers of the tree, walked depth first, are the number literals of
+ * the text in the order they appear (keys are strings), so the walk and a
+ * scan of the text that skips strings meet the same numbers in turn.
+ */
+typedef struct NumScan
+{
+	const char *buf;
+	size_t		len;
+	size_t		pos;
+} NumScan;
+
+/* the next number literal of the text, outside strings; false at the end */
+static bool
+next_literal(NumScan *ns, const char **tok, size_t *toklen)
+{
+	size_t		from,
+				to;
+
+	if (!next_number(ns->buf, ns->len, &ns->pos, &from, &to))
+		return false;
+	*tok = ns->buf + from;
+	*toklen = to - from;
+	return true;
+}
+
+static bool
+integer_literal(const char *t, size_t len)
+{
+	size_t		i = (len > 0 && t[0] == '-') ? 1 : 0;
+
+	if (i == len)
+		return false;
+	for (; i < len; i++)
+		if (!IS_DIGIT(t[i]))
+			return false;
+	return true;
+}
+
 const char *
 mp_jsonrow_number_literal(const cJSON *v)
 {
@@ -444,6 +508,63 @@ keep_number_texts(cJSON *j, const char *buf, size_t len)
 	pos = 0;
 	if (!set_literals(j, buf, len, &pos))
 		drop_literals(j);
+}
+
+/* false when the text and the tree disagree (or memory ran out): stop */
+static bool
+exact_walk(cJSON *item, NumScan *ns)
+{
+	for (; item; item = item->next)
+	{
+		if (cJSON_IsNumber(item))
+		{
+			const char *tok;
+			size_t		len;
+
+			if (!next_literal(ns, &tok, &len))
+				return false;
+			if (fabs(item->valuedouble) >= MP_JR_EXACT_FROM && integer_literal(tok, len))
+			{
+				char	   *digits = cJSON_malloc(len + 1);
+
+				if (digits == NULL)
+					return false;
+				memcpy(digits, tok, len);
+				digits[len] = '\0';
+				/* the text keep_number_texts gave it, if any, is replaced */
+				if (item->valuestring != NULL)
+					cJSON_free(item->valuestring);
+				item->type = cJSON_Raw;
+				item->valuestring = digits;
+			}
+		}
+		else if ((cJSON_IsArray(item) || cJSON_IsObject(item)) && !exact_walk(item->child, ns))
+			return false;
+	}
+	return true;
+}
+
+void
+mp_jsonrow_exact_ints(cJSON *root, const char *buf, size_t len)
+{
+	NumScan		ns;
+	int			run = 0;
+	bool		long_run = false;
+
+	if (root == NULL || buf == NULL)
+		return;
+	/* the common case: no run of 16 digits, no integer that large */
+	for (size_t i = 0; i < len && !long_run; i++)
+	{
+		run = IS_DIGIT(buf[i]) ? run + 1 : 0;
+		long_run = run >= 16;
+	}
+	if (!long_run)
+		return;
+	ns.buf = buf;
+	ns.len = len;
+	ns.pos = 0;
+	(void) exact_walk(root, &ns);
 }
 
 cJSON *
@@ -488,6 +609,7 @@ mp_jsonrow_parse(const char *buf, size_t len, MpJrParse *why)
 			return NULL;
 		}
 	keep_number_texts(j, buf, len);
+	mp_jsonrow_exact_ints(j, buf, (size_t) (end - buf));
 	return j;
 }
 

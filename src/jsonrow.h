@@ -35,6 +35,9 @@
  *	  and |v| < 9e15, else "%.17g" ("12.5", "1.0000000000000001e+300",
  *	  and "Infinity"/"-Infinity" as PostgreSQL's snprintf writes them);
  *	  true/false are "true"/"false"; an object or array is its JSON text.
+ *	  An integer of 1e15 or more read by mp_jsonrow_parse is a raw item
+ *	  (mp_jsonrow_exact_ints): its text is the digits received, never
+ *	  rounded through a double.
  *	  Nothing is rejected here: an amount of 12.5 or "abc" reaches the
  *	  column type's input function, which rejects it for bigint and
  *	  accepts it for numeric or text.  For a number, integral/ival say
@@ -197,6 +200,18 @@ extern cJSON *mp_jsonrow_parse(const char *buf, size_t len, MpJrParse *why);
 
 /* the text a number node had in the body mp_jsonrow_parse read, or NULL */
 extern const char *mp_jsonrow_number_literal(const cJSON *v);
+
+/*
+ * Integers of at least MP_JR_EXACT_FROM in magnitude (where cJSON prints
+ * 15 significant digits, and past 2^53 where a double no longer holds every
+ * integer) as the digits received: each such integer
+ * literal of buf (the text root was parsed from) becomes a cJSON_Raw item
+ * whose valuestring is its digits ("9007199254740993"), which
+ * mp_jsonrow_value renders as they are and cJSON prints as they are.
+ * mp_jsonrow_parse does this; a tree parsed otherwise can be passed here.
+ */
+#define MP_JR_EXACT_FROM 1.0e15
+extern void mp_jsonrow_exact_ints(cJSON *root, const char *buf, size_t len);
 
 /*
  * Overwrite with zeros every key, string value and number of j and of

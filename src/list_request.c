@@ -89,12 +89,12 @@ mp_list_query(const MpResource *res, MpEval *ev, int sort_dir, bool *filter_drop
 			append_param(&q, "BeforeDate",
 						 psprintf(INT64_FORMAT, mp_timestamptz_to_unix_ceil(ev->hi) + 1));
 		/*
-		 * Always an explicit order, oldest first unless the query asks for
-		 * the newest: with a newest-first default, objects created while a
-		 * scan pages would shift every later page (rows read twice or never).
+		 * Always an explicit order, oldest first, also for ORDER BY ... DESC
+		 * (read from the last page back, listing.c): with newest first,
+		 * objects created while a scan pages would shift every later page
+		 * (rows read twice or never).
 		 */
-		append_param(&q, "Sort", psprintf("%s:%s", res->sort_field,
-										  sort_dir < 0 ? "DESC" : "ASC"));
+		append_param(&q, "Sort", psprintf("%s:ASC", res->sort_field));
 	}
 	return q.data;
 }

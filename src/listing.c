@@ -134,6 +134,7 @@ evaluate(MpListScan *s)
 	s->query = mp_list_query(res, ev, s->b.plan->sort_dir, &filter_dropped);
 	s->per_page = s->b.conn->page_size;
 	s->pages_needed = -1;
+	s->reverse = s->b.plan->sort_dir < 0 && res->sort_field != NULL && !res->list_object;
 	/* a LIMIT helps only if the API filters as the WHERE clause does */
 	if (s->b.plan->limit_hint > 0 && !filter_dropped)
 	{
@@ -223,8 +224,8 @@ sca_list_subject(MpListScan *s, const char *path)
 	return psprintf("%s \"%.*s\"", noun, (int) (n - pre - post), path + pre);
 }
 
-static MpRequest *
-page_request(MpListScan *s, const char *path, int64 page, int per_page, const char *query)
+MpRequest *
+mpl_page_request(MpListScan *s, const char *path, int64 page, int per_page, const char *query)
 {
 	const char *sca = s->b.res->sca ? psprintf("%sScaContext=%s", query && *query ? "&" : "",
 											  s->b.conn->sca_context) : "";
@@ -244,8 +245,8 @@ page_request(MpListScan *s, const char *path, int64 page, int per_page, const ch
 }
 
 /* parse a finished list page; errors name the resource and the request */
-static cJSON *
-parse_page(MpListScan *s, MpRequest *r)
+cJSON *
+mpl_parse_page(MpListScan *s, MpRequest *r)
 {
 	cJSON	   *j;
 
@@ -264,6 +265,16 @@ parse_page(MpListScan *s, MpRequest *r)
 			mp_error_json_shape(r, "an element of the list is not a JSON object");
 	s->n_pages++;
 	return j;
+}
+
+/* a page that failed its check, read once more (list_check.c) */
+static cJSON *
+reread_page(MpListScan *s, const char *path, int64 page, MpRequest **r)
+{
+	*r = mpl_page_request(s, path, page, s->per_page, s->query);
+	mp_request_start(*r);
+	mp_request_wait(*r);
+	return mpl_parse_page(s, *r);
 }
 
 /*
@@ -316,12 +327,12 @@ expand_parts(MpListScan *s, MpEval *ev, int nkeys)
 		s->parts = palloc0(sizeof(Part) * cap);
 		for (;;)
 		{
-			MpRequest  *r = page_request(s, s->b.res->enumerate_path, page, 100, NULL);
+			MpRequest  *r = mpl_page_request(s, s->b.res->enumerate_path, page, 100, NULL);
 			cJSON	   *j;
 			int			n = 0;
 
 			mp_request_wait(r);
-			j = parse_page(s, r);
+			j = mpl_parse_page(s, r);
 			total = r->hdr_pages;
 			for (cJSON *it = j->child; it; it = it->next, n++)
 			{
@@ -385,6 +396,66 @@ start_part(MpListScan *s)
 	s->last_requested = 0;
 	s->part_done = false;
 	memset(s->window, 0, sizeof(s->window));
+	s->rev_known = false;
+	s->part_rows = 0;
+	mpl_seen_reset(s);
+}
+
+/* the page number sent for the executor's page-th page */
+static int64
+phys_page(MpListScan *s, int64 page)
+{
+	if (s->reverse && s->rev_known)
+		return Max(1, s->total_pages - page + 1);
+	return page;
+}
+
+/*
+ * Newest first: page 1 (oldest first) gave the count.  A LIMIT needs the
+ * last page, which holds what is left over from full pages, and as many
+ * before it as the rest of the LIMIT fills; a LIMIT within one page picks
+ * the page size whose last page holds it, so one page is read.  True when
+ * page 1 as read is the whole list.
+ */
+static bool
+reverse_known(MpListScan *s, MpRequest *r)
+{
+	int64		items = r->hdr_items;
+	int64		limit = s->b.plan->limit_hint;
+
+	if (r->hdr_pages < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("MangoPay did not say how many pages \"%s\" has", RelationGetRelationName(s->b.rel)),
+				 errdetail("A newest-first scan reads the list oldest first from its last page back, and needs X-Number-Of-Pages (GET %s).",
+						   r->log_path),
+				 errhint("Leave out ORDER BY ... DESC, or sort the rows locally (ORDER BY an expression).")));
+	s->rev_known = true;
+	s->total_pages = r->hdr_pages;
+	if (s->pages_needed <= 0 || s->total_pages <= 1)
+		return s->total_pages <= 1;
+	if (items > limit && limit <= s->b.conn->page_size)
+	{
+		for (int p = s->b.conn->page_size; p >= limit && p > s->per_page; p--)
+			if (items % p == 0 || items % p >= limit)
+			{
+				s->per_page = p;
+				s->total_pages = (items + p - 1) / p;
+				s->pages_needed = 1;
+				return false;
+			}
+	}
+	{
+		int64		last_rows = s->per_page;
+
+		if (items >= 0)
+			last_rows = items - (s->total_pages - 1) * s->per_page;
+		if (last_rows <= 0 || last_rows > s->per_page)
+			last_rows = s->per_page;
+		s->pages_needed = limit <= last_rows ? 1 :
+			1 + (limit - last_rows + s->per_page - 1) / s->per_page;
+	}
+	return false;
 }
 
 /* keep up to max_concurrency pages in flight ahead of the reader */
@@ -401,7 +472,7 @@ prefetch(MpListScan *s, const char *path)
 		last = Min(last, s->pages_needed);
 	for (int64 p = Max(s->last_requested + 1, s->next_page); p <= last; p++)
 	{
-		MpRequest  *r = page_request(s, path, p, s->per_page, s->query);
+		MpRequest  *r = mpl_page_request(s, path, phys_page(s, p), s->per_page, s->query);
 
 		mp_request_start(r);
 		s->window[p % MP_MAX_WINDOW] = r;
@@ -503,7 +574,7 @@ prefetch_parts(MpListScan *s)
 
 		if (keeps_parents(s) && mpl_cache_find(s, path))
 			continue;			/* read before: no request */
-		r = page_request(s, path, 1, s->per_page, s->query);
+		r = mpl_page_request(s, path, 1, s->per_page, s->query);
 		mp_request_start(r);
 		s->part_first[i] = r;
 	}
@@ -522,6 +593,7 @@ next_page(MpListScan *s)
 		MpRequest  *r;
 		cJSON	   *j;
 		int			n;
+		int64		page;
 
 		if (s->part_done)
 		{
@@ -550,6 +622,8 @@ next_page(MpListScan *s)
 				s->next_page++;
 				if (j == NULL)
 					continue;
+				if (s->reverse)
+					mpl_reverse_page(j);	/* kept as read, oldest first */
 				prefetch_parts(s);
 				if (s->provenance)
 					s->cur_source = psprintf("GET %s?page=1", path);
@@ -562,8 +636,9 @@ next_page(MpListScan *s)
 			}
 		}
 		prefetch_parts(s);
+		page = phys_page(s, s->next_page);
 		r = s->window[s->next_page % MP_MAX_WINDOW];
-		if (s->next_page == 1 && s->part_first && s->part_first[s->part_idx])
+		if (s->next_page == 1 && !s->rev_known && s->part_first && s->part_first[s->part_idx])
 		{
 			r = s->part_first[s->part_idx];
 			s->part_first[s->part_idx] = NULL;
@@ -571,7 +646,7 @@ next_page(MpListScan *s)
 		}
 		else if (r == NULL || s->last_requested < s->next_page)
 		{
-			r = page_request(s, path, s->next_page, s->per_page, s->query);
+			r = mpl_page_request(s, path, page, s->per_page, s->query);
 			mp_request_start(r);
 			s->last_requested = s->next_page;
 		}
@@ -596,10 +671,26 @@ next_page(MpListScan *s)
 			s->part_done = true;
 			continue;
 		}
-		j = parse_page(s, r);
-		n = cJSON_GetArraySize(j);
-		if (s->next_page == 1 || s->total_pages < 0)
+		j = mpl_parse_page(s, r);
+		if (s->reverse && !s->rev_known)
+		{
+			/* page 1, oldest first: the count; the scan starts at the last page */
+			mpl_check_page(s, path, 1, &r, &j, false, reread_page);
+			if (!reverse_known(s, r))
+			{
+				mp_json_release(j);
+				mp_request_release(r);
+				s->last_requested = 0;
+				continue;
+			}
+			/* one page (or none): this is it */
+		}
+		if (!s->reverse && (s->next_page == 1 || s->total_pages < 0))
 			s->total_pages = r->hdr_pages;
+		mpl_check_page(s, path, page, &r, &j, true, reread_page);
+		if (!s->reverse && (s->next_page == 1 || s->total_pages < 0))
+			s->total_pages = r->hdr_pages;	/* of the second read, if there was one */
+		n = cJSON_GetArraySize(j);
 		if (s->total_pages < 0 && (n < s->per_page && !r->hdr_link_next))
 			s->part_done = true;
 		if (r->hdr_link_seen && !r->hdr_link_next && s->total_pages < 0)
@@ -609,21 +700,14 @@ next_page(MpListScan *s)
 			mpl_cache_store(s, path, r->buf, r->len);
 		mp_request_release(r);
 		s->next_page++;
-		if (n == 0 && s->total_pages >= 0 && s->next_page - 1 <= s->total_pages)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("MangoPay returned an empty page %lld of %lld for \"%s\"",
-							(long long) (s->next_page - 1), (long long) s->total_pages,
-							RelationGetRelationName(s->b.rel)),
-					 errdetail("X-Number-Of-Pages announced %lld pages; the rows of this page would be missing.",
-							   (long long) s->total_pages),
-					 errhint("The list may have changed while it was read; the query can be retried.")));
 		if (n == 0)
 		{
 			mp_json_release(j);
 			s->part_done = true;
 			continue;
 		}
+		if (s->reverse)
+			mpl_reverse_page(j);
 		prefetch(s, path);
 		if (s->lookups)
 			lookup_page(s, j);
@@ -652,6 +736,8 @@ list_begin(ForeignScanState *node, MpPlan *plan, MpSettings *conn)
 			s->lookups = plan->res->single_path != NULL;
 	s->cache_cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw objects by id",
 										 ALLOCSET_DEFAULT_SIZES);
+	s->seen_cxt = AllocSetContextCreate(CurrentMemoryContext, "mangopay_fdw rows returned",
+										ALLOCSET_DEFAULT_SIZES);
 	if (s->json_view && plan->res->fixed_filters)
 		s->fixed = mpl_parse_fixed(s, plan->res->fixed_filters);
 	return s;
@@ -724,7 +810,8 @@ list_ready(void *scan)
 	{
 		/* the request next_page() would start: started here, found there */
 		old = MemoryContextSwitchTo(s->b.cxt);
-		r = page_request(s, part_path(s, &s->parts[0]), s->next_page, s->per_page, s->query);
+		r = mpl_page_request(s, part_path(s, &s->parts[0]), phys_page(s, s->next_page),
+							 s->per_page, s->query);
 		mp_request_start(r);
 		s->window[s->next_page % MP_MAX_WINDOW] = r;
 		s->last_requested = s->next_page;
@@ -768,6 +855,7 @@ list_end(void *scan)
 	mpl_free_cur(s);
 	MemoryContextDelete(s->b.cxt);
 	MemoryContextDelete(s->cache_cxt);
+	MemoryContextDelete(s->seen_cxt);
 }
 
 
@@ -791,8 +879,10 @@ list_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
 	else if (res->list_path)
 	{
 		appendStringInfo(&q, "GET %s", res->list_path);
+		/* newest first: oldest first from the last page back (list_check.c) */
 		if (plan->sort_dir != 0)
-			appendStringInfo(&q, " Sort=%s:%s", res->sort_field, plan->sort_dir > 0 ? "ASC" : "DESC");
+			appendStringInfo(&q, " Sort=%s:ASC%s", res->sort_field,
+							 plan->sort_dir < 0 && !res->list_object ? ", last page first (newest first)" : "");
 	}
 	ExplainPropertyText("MangoPay Endpoint", q.data, es);
 	if (pushed)
@@ -808,6 +898,8 @@ list_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
 			ExplainPropertyInteger("MangoPay HTTP Requests", NULL, s->n_requests, es);
 			if (!s->by_id)
 				ExplainPropertyInteger("MangoPay Pages", NULL, s->n_pages, es);
+			if (!s->by_id && s->n_rereads > 0)
+				ExplainPropertyInteger("MangoPay Pages Read Twice", NULL, s->n_rereads, es);
 			if (!s->by_id && s->n_cache_hits > 0)
 				ExplainPropertyInteger("MangoPay Parents From Cache", NULL, s->n_cache_hits, es);
 			if (s->by_id)

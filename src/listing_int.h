@@ -35,6 +35,19 @@
 #define MP_MAX_WINDOW 64
 #define MP_MAX_KEYS 2
 
+/*
+ * The rows a scan of one list has returned, as 64-bit hashes in two
+ * generations (list_check.c): [0] the current one, [1] the previous one.
+ */
+typedef struct MpIdSet
+{
+	uint64	   *slots[2];		/* open addressing, 0 = empty */
+	uint32		mask[2];		/* slots - 1 */
+	uint32		n[2];
+	uint32		gen_max;		/* ids per generation */
+	bool		rotated;		/* a generation was dropped */
+} MpIdSet;
+
 typedef struct Part
 {
 	char	   *keyvals[MP_MAX_KEYS];
@@ -90,6 +103,20 @@ struct MpListScan
 	MpRequest  *window[MP_MAX_WINDOW];	/* in flight, indexed page % window */
 	bool		part_done;
 
+	/*
+	 * ORDER BY ... DESC: the list is read oldest first (pages do not shift
+	 * as objects are created) from its last page back, each page reversed.
+	 * Page 1 is read first for the count; rev_known once it is.
+	 */
+	bool		reverse;
+	bool		rev_known;
+
+	/* what this partition's scan has returned (list_check.c) */
+	MemoryContext seen_cxt;
+	MpIdSet		seen;
+	int64		part_rows;
+	int64		n_rereads;
+
 	/* the page being read */
 	bool		provenance;		/* the query reads _read_at or _source */
 	char	   *cur_source;		/* "GET <path>?page=N", for _source */
@@ -118,5 +145,16 @@ pg_noreturn extern void mpl_lookups_exceeded(MpListScan *s, int more);
 extern bool mpl_next_by_id(MpListScan *s);
 extern cJSON *mpl_parse_fixed(MpListScan *s, const char *text);
 extern MpRequest *mpl_start_id_request(MpListScan *s, const char *id);
+extern MpRequest *mpl_page_request(MpListScan *s, const char *path, int64 page, int per_page,
+								   const char *query);
+extern cJSON *mpl_parse_page(MpListScan *s, MpRequest *r);
+
+/* list_check.c */
+/* a page read again: the request in *r, its parsed rows returned */
+typedef cJSON *(*MplReread) (MpListScan *s, const char *path, int64 page, MpRequest **r);
+extern void mpl_seen_reset(MpListScan *s);
+extern void mpl_check_page(MpListScan *s, const char *path, int64 page, MpRequest **r, cJSON **j,
+						   bool remember, MplReread reread);
+extern void mpl_reverse_page(cJSON *j);
 
 #endif							/* LISTING_INT_H */

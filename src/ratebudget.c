@@ -55,6 +55,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -511,6 +512,95 @@ calls_in(MpBudget *b, int64 now, int64 secs)
 	return n;
 }
 
+/*
+ * A wait for the shared budget longer than a few seconds is said once per
+ * statement (NOTICE), as a 429's wait is: why the query is idle and until
+ * when.  The reason is taken under the lock, the NOTICE given after.
+ */
+#define MP_BUDGET_NOTICE_US (3 * USECS_PER_SEC)
+
+typedef struct WaitWhy
+{
+	bool		exhausted;		/* no call left in a window */
+	int			window;			/* ... that window (index) */
+	int64		remaining;
+	int64		limit;
+	int64		until;			/* Unix seconds of the next slot, 0 unknown */
+	int			ahead;			/* sessions queued before this one */
+	bool		probing;		/* no headers yet: one call at a time */
+	bool		reserve;		/* a batch session kept out of the reserve */
+	char		client_id[128];
+} WaitWhy;
+
+static TimestampTz wait_started = 0;
+
+static void
+wait_why(MpBudget *b, int me, int bi, int reserve, int64 now, WaitWhy *why)
+{
+	memset(why, 0, sizeof(*why));
+	strlcpy(why->client_id, b->client_id, sizeof(why->client_id));
+	why->reserve = reserve > 0;
+	why->window = -1;
+	for (int w = 0; w < MP_NWIN; w++)
+		if (b->known[w] && b->remaining[w] - (b->limit[w] * reserve + 99) / 100 <= 0 &&
+			(why->window < 0 || b->reset[w] > why->until))
+		{
+			why->exhausted = true;
+			why->window = w;
+			why->remaining = b->remaining[w];
+			why->limit = b->limit[w];
+			why->until = b->reset[w];
+		}
+	if (!why->exhausted)
+	{
+		bool		any = false;
+
+		for (int w = 0; w < MP_NWIN; w++)
+			any = any || b->known[w];
+		why->probing = !any;
+	}
+	for (int i = 0; i < MP_NWAITERS; i++)
+		if (shared->w[i].budget == bi && i != me &&
+			(me < 0 || shared->w[i].ticket < shared->w[me].ticket))
+			why->ahead++;
+}
+
+static void
+wait_notice(MpRequest *req, const WaitWhy *why, TimestampTz now_us)
+{
+	static TimestampTz said_stmt = 0;
+	TimestampTz stmt = GetCurrentStatementStartTimestamp();
+	static TimestampTz wait_stmt = 0;
+	static const char *const win_name[MP_NWIN] = {"15-minute", "30-minute", "1-hour", "24-hour"};
+
+	if (wait_started == 0 || wait_stmt != stmt)
+	{
+		wait_started = now_us;	/* a wait of an earlier statement is over */
+		wait_stmt = stmt;
+	}
+	if (now_us - wait_started < MP_BUDGET_NOTICE_US || said_stmt == stmt)
+		return;
+	said_stmt = stmt;
+	if (why->exhausted)
+		ereport(NOTICE,
+				(errmsg("waiting for MangoPay's rate limit while reading \"%s\": until %s",
+						req->what, timestamptz_to_str(time_t_to_timestamptz((pg_time_t) why->until))),
+				 errdetail("The %s window of client \"%s\" has %lld of %lld calls left%s, counted over every session of this cluster; the window resets then.",
+						   win_name[why->window], why->client_id, (long long) why->remaining,
+						   (long long) why->limit,
+						   why->reserve ? " beyond rate_reserve_pct, which is kept for interactive sessions" : ""),
+				 errhint("The wait ends at report_timeout_s at the latest; mangopay_fdw_rate_limits() shows the budget.")));
+	else
+		ereport(NOTICE,
+				(errmsg("waiting for a call slot of MangoPay's shared rate budget while reading \"%s\"",
+						req->what),
+				 errdetail("%s; %d other request(s) of client \"%s\" queued before this one.",
+						   why->probing ? "Until MangoPay's rate-limit headers are known, one call at a time goes out" :
+						   "The cluster's sessions take turns for the calls left",
+						   why->ahead, why->client_id),
+				 errhint("The wait ends at report_timeout_s at the latest; mangopay_fdw_rate_limits() shows the budget.")));
+}
+
 static void
 drop_waiter(int budget)
 {
@@ -530,6 +620,7 @@ mp_budget_acquire(MpRequest *req, TimestampTz deadline, int64 *until)
 	MpBudget   *b;
 	bool		ahead = false;
 	MpBudgetResult result;
+	WaitWhy		why;
 
 	if (!mp_budget_on || !is_api_request(req) || !attach())
 		return MP_BUDGET_GO;
@@ -603,6 +694,7 @@ mp_budget_acquire(MpRequest *req, TimestampTz deadline, int64 *until)
 			if (me >= 0)
 				shared->w[me].budget = -1;
 			LWLockRelease(&shared->lock);
+			wait_started = 0;
 			my_held[bi]++;
 			if (req->budget_state == MP_BUDGET_QUEUED)
 			{
@@ -649,7 +741,9 @@ mp_budget_acquire(MpRequest *req, TimestampTz deadline, int64 *until)
 		shared->w[me].reserve_pct = reserve;
 		shared->w[me].polled = now_us;
 	}
+	wait_why(b, me, bi, reserve, now, &why);
 	LWLockRelease(&shared->lock);
+	wait_notice(req, &why, now_us);
 	if (req->budget_state != MP_BUDGET_QUEUED)
 	{
 		req->budget_state = MP_BUDGET_QUEUED;

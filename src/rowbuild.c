@@ -321,6 +321,14 @@ push_cjson(JsonbParseState **st, JsonbIteratorToken tok, const cJSON *v)
 		}
 		cJSON_free(t);
 	}
+	else if (cJSON_IsRaw(v) && v->valuestring)
+	{
+		/* an integer too large for a double: the digits received (jsonrow.h) */
+		jv.type = jbvNumeric;
+		jv.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(v->valuestring),
+															 ObjectIdGetDatum(InvalidOid),
+															 Int32GetDatum(-1)));
+	}
 	else if (cJSON_IsBool(v))
 	{
 		jv.type = jbvBool;

@@ -581,6 +581,58 @@ check_double(double d)
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * mp_jsonrow_exact_ints on a second parse of the input: the tree keeps its
+ * shape, and an item is raw exactly where the plain parse has an integer
+ * literal of 1e15 or more; its text is that integer's digits, which read
+ * back give the plain parse's double, and it renders as those digits.
+ */
+static void
+exact_same(const cJSON *plain, const cJSON *exact)
+{
+	for (; plain || exact; plain = plain->next, exact = exact->next)
+	{
+		if (plain == NULL || exact == NULL)
+			abort();
+		if (cJSON_IsRaw(exact))
+		{
+			const char *t = exact->valuestring;
+			MpJrValue	v;
+			FzAlloc		st = {0, 0, 0};
+			MpAlloc		ma = {fz_alloc, NULL, fz_free, &st};
+			const MpAlloc *a = &ma;
+
+			if (!cJSON_IsNumber(plain) || t == NULL || fabs(plain->valuedouble) < MP_JR_EXACT_FROM)
+				abort();
+			for (const char *p = (*t == '-') ? t + 1 : t; *p; p++)
+				if (*p < '0' || *p > '9')
+					abort();
+			if (strtod(t, NULL) != plain->valuedouble)
+				abort();
+			if (mp_jsonrow_value(a, exact, MP_JR_KIND_INT8, false, &v) != MP_JR_OK ||
+				strcmp(v.text, t) != 0)
+				abort();
+			mp_jsonrow_free(a, &v);
+		}
+		else if ((plain->type & 0xFF) != (exact->type & 0xFF))
+			abort();
+		else
+			exact_same(plain->child, exact->child);
+	}
+}
+
+static void
+check_exact(const cJSON *plain, const char *data, size_t size)
+{
+	cJSON	   *exact = cJSON_ParseWithLength(data, size);
+
+	if (exact == NULL)
+		abort();
+	mp_jsonrow_exact_ints(exact, data, size);
+	exact_same(plain, exact);
+	cJSON_Delete(exact);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -628,6 +680,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_value(c, MP_JR_KIND_TIME, false, false);
 			check_value(c, MP_JR_KIND_INT8, false, false);
 		}
+	/* the same text with exact integers: raw items only where due */
+	check_exact(root, (const char *) data, size);
 	cJSON_Delete(root);
 	return 0;
 }

@@ -160,6 +160,7 @@ class MockState:
             "events_max_age_days": 45,      # §2
             "list_default_dir": "DESC",     # order when no Sort is sent (undocumented, §2)
             "grow_disputes": 0,             # new disputes created at each GET /disputes
+            "grow_events": 0,               # new events created at each GET /events
             "amount_bounds": "inclusive",   # reading of report Min/Max*Amount (§4a)
             "legacy_max_days": 0,           # TRANSACTIONS range also <= N days (0: months only)
             "uwt_requires_key": False,      # USER_WALLET_TRANSACTIONS needs UserId/WalletId
@@ -633,6 +634,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_resp(Resp(status, raw=b"", content_type=None, headers=[("Location", loc)]),
                            rl, head_only)
             return status
+        elif kind == "no_route":
+            # a 404 that is not MangoPay's: ASP.NET's missing route (a proxy,
+            # another API version), no Type
+            msg = "No HTTP resource was found that matches the request URI '%s://%s%s'." % (
+                self.server.scheme, self.headers.get("Host") or "", self.path)
+            self.send_resp(Resp(404, obj={"Message": msg}), rl, head_only)
+            return 404
         elif kind == "malformed":
             raw = b'[{"Id":"1","Tag":null,"CreationDate":1700000000,"Status":"CLOS'
             self.send_resp(Resp(200, raw=raw), rl, head_only)
@@ -673,6 +681,9 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "empty_page" and resp.status == 200 and isinstance(resp.obj, list):
             # a page inside X-Number-Of-Pages answered [] (headers kept)
             resp = Resp(200, obj=[], headers=resp.headers)
+        if kind in ("repeat_page", "short_page", "page_headers") and resp.status == 200 \
+                and isinstance(resp.obj, list):
+            resp = page_fault(self, kind, rule, resp, method, norm, raw_query, body)
         if kind == "lenient_json" and resp.status == 200 and resp.obj is not None:
             resp = Resp(200, raw=lenient_json(resp.obj, rule), headers=resp.headers)
         cut = None
@@ -934,6 +945,9 @@ class Handler(BaseHTTPRequestHandler):
     # ---------------------------------------------------------------- lists
     def list_events(self, q):
         st = self.server.state
+        grow = int(st.config.get("grow_events") or 0)
+        if grow > 0:
+            grow_events(st, grow)
         now = time.time()
         max_age = int(st.config.get("events_max_age_days", 45)) * 86400
         after = parse_int_param(q, "AfterDate")
@@ -1446,6 +1460,47 @@ def grow_disputes(st, n):
             d.update({"Id": str(8000000000 + st.grown), "CreationDate": base + 1 + k,
                       "Tag": "grown", "RepudiationId": None})
             s.disputes.append(d)
+
+
+def grow_events(st, n):
+    """config grow_events: n new events, newer than any other, created as a
+    GET /events arrives (events arrive while a scan pages)."""
+    s = st.store
+    with st.lock:
+        st.data_version += 1
+        st.list_cache = {}
+        now = int(time.time())
+        base = max([now] + [e.get("Date") or 0 for e in s.events[-1:]])
+        for k in range(n):
+            st.grown_events = getattr(st, "grown_events", 0) + 1
+            s.events.append({"ResourceId": "grown_%08d" % st.grown_events,
+                             "EventType": "DISPUTE_CREATED", "Date": base + 1 + k})
+
+
+def page_fault(handler, kind, rule, resp, method, norm, raw_query, body):
+    """Faults on one list page (its headers kept unless said): repeat_page
+    (the rows of page `from`, default 1), short_page (only the first `keep`
+    rows, default half), page_headers (X-Number-Of-Pages = `pages`,
+    X-Number-Of-Items = `items`, either or both)."""
+    if kind == "repeat_page":
+        frm = int(rule.get("from", 1))
+        q2 = re.sub(r"(?i)(^|&)page=\d+", lambda m: "%spage=%d" % (m.group(1), frm), raw_query or "")
+        if not re.search(r"(?i)(^|&)page=", q2):
+            q2 = (q2 + "&" if q2 else "") + "page=%d" % frm
+        other = handler.api_route(method, norm, Query(q2), body, None)
+        return Resp(200, obj=other.obj, headers=resp.headers)
+    if kind == "short_page":
+        keep = rule.get("keep")
+        keep = len(resp.obj) // 2 if keep is None else int(keep)
+        return Resp(200, obj=resp.obj[:keep], headers=resp.headers)
+    hdrs = []
+    for k, v in resp.headers:
+        if k == "X-Number-Of-Pages" and rule.get("pages") is not None:
+            v = str(rule["pages"])
+        if k == "X-Number-Of-Items" and rule.get("items") is not None:
+            v = str(rule["items"])
+        hdrs.append((k, v))
+    return Resp(200, obj=resp.obj, headers=hdrs)
 
 
 def mutate(st, data):

@@ -496,6 +496,31 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     check("fault empty_page", st == st2 == 200 and d1 != b"[]" and d2 == b"[]"
           and h2.get("x-number-of-pages") == h.get("x-number-of-pages") and int(h2["x-number-of-pages"]) > 2,
           (st, st2, h2))
+    # list page faults: repeated, short, contradictory headers; a missing route
+    fault({"path": "/disputes$", "kind": "repeat_page", "skip": 1})
+    st, h, p1 = c.json("GET", B + "/disputes?page=1&per_page=100&Sort=CreationDate:ASC", headers=auth)
+    st2, h2, p2 = c.json("GET", B + "/disputes?page=2&per_page=100&Sort=CreationDate:ASC", headers=auth)
+    check("fault repeat_page", st == st2 == 200 and [o["Id"] for o in p1] == [o["Id"] for o in p2]
+          and h2.get("x-number-of-pages") == h.get("x-number-of-pages"), (st, st2))
+    fault({"path": "/disputes$", "kind": "short_page", "keep": 30})
+    st, h, body = c.json("GET", B + "/disputes?page=2&per_page=100", headers=auth)
+    check("fault short_page", st == 200 and len(body) == 30 and int(h["x-number-of-pages"]) > 2, (st, len(body)))
+    fault({"path": "/disputes$", "kind": "page_headers", "pages": 3})
+    st, h, body = c.json("GET", B + "/disputes?page=1&per_page=100", headers=auth)
+    check("fault page_headers", st == 200 and len(body) == 100 and h["x-number-of-pages"] == "3"
+          and int(h["x-number-of-items"]) > 300, h)
+    fault({"path": "/refunds$", "kind": "no_route"})
+    st, h, body = c.json("GET", B + "/payins/payin_m_01JQ0000000000000000000001/refunds", headers=auth)
+    check("fault no_route", st == 404 and "Type" not in body
+          and body["Message"].startswith("No HTTP resource was found"), (st, body))
+    # objects created while a list is read
+    ctl.json("POST", "/__mock/config", {"grow_events": 2})
+    st, h, e1 = c.json("GET", B + "/events?per_page=1", headers=auth)
+    st2, h2, e2 = c.json("GET", B + "/events?per_page=1", headers=auth)
+    ctl.json("POST", "/__mock/config", {"grow_events": 0})
+    check("config grow_events", st == st2 == 200
+          and int(h2["x-number-of-items"]) == int(h["x-number-of-items"]) + 2
+          and e2[0]["ResourceId"].startswith("grown_"), (h, h2, e2))
     lenient = {}
     for mode in ("trailing", "two_arrays", "nul", "date_words"):
         fault({"path": "/disputes$", "kind": "lenient_json", "mode": mode})

@@ -821,7 +821,83 @@ test_parse_trailing_wiped(void)
 	cJSON_InitHooks(NULL);
 }
 
+/* an integer beyond 2^53 keeps the digits received (issue 24) */
+static void
+check_exact(const char *body, const char *field, const char *expect_text, bool raw)
+{
+	MpJrParse	why;
+	cJSON	   *j = mp_jsonrow_parse(body, strlen(body), &why);
+	const cJSON *v;
+	MpJrValue	jv;
+	char	   *printed;
+	MpAlloc		a;
+	UtAllocStats st;
+
+	ut_alloc_init(&a, &st);
+	CHECK_INT(why, MP_JR_PARSE_OK);
+	if (j == NULL)
+		return;
+	v = cJSON_GetObjectItemCaseSensitive(cJSON_IsArray(j) ? j->child : j, field);
+	CHECK(v != NULL);
+	CHECK(cJSON_IsRaw(v) == raw);
+	CHECK_INT(mp_jsonrow_value(&a, v, MP_JR_KIND_INT8, false, &jv), MP_JR_OK);
+	CHECK_STR(jv.text, expect_text);
+	mp_jsonrow_free(&a, &jv);
+	if (raw)
+	{
+		/* the JSON text (attrs, a json column) has the digits too */
+		CHECK_INT(mp_jsonrow_value(&a, v, MP_JR_KIND_TEXT, true, &jv), MP_JR_OK);
+		CHECK_STR(jv.text, expect_text);
+		mp_jsonrow_free(&a, &jv);
+		printed = cJSON_PrintUnformatted(j);
+		CHECK(printed != NULL && strstr(printed, expect_text) != NULL);
+		cJSON_free(printed);
+	}
+	CHECK_INT(st.live, 0);
+	cJSON_Delete(j);
+}
+
+static void
+test_exact_integers(void)
+{
+	check_exact("{\"Amount\":9007199254740993}", "Amount", "9007199254740993", true);
+	check_exact("{\"Amount\":-9007199254740993}", "Amount", "-9007199254740993", true);
+	check_exact("{\"Amount\":9223372036854775807}", "Amount", "9223372036854775807", true);
+	/* beyond bigint: the digits, for the input function to refuse */
+	check_exact("{\"Amount\":99999999999999999999}", "Amount", "99999999999999999999", true);
+	/* from 1e15 cJSON prints 15 digits ("9e+15"): raw too */
+	check_exact("{\"Amount\":8999999999999999}", "Amount", "8999999999999999", true);
+	check_exact("{\"Amount\":1234567890123456}", "Amount", "1234567890123456", true);
+	/* below, a number as before */
+	check_exact("{\"Amount\":999999999999999}", "Amount", "999999999999999", false);
+	/* strings with long digit runs, keys and numbers before it do not shift the match */
+	check_exact("[{\"Tag\":\"12345678901234567890 \\\" 1\",\"a\":[1,2.5e3,{\"b\":-3}],"
+				"\"12345678901234567\":7,\"Amount\":9007199254740995,\"z\":1e300}]",
+				"Amount", "9007199254740995", true);
+	/* a fraction or an exponent is not an integer literal: a double as before */
+	check_exact("{\"Amount\":9007199254740993.0}", "Amount", "9007199254740992", false);
+	/* a date column reads the raw digits as seconds: out of range */
+	{
+		MpJrParse	why;
+		const char *b = "{\"d\":90071992547409930}";
+		cJSON	   *j = mp_jsonrow_parse(b, strlen(b), &why);
+		MpJrValue	jv;
+		MpAlloc		a;
+		UtAllocStats st;
+
+		ut_alloc_init(&a, &st);
+		CHECK(j != NULL);
+		if (j)
+		{
+			CHECK_INT(mp_jsonrow_value(&a, j->child, MP_JR_KIND_TIME, false, &jv),
+					  MP_JR_ETIME_RANGE);
+			cJSON_Delete(j);
+		}
+	}
+}
+
 const UtTest jsonrow_tests[] = {
+	{"jsonrow_exact_integers", test_exact_integers},
 	{"jsonrow_parse_strict", test_parse_strict},
 	{"jsonrow_iso_date", test_iso_date},
 	{"jsonrow_numeric_literal", test_numeric_literal},
