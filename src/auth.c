@@ -58,6 +58,13 @@ wipe_all(Datum arg, int cacheid, uint32 hashvalue)
 	}
 }
 
+/* every cached token goes (a key file changed) */
+void
+mp_auth_forget_all(void)
+{
+	wipe_all((Datum) 0, 0, 0);
+}
+
 void
 mp_auth_init(void)
 {
@@ -192,7 +199,7 @@ token_refused(MpRequest *req)
 					req->conn->servername),
 			 descs ? errdetail("HTTP %ld from the OAuth token endpoint: %s (%s).", req->status, errs, descs)
 			 : errdetail("HTTP %ld from the OAuth token endpoint: %s.", req->status, errs),
-			 errhint("Check client_id and api_key in the user mapping for server \"%s\" (the key may be revoked, be for the other environment, or the account may be locked after repeated failures).",
+			 errhint("Check client_id and api_key (or the file api_key_file names) in the user mapping for server \"%s\" (the key may be revoked, be for the other environment, or the account may be locked after repeated failures).",
 					 req->conn->servername)));
 }
 

@@ -53,6 +53,8 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "catalog/pg_authid.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -602,6 +604,8 @@ mangopay_fdw_rate_limits(PG_FUNCTION_ARGS)
 	int64		now = (int64) time(NULL);
 	MpBudget   *copy;
 	int			nwait[MP_NBUDGETS] = {0};
+	bool		sees_all;
+	List	   *mine = NIL;
 
 #if PG_VERSION_NUM >= 150000
 	InitMaterializedSRF(fcinfo, 0);
@@ -626,6 +630,15 @@ mangopay_fdw_rate_limits(PG_FUNCTION_ARGS)
 #endif
 	if (!attach())
 		return (Datum) 0;
+
+	/*
+	 * pg_monitor (and superusers) see every budget; another role the
+	 * budgets of the pairs it can call through (mp_usable_pairs), as
+	 * pg_user_mappings shows it only its own client_id.
+	 */
+	sees_all = has_privs_of_role(GetUserId(), ROLE_PG_MONITOR);
+	if (!sees_all)
+		mine = mp_usable_pairs(GetUserId());
 
 	copy = palloc(sizeof(MpBudget) * MP_NBUDGETS);
 	LWLockAcquire(&shared->lock, LW_EXCLUSIVE);
@@ -654,6 +667,22 @@ mangopay_fdw_rate_limits(PG_FUNCTION_ARGS)
 
 		if (!b->in_use)
 			continue;
+		if (!sees_all)
+		{
+			ListCell   *lc;
+			bool		visible = false;
+
+			foreach(lc, mine)
+			{
+				MpPair	   *p = (MpPair *) lfirst(lc);
+
+				if (strncmp(b->base_url, p->base_url, sizeof(b->base_url) - 1) == 0 &&
+					strncmp(b->client_id, p->client_id, sizeof(b->client_id) - 1) == 0)
+					visible = true;
+			}
+			if (!visible)
+				continue;
+		}
 		for (int w = 0; w < MP_NWIN; w++)
 		{
 			lim[w] = Int64GetDatum(b->limit[w]);

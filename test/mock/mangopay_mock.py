@@ -164,6 +164,8 @@ class MockState:
             "legacy_max_days": 0,           # TRANSACTIONS range also <= N days (0: months only)
             "uwt_requires_key": False,      # USER_WALLET_TRANSACTIONS needs UserId/WalletId
             "bankaccount_refunds": False,   # bank account lists also hold payout refunds
+            "amount_needs_currency": False,  # Min/Max*Amount without its *Currency: 400
+            "download_url_base": None,      # "scheme://host:port" of DownloadURLs (null: the download server)
         }
         self.config = dict(self.default_config)
         self.tokens = {}                    # token -> {"client", "exp", "issued"}
