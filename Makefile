@@ -13,7 +13,7 @@ SRCS = mangopay_fdw.c src/options.c src/resources.c src/http.c src/http_retry.c 
 OBJS = $(SRCS:.c=.o)
 
 # The regression suites; each needs the mock API (test/run.sh starts it).
-REGRESS      = setup options import lists pushdown joins objects faults matrix wrong tls reports \
+REGRESS      = setup options import lists pushdown joins objects faults matrix wrong tls reports security \
                wide csvshapes apirules sync matviews cron upgrade budget async
 
 PG_CONFIG ?= pg_config

@@ -637,3 +637,8 @@ $fn$;
 COMMENT ON FUNCTION mangopay_fdw_verify(regclass, regclass, timestamptz, timestamptz, boolean, name, name, name[], jsonb, integer) IS
   'compare a local table with its foreign source per day (rows, sums of the amount columns) from one read; the days that differ, with the ids; repair upserts those days';
 -- ==== end of sync (issue 22) ====
+
+-- issue 24 (who may read what): mangopay_fdw_rate_limits() shows pg_monitor
+-- every budget, another role only the budgets it can call through
+COMMENT ON FUNCTION mangopay_fdw_rate_limits() IS
+  'the shared MangoPay rate budget per client id: limit, known remaining calls and reset per window (15 min, 30 min, 1 h, 24 h), calls this cluster made in each window, calls in flight, backends waiting; members of pg_monitor see every (api_url, client_id), another role those of the user mappings it would use on the mangopay_fdw servers it has USAGE on';

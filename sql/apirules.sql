@@ -187,6 +187,62 @@ SELECT (body -> 'Filters' ->> 'MinDebitedFundsAmount')::bigint - :lo AS min_minu
 FROM t.ar_posts ORDER BY seq;
 DROP TABLE amts, readings, amount_results;
 
+-- 7b. an amount bound goes only with one currency (issue 24): every published
+-- example sends Min/Max*Currency with it, and an API that requires it answers
+-- 400 (mock: amount_needs_currency).  Without exactly one currency the bound
+-- is checked locally; the rows are exact under both readings of the API.
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SET ar.fee = :'fee';
+CREATE TEMP TABLE amount_ccy (strict boolean, q text, n bigint);
+DO $$
+DECLARE st boolean;
+BEGIN
+  FOREACH st IN ARRAY ARRAY[true, false] LOOP
+    PERFORM t.mock('config', jsonb_build_object('amount_needs_currency', st));
+    INSERT INTO amount_ccy SELECT st, 'amount', count(*) FROM mangopay.transactions
+      WHERE debited_funds_amount > 10000 AND creation_date >= now() - interval '30 days';
+    INSERT INTO amount_ccy SELECT st, 'amount, 2 currencies', count(*) FROM mangopay.transactions
+      WHERE debited_funds_amount > 10000 AND debited_funds_currency IN ('EUR', 'GBP')
+        AND creation_date >= now() - interval '30 days';
+    INSERT INTO amount_ccy SELECT st, 'fees below 100', count(*) FROM mangopay.transactions
+      WHERE fees_amount < 100 AND creation_date >= now() - interval '30 days';
+    INSERT INTO amount_ccy SELECT st, 'fee, EUR', count(*) FROM mangopay.transactions
+      WHERE fees_amount = current_setting('ar.fee')::bigint AND fees_currency = 'EUR'
+        AND creation_date >= now() - interval '30 days';
+    INSERT INTO amount_ccy SELECT st, 'balance', count(*) FROM mangopay.wallets
+      WHERE balance_amount > 1000 AND creation_date >= now() - interval '6 months';
+    INSERT INTO amount_ccy SELECT st, 'balance, EUR', count(*) FROM mangopay.wallets
+      WHERE balance_amount > 1000 AND currency = 'EUR' AND creation_date >= now() - interval '6 months';
+  END LOOP;
+END $$;
+RESET ar.fee;
+CREATE TEMP TABLE tx30 AS SELECT j FROM t.truth('transactions') j
+  WHERE (j ->> 'CreationDate')::bigint >= extract(epoch FROM now() - interval '30 days');
+CREATE TEMP TABLE w6 AS SELECT j FROM t.truth('wallets') j
+  WHERE t.ts(j -> 'CreationDate') >= now() - interval '6 months';
+SELECT q, strict, n > 0 AS some_rows, n = CASE q
+  WHEN 'amount' THEN (SELECT count(*) FROM tx30 WHERE (j ->> 'DebitedFundsAmount')::bigint > 10000)
+  WHEN 'amount, 2 currencies' THEN (SELECT count(*) FROM tx30 WHERE (j ->> 'DebitedFundsAmount')::bigint > 10000
+                                      AND j ->> 'DebitedFundsCurrency' IN ('EUR', 'GBP'))
+  WHEN 'fees below 100' THEN (SELECT count(*) FROM tx30 WHERE (j ->> 'FeesAmount')::bigint < 100)
+  WHEN 'fee, EUR' THEN (SELECT count(*) FROM tx30 WHERE (j ->> 'FeesAmount')::bigint = :fee AND j ->> 'FeesCurrency' = 'EUR')
+  WHEN 'balance' THEN (SELECT count(*) FROM w6 WHERE (j ->> 'BalanceAmount')::bigint > 1000)
+  WHEN 'balance, EUR' THEN (SELECT count(*) FROM w6 WHERE (j ->> 'BalanceAmount')::bigint > 1000 AND j ->> 'Currency' = 'EUR')
+  END AS exact
+FROM amount_ccy ORDER BY q, strict;
+-- what was sent: a bound only with its currency
+SELECT DISTINCT path ~ 'wallets$' AS wallets,
+       (SELECT string_agg(k || '=' || CASE WHEN k LIKE '%Amount' THEN 'n' ELSE v #>> '{}' END, ', ' ORDER BY k)
+        FROM jsonb_each(body -> 'Filters') AS f(k, v)
+        WHERE (k LIKE 'M__%Amount' OR k LIKE 'M__%Currency') AND v <> 'null') AS amount_filters
+FROM t.ar_posts ORDER BY 1, 2;
+-- EXPLAIN VERBOSE says which bound is not sent
+SELECT l FROM t.explain($$SELECT id FROM mangopay.transactions WHERE debited_funds_amount > 10000 AND creation_date >= now() - interval '30 days'$$,
+                        'VERBOSE, COSTS OFF') AS l WHERE l ~ 'Pushed|Filters';
+SELECT l FROM t.explain($$SELECT id FROM mangopay.transactions WHERE debited_funds_amount > 10000 AND debited_funds_currency = 'EUR' AND creation_date >= now() - interval '30 days'$$,
+                        'VERBOSE, COSTS OFF') AS l WHERE l ~ 'Pushed|Filters';
+DROP TABLE amount_ccy, tx30, w6;
+
 -- 8. date windows strictly inside any reading of the limits: the mock also
 -- reads TRANSACTIONS' "6 months" as 181 days; 13 months are 3 windows
 SELECT t.mock('reset') ->> 'ok' AS reset;

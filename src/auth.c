@@ -89,8 +89,15 @@ entry_for(MpSettings *conn)
 	TokenKey	key;
 	bool		found;
 	TokenEntry *e;
+	static uint64 key_changes_seen = 0;
 
 	mp_auth_init();
+	/* a key file's key changed: the tokens fetched with the old one go */
+	if (mp_key_changes() != key_changes_seen)
+	{
+		wipe_all((Datum) 0, 0, 0);
+		key_changes_seen = mp_key_changes();
+	}
 	memset(&key, 0, sizeof(key));
 	key.serverid = conn->serverid;
 	key.umid = conn->umid;
@@ -200,7 +207,7 @@ token_refused(MpRequest *req)
 					req->conn->servername),
 			 descs ? errdetail("HTTP %ld from the OAuth token endpoint: %s (%s).", req->status, errs, descs)
 			 : errdetail("HTTP %ld from the OAuth token endpoint: %s.", req->status, errs),
-			 errhint("Check client_id and api_key in the user mapping for server \"%s\" (the key may be revoked, be for the other environment, or the account may be locked after repeated failures).",
+			 errhint("Check client_id and api_key (or the file api_key_file names) in the user mapping for server \"%s\" (the key may be revoked, be for the other environment, or the account may be locked after repeated failures).",
 					 req->conn->servername)));
 }
 

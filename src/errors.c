@@ -362,7 +362,7 @@ mp_error_request_failed(MpRequest *req)
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 					 errmsg("MangoPay rejected the credentials for \"%s\"", what),
 					 errdetail("%s%s", where, tail),
-					 errhint("Check client_id and api_key in the user mapping for server \"%s\".",
+					 errhint("Check client_id and api_key (or the file api_key_file names) in the user mapping for server \"%s\".",
 							 req->conn->servername)));
 			break;
 		case 403:

@@ -64,12 +64,21 @@ typedef struct MpSettings
 } MpSettings;
 
 extern MpSettings *mp_get_settings(Oid serverid, Oid userid);
+extern uint64 mp_key_changes(void);
 extern MpSettings *mp_get_server_settings(Oid serverid);
 extern char *mp_table_resource_name(Oid relid);
 extern bool mp_table_async_capable(Oid relid);
 extern char *mp_column_field_option(Oid relid, AttrNumber attnum);
 extern bool mp_url_host_is_loopback(const char *url);
 extern bool mp_url_is_acceptable(const char *url, bool *is_http);
+extern bool mp_download_url_is_acceptable(const char *url, const char *api_url);
+extern void mp_options_init(void);
+typedef struct MpPair
+{
+	char	   *base_url;
+	char	   *client_id;
+} MpPair;
+extern List *mp_usable_pairs(Oid roleid);
 
 /* ------------------------------------------------------------------------
  * resources.c — the descriptor table
@@ -541,6 +550,7 @@ extern MpColPush mp_column_push(const MpResource *res, const MpColumnDef *col);
 extern const char *mp_push_target(const MpResource *res, const MpColumnDef *col,
 								  MpPushKind kind);
 extern char *mp_column_push_text(const MpResource *res, const MpColumnDef *col);
+extern int	mp_amount_currency(const MpColumnDef *amount, const MpColumnDef *col);
 
 /* ------------------------------------------------------------------------
  * scan.c — what every source's executor state shares

@@ -64,6 +64,33 @@ mp_column_push(const MpResource *res, const MpColumnDef *col)
 	return p;
 }
 
+/*
+ * Whether a value of col fixes the currency of the amount bound on the
+ * report column amount: 2 for the currency of the same amount
+ * (DebitedFundsCurrency for DebitedFundsAmount), 1 for a report's Currency
+ * filter (a wallet's balance is in the wallet's currency), else 0.  An
+ * amount bound is sent only with one currency: every published example
+ * sends both, and an API that requires it answers 400 to a bound alone.
+ */
+int
+mp_amount_currency(const MpColumnDef *amount, const MpColumnDef *col)
+{
+	const char *f = amount->filter;
+	size_t		base;
+
+	if (f == NULL || !(amount->flags & MP_COL_RANGE) || strlen(f) <= strlen("Amount"))
+		return 0;
+	base = strlen(f) - strlen("Amount");
+	if (strcmp(f + base, "Amount") != 0)
+		return 0;
+	if ((col->flags & MP_COL_CCY) && strncmp(col->field, f, base) == 0 &&
+		strcmp(col->field + base, "Currency") == 0)
+		return 2;
+	if (col->filter && strcmp(col->filter, "Currency") == 0)
+		return 1;
+	return 0;
+}
+
 /* the API parameter (or path) a push of this kind on this column goes to */
 const char *
 mp_push_target(const MpResource *res, const MpColumnDef *col, MpPushKind kind)
@@ -127,8 +154,8 @@ mp_column_push_text(const MpResource *res, const MpColumnDef *col)
 						mp_push_target(res, col, MP_PUSH_DATE_HI),
 						p.sort ? psprintf("; ORDER BY: Sort=%s", res->sort_field) : "");
 	else if (p.range == MP_RANGE_AMOUNT)
-		what = psprintf("%s%s / %s (widened by 1 where needed)", filters,
-						mp_push_target(res, col, MP_PUSH_MIN), mp_push_target(res, col, MP_PUSH_MAX));
+		what = psprintf("%s%s / %s (widened by 1 where needed) with its currency, only when the WHERE clause fixes one currency (else checked locally)",
+						filters, mp_push_target(res, col, MP_PUSH_MIN), mp_push_target(res, col, MP_PUSH_MAX));
 	else if (p.eq == MP_PUSH_ID)
 		what = psprintf("%s %s%s", mp_push_target(res, col, MP_PUSH_ID), mp_resource_id_path(res),
 						res->source == MP_SRC_REPORT ? " instead of a report" : "");

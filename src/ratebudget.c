@@ -63,6 +63,8 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "catalog/pg_authid.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -849,6 +851,8 @@ mangopay_fdw_rate_limits(PG_FUNCTION_ARGS)
 	int		   *nwait;
 	int			ncopy = 0;
 	int64		unshared;
+	bool		sees_all;
+	List	   *mine = NIL;
 
 #if PG_VERSION_NUM >= 150000
 	InitMaterializedSRF(fcinfo, 0);
@@ -873,6 +877,15 @@ mangopay_fdw_rate_limits(PG_FUNCTION_ARGS)
 #endif
 	if (!attach())
 		return (Datum) 0;
+
+	/*
+	 * pg_monitor (and superusers) see every budget; another role the
+	 * budgets of the pairs it can call through (mp_usable_pairs), as
+	 * pg_user_mappings shows it only its own client_id.
+	 */
+	sees_all = has_privs_of_role(GetUserId(), ROLE_PG_MONITOR);
+	if (!sees_all)
+		mine = mp_usable_pairs(GetUserId());
 
 	/* the entries in use, copied under the lock (their waiters counted) */
 	copy = palloc(sizeof(MpBudget) * shared->nbudgets);
@@ -907,6 +920,22 @@ mangopay_fdw_rate_limits(PG_FUNCTION_ARGS)
 
 		if (!b->in_use)
 			continue;
+		if (!sees_all)
+		{
+			ListCell   *lc;
+			bool		visible = false;
+
+			foreach(lc, mine)
+			{
+				MpPair	   *p = (MpPair *) lfirst(lc);
+
+				if (strncmp(b->base_url, p->base_url, sizeof(b->base_url) - 1) == 0 &&
+					strncmp(b->client_id, p->client_id, sizeof(b->client_id) - 1) == 0)
+					visible = true;
+			}
+			if (!visible)
+				continue;
+		}
 		for (int w = 0; w < MP_NWIN; w++)
 		{
 			lim[w] = Int64GetDatum(b->limit[w]);
@@ -930,7 +959,7 @@ mangopay_fdw_rate_limits(PG_FUNCTION_ARGS)
 		values[10] = Int64GetDatum(b->too_long);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	if (unshared > 0)
+	if (unshared > 0 && sees_all)
 	{
 		/* calls that found every budget busy: no api_url, no client id */
 		Datum		values[11] = {0};

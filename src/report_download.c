@@ -70,11 +70,6 @@ drop_download(MpReportScan *s)
 		mp_csv_destroy(s->csv);
 		s->csv = NULL;
 	}
-	if (s->err_body)
-	{
-		free(s->err_body);
-		s->err_body = NULL;
-	}
 	s->err_len = 0;
 }
 
@@ -174,20 +169,11 @@ on_download(MpRequest *req, const char *data, size_t len)
 
 	if (status >= 300 || status < 200)
 	{
-		/* an error page (S3 XML, ...): keep its start for the message */
-		size_t		room = MP_MAX_ERROR_BYTES - s->err_len;
-		char	   *nb;
-
-		if (room > 0)
-		{
-			nb = realloc(s->err_body, s->err_len + Min(room, len) + 1);
-			if (nb == NULL)
-				return len;
-			s->err_body = nb;
-			memcpy(nb + s->err_len, data, Min(room, len));
-			s->err_len += Min(room, len);
-			nb[s->err_len] = '\0';
-		}
+		/*
+		 * An error page (S3 XML, ...), or whatever else answered: counted,
+		 * never kept, so no byte of it reaches a message.
+		 */
+		s->err_len += len;
 		return len;
 	}
 	if (s->qrows >= MP_QUEUE_ROWS || s->qbytes >= MP_QUEUE_BYTES)
@@ -278,14 +264,13 @@ start_download(MpReportScan *s, ScanReport *w, int64 from)
 {
 	MemoryContext old = MemoryContextSwitchTo(s->b.cxt);
 	MpRequest  *r;
-	bool		is_http = false;
 
-	if (!mp_url_is_acceptable(w->download_url, &is_http))
+	if (!mp_download_url_is_acceptable(w->download_url, s->b.conn->base_url))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("MangoPay report %s for \"%s\" has a DownloadURL mangopay_fdw will not fetch",
 						w->report_id, RelationGetRelationName(s->b.rel)),
-				 errdetail("Only https:// download links are fetched (http:// only on loopback hosts)."),
+				 errdetail("Only https:// download links are fetched; http:// only on a loopback host, and only when the server's api_url is itself http:// on a loopback host."),
 				 errhint("If a proxy rewrites the links, make it serve them over https.")));
 	r = mp_request_new(s->b.conn, RelationGetRelationName(s->b.rel), "GET", w->download_url);
 	/* a signed URL on another host: the bearer token must not go there */
@@ -304,11 +289,6 @@ start_download(MpReportScan *s, ScanReport *w, int64 from)
 	mpr_set_download(s, w, DL_STREAMING, r);
 	s->skip = 0;
 	s->dl_failed = false;
-	if (s->err_body)
-	{
-		free(s->err_body);
-		s->err_body = NULL;
-	}
 	s->err_len = 0;
 	mp_request_start(r);
 	MemoryContextSwitchTo(old);
@@ -323,7 +303,6 @@ static void
 check_header(MpReportScan *s)
 {
 	StringInfoData missing;
-	StringInfoData head;
 	ScanReport *w = &s->w[s->cur];
 	const MpColumnDef *datecol = mp_resource_date_column(s->b.res);
 
@@ -344,17 +323,19 @@ check_header(MpReportScan *s)
 		appendStringInfo(&missing, "%sId", missing.len ? ", " : "");
 	if (missing.len == 0)
 		return;
-	/* the header as it came, sanitised: what the file starts with */
-	initStringInfo(&head);
-	for (int f = 0; f < s->file.ncsv && head.len < 200; f++)
-		appendStringInfo(&head, "%s%s", f ? "," : "", s->file.names[f]);
+	/*
+	 * Not the CSV asked for: whatever answered is described, never quoted
+	 * (the link may lead to a service that is not MangoPay's).
+	 */
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 			 errmsg("MangoPay report %s for \"%s\" is not the CSV asked for: its header lacks %s",
 					w->report_id ? w->report_id : "?", RelationGetRelationName(s->b.rel),
 					missing.data),
-			 errdetail("The file starts with \"%s\".",
-					   mp_safe_text(s->b.conn, head.data, 120)),
+			 errdetail("HTTP %ld, Content-Type \"%s\"; its first line has %d field%s (not quoted).",
+					   s->dl ? (s->dl->status ? s->dl->status : mp_request_current_status(s->dl)) : 0L,
+					   mp_safe_text(NULL, s->dl ? s->dl->content_type_resp : "", 80),
+					   s->file.ncsv, s->file.ncsv == 1 ? "" : "s"),
 			 errhint("A proxy or the download host may have answered with a page of its own; the query can be retried.")));
 }
 
@@ -466,8 +447,9 @@ mpr_download_finished(MpReportScan *s, ScanReport *w)
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("could not download MangoPay report %s for \"%s\"", w->report_id,
 						RelationGetRelationName(s->b.rel)),
-				 errdetail("HTTP %ld from GET %s: %.200s", r->status, r->log_path,
-						   s->err_body ? s->err_body : "")));
+				 errdetail("HTTP %ld from GET %s, Content-Type \"%s\", %zu bytes (not quoted: the answer is not the report's CSV).",
+						   r->status, r->log_path,
+						   mp_safe_text(NULL, r->content_type_resp, 80), s->err_len)));
 	mp_error_request_failed(r);
 }
 

@@ -145,8 +145,7 @@ struct MpReportScan
 	uint64		resumes;
 	bool		dl_failed;		/* callback-side failure (memory, CSV) */
 	char		dl_error[512];
-	char	   *err_body;		/* non-2xx download body (malloc) */
-	size_t		err_len;
+	size_t		err_len;		/* bytes of a non-2xx answer (never kept) */
 
 	/* rows parsed, not yet returned */
 	QRow	   *qhead;

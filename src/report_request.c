@@ -154,23 +154,17 @@ bound_currency(MpReportScan *s, int ci)
 {
 	const MpResource *res = s->b.res;
 	MpEval	   *ev = s->ev;
-	const char *f = res->cols[ci].filter;
-	size_t		base = strlen(f) - strlen("Amount");
 	const char *fallback = NULL;
 
-	if (strlen(f) <= strlen("Amount") || strcmp(f + base, "Amount") != 0)
-		return NULL;
 	for (int i = 0; i < res->ncols; i++)
 	{
-		const MpColumnDef *col = &res->cols[i];
+		int			m = mp_amount_currency(&res->cols[ci], &res->cols[i]);
 
-		if (!ev->vals_set[i] || list_length(ev->vals[i]) != 1)
+		if (m == 0 || !ev->vals_set[i] || list_length(ev->vals[i]) != 1)
 			continue;
-		if ((col->flags & MP_COL_CCY) && strncmp(col->field, f, base) == 0 &&
-			strcmp(col->field + base, "Currency") == 0)
+		if (m == 2)
 			return linitial(ev->vals[i]);
-		if (col->filter && strcmp(col->filter, "Currency") == 0)
-			fallback = linitial(ev->vals[i]);
+		fallback = linitial(ev->vals[i]);
 	}
 	return fallback;
 }
@@ -178,7 +172,9 @@ bound_currency(MpReportScan *s, int ci)
 /*
  * Min<F>/Max<F> of a pushed amount bound (already widened so that both an
  * inclusive and an exclusive reading return every matching row), with
- * Min/Max<Base>Currency when the query fixes the currency.
+ * Min/Max<Base>Currency, when the query fixes one currency; without one
+ * nothing is sent (the local check filters: an amount is only comparable
+ * within a currency, and the API may refuse a bound without it).
  */
 static void
 add_amount_bounds(MpReportScan *s, int ci)
@@ -186,6 +182,9 @@ add_amount_bounds(MpReportScan *s, int ci)
 	const char *f = s->b.res->cols[ci].filter;
 	const char *ccy = bound_currency(s, ci);
 	int			base = (int) (strlen(f) - strlen("Amount"));
+
+	if (ccy == NULL)
+		return;
 
 	for (int k = 0; k < 2; k++)
 	{
@@ -195,8 +194,7 @@ add_amount_bounds(MpReportScan *s, int ci)
 			continue;
 		cJSON_AddNumberToObject(s->filters, psprintf("%s%s", mm, f),
 								(double) (k == 0 ? s->ev->min[ci] : s->ev->max[ci]));
-		if (ccy)
-			cJSON_AddStringToObject(s->filters, psprintf("%s%.*sCurrency", mm, base, f), ccy);
+		cJSON_AddStringToObject(s->filters, psprintf("%s%.*sCurrency", mm, base, f), ccy);
 	}
 }
 

@@ -109,6 +109,35 @@ expr_text(Node *expr, ExplainState *es)
  * "status = ANY {CLOSED,SUBMITTED} → Status, ..." : what of the WHERE
  * clause goes to the API, for EXPLAIN (list and report sources alike)
  */
+/*
+ * An amount bound of a report goes with one currency only: say so when the
+ * plan pushes no "=" on its currency (with = ANY, the execution decides).
+ */
+static const char *
+amount_note(MpPlan *plan, MpPush *amount)
+{
+	const MpResource *res = plan->res;
+	const char *note = " (not sent: no currency fixed; checked locally)";
+	ListCell   *lc;
+
+	if (amount->kind != MP_PUSH_MIN && amount->kind != MP_PUSH_MAX)
+		return "";
+	if (mp_column_push(res, &res->cols[amount->colidx]).range != MP_RANGE_AMOUNT)
+		return "";
+	foreach(lc, plan->pushes)
+	{
+		MpPush	   *p = lfirst(lc);
+
+		if (p->kind != MP_PUSH_FILTER ||
+			mp_amount_currency(&res->cols[amount->colidx], &res->cols[p->colidx]) == 0)
+			continue;
+		if (!p->is_array)
+			return "";
+		note = " (sent only when one currency is given)";
+	}
+	return note;
+}
+
 char *
 mp_explain_pushes(MpPlan *plan, ForeignScanState *node, ExplainState *es)
 {
@@ -130,8 +159,8 @@ mp_explain_pushes(MpPlan *plan, ForeignScanState *node, ExplainState *es)
 			op = "from";
 		else if (p->kind == MP_PUSH_DATE_HI || p->kind == MP_PUSH_MAX)
 			op = "until";
-		appendStringInfo(&f, "%s%s %s %s → %s", f.len ? ", " : "", col->name, op,
-						 expr_text(e, es), api);
+		appendStringInfo(&f, "%s%s %s %s → %s%s", f.len ? ", " : "", col->name, op,
+						 expr_text(e, es), api, amount_note(plan, p));
 	}
 	return f.len ? f.data : NULL;
 }

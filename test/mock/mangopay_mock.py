@@ -169,6 +169,8 @@ class MockState:
             "sca": True,                    # §11: OWNER users' wallet reads are SCA-gated
             "bankaccount_recipient_ids": False,  # /bankaccounts/{rec_...}/transactions lists (§11: undocumented)
             "emoney_currency": "convert",   # e-money's Currency: "convert" amounts / "wallets" in it (§11)
+            "amount_needs_currency": False,  # Min/Max*Amount without its *Currency: 400
+            "download_url_base": None,      # "scheme://host:port" of DownloadURLs (null: the download server)
         }
         self.config = dict(self.default_config)
         self.tokens = {}                    # token -> {"client", "exp", "issued"}

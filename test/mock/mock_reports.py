@@ -452,6 +452,11 @@ class ReportEngine:
         if ":" in host:
             host = "[%s]" % host
         resource = "http://%s:%d%s" % (host, self.state.ports.get("download", 0), path)
+        base = self.state.config.get("download_url_base")
+        if base:
+            # a link elsewhere: another host, port or scheme (the FDW must refuse
+            # it, or describe what answered without quoting it)
+            resource = str(base).rstrip("/") + path
         policy = json.dumps({"Statement": [{"Resource": resource, "Condition": {
             "DateLessThan": {"AWS:EpochTime": exp}}}]}, separators=(",", ":"))
         pol = b64_cf(policy.encode())
@@ -665,6 +670,14 @@ class ReportEngine:
                 filters[k] = vv
             else:
                 filters[k] = v if v is None else str(v)
+        if st_cfg(self.state, "amount_needs_currency"):
+            # every published example sends the *Currency with an amount bound
+            # (§4a); an API that requires it answers 400 without it
+            for k in keys:
+                if k.endswith("Amount") and filters[k] is not None and \
+                        not filters.get(k[:-len("Amount")] + "Currency"):
+                    raise param_error({"Filters." + k[:-len("Amount")] + "Currency":
+                                       "The currency is required with " + k})
         # date limits (§4a)
         after, before = filters["AfterDate"], filters["BeforeDate"]
         cap = now - 300

@@ -688,6 +688,31 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
                           "BeforeDate": t0, "Columns": ["ClientId", "Nope"]}, auth)
     check("reporting unknown column", st == 400 and body["errors"]["Report"].startswith(
         "Unknown columns were found in the list: Nope, Report Columns: ClientId, "), body)
+    # amount_needs_currency: a bound without its currency is refused, with it accepted
+    ctl.json("POST", "/__mock/config", {"amount_needs_currency": True})
+    st, h, body = c.json("POST", B + "/reports/transactions",
+                         {"Filters": {"AfterDate": t0 - 20 * 86400, "BeforeDate": t0,
+                                      "MinDebitedFundsAmount": 100}}, auth)
+    check("amount without currency -> 400 (amount_needs_currency)", st == 400 and
+          "Filters.MinDebitedFundsCurrency" in (body.get("errors") or {}), body)
+    st, h, body = c.json("POST", B + "/reports/transactions",
+                         {"Filters": {"AfterDate": t0 - 20 * 86400, "BeforeDate": t0,
+                                      "MinDebitedFundsAmount": 100,
+                                      "MinDebitedFundsCurrency": "EUR"}}, auth)
+    check("amount with currency accepted (amount_needs_currency)", st == 200, body)
+    ctl.json("POST", "/__mock/config", {"amount_needs_currency": False})
+    # download_url_base: the links of reports that become ready point elsewhere
+    ctl.json("POST", "/__mock/config", {"download_url_base": "ftp://127.0.0.1:1"})
+    st, h, rb = c.json("POST", B + "/reports/transactions",
+                       {"Filters": {"AfterDate": t0 - 20 * 86400, "BeforeDate": t0}}, auth)
+    for _ in range(100):
+        st, h, rb = c.json("GET", B + "/reports/" + rb["Id"], None, auth)
+        if rb.get("DownloadURL"):
+            break
+        time.sleep(0.05)
+    check("download_url_base in DownloadURL",
+          (rb.get("DownloadURL") or "").startswith("ftp://127.0.0.1:1/"), rb.get("DownloadURL"))
+    ctl.json("POST", "/__mock/config", {"download_url_base": None})
     ctl.json("POST", "/__mock/config", {"uwt_requires_key": True})
     st, h, body = c.json("POST", B + "/reporting/reports",
                          {"ReportType": "USER_WALLET_TRANSACTIONS", "AfterDate": t0 - 40 * 86400,
