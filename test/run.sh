@@ -65,6 +65,11 @@ if [ "$load" -gt 0 ] 2>/dev/null; then
 fi
 
 versions=${MP_PGVERSIONS:-15 17 18}
+# the PostgreSQL sources, for the copies of the tree too (pgbuild.sh looks
+# beside the tree): a version's run then waits for the build under way
+# rather than finding no sources
+MP_PGSRC=${MP_PGSRC:-$(cd "$MP_ROOT/.." && pwd)/shared/pgsrc}
+export MP_PGSRC
 first=${versions%% *}
 rundir=$(mktemp -d /var/tmp/mangopay_fdw_run.XXXXXX)
 chmod 755 "$rundir"		# the cluster's user reads the copies
