@@ -389,6 +389,62 @@ SELECT status, result_code FROM books.disputes WHERE id = :'kill_id';
 SELECT watermark AS kill_wm FROM mangopay_fdw_sync_state WHERE target = 'books.disputes' \gset
 SELECT * FROM t.diff('books.disputes', :'since', :'kill_wm', 'disputes');
 
+-- the same with SIGKILL (kill -9), on a second cluster (test/sync_kill9.sh):
+-- the postmaster ends every session and restarts; the first chunk the run
+-- committed stays, the next run completes, nothing lost or doubled
+SELECT setting AS bindir FROM pg_config WHERE name = 'BINDIR' \gset
+\setenv MP_BINDIR :bindir
+\! bash test/sync_kill9.sh start
+SELECT current_setting('port')::int + 12 AS k9_port \gset
+SELECT format('host=/tmp/mp_kill9 port=%s dbname=postgres user=postgres', :k9_port) AS k9 \gset
+SELECT dblink_connect('k9', :'k9') AS k9_connected;
+SELECT dblink_exec('k9', $$
+  CREATE EXTENSION mangopay_fdw;
+  CREATE SERVER mp FOREIGN DATA WRAPPER mangopay_fdw OPTIONS (api_url 'http://127.0.0.1:18089');
+  CREATE USER MAPPING FOR CURRENT_USER SERVER mp
+    OPTIONS (client_id 'acme-test', api_key 'sk-test-6f1e0c2a9b8d47e3a5c4');
+  CREATE SCHEMA mangopay;
+  IMPORT FOREIGN SCHEMA mangopay LIMIT TO (disputes, events) FROM SERVER mp INTO mangopay;
+  CREATE TABLE books (id text PRIMARY KEY, creation_date timestamptz NOT NULL, status text);
+  CREATE TABLE k9_pid (pid int)$$) AS k9_ready;
+SELECT now() - interval '12 days' AS k9_since \gset
+SELECT t.mock('reset') ->> 'ok' AS reset;
+-- the second chunk's page answers after 60 s: the run holds its first
+-- chunk committed and waits; its backend is killed there
+SELECT t.mock('faults', '{"faults":[{"path":"/disputes$","method":"GET","kind":"latency","ms":60000,"skip":1}]}') ->> 'ok' AS armed;
+SELECT dblink_connect('k9run', :'k9') AS k9run_connected;
+SELECT dblink_exec('k9', format('INSERT INTO k9_pid SELECT %s', pid)) AS noted
+  FROM dblink('k9run', 'SELECT pg_backend_pid()') AS r(pid int);
+SELECT dblink_send_query('k9run', format($$CALL mangopay_fdw_sync('mangopay.disputes', 'books', since => %L, chunk => '1 day')$$,
+  :'k9_since')) AS sent;
+SELECT t.wait_until(format($$EXISTS (SELECT 1 FROM dblink(%L,
+  'SELECT 1 FROM pg_stat_activity a JOIN k9_pid USING (pid) WHERE a.wait_event_type = ''Extension''') AS r(x int))
+  AND EXISTS (SELECT 1 FROM jsonb_array_elements((SELECT string_agg(l, E'\n')
+                FROM t.run('curl -sf http://127.0.0.1:18089/__mock/faults') l)::jsonb) f
+              WHERE coalesce((f->>'_applied')::int, 0) >= 1)$$, 'k9'),
+  'the run on the second cluster to wait on its second chunk') AS waiting;
+SELECT count(*) AS killed FROM dblink('k9', 'SELECT pid FROM k9_pid') AS r(pid int),
+  LATERAL (SELECT count(*) FROM t.run('kill -9 ' || r.pid)) k;
+-- the postmaster ends every session (this connection too) and restarts
+SELECT dblink_disconnect('k9run');
+SELECT dblink_disconnect('k9');
+SELECT t.wait_until(format($$(SELECT count(*) FROM t.run(%L)) = 0$$,
+  'psql -X -q -h /tmp/mp_kill9 -p ' || :k9_port || ' -U postgres -d postgres -c "SELECT 1" >/dev/null 2>&1 || echo down'),
+  'the second cluster to be back after the crash', 120) AS back;
+\! bash test/sync_kill9.sh log
+SELECT t.mock('reset') ->> 'ok' AS disarmed;
+SELECT dblink_connect('k9', :'k9') AS k9_reconnected;
+SELECT n AS k9_chunks_kept FROM dblink('k9', 'SELECT count(*) FROM mangopay_fdw_sync_state') AS r(n bigint) \gset
+SELECT :k9_chunks_kept <= 1 AS at_most_one_state_row;
+SELECT dblink_exec('k9', $$CALL mangopay_fdw_sync('mangopay.disputes', 'books')$$) AS next_run;
+SELECT wm AS k9_wm FROM dblink('k9', 'SELECT watermark FROM mangopay_fdw_sync_state') AS r(wm timestamptz) \gset
+CREATE TEMP TABLE k9_books AS
+  SELECT * FROM dblink('k9', 'SELECT id, creation_date, status FROM books') AS r(id text, creation_date timestamptz, status text);
+SELECT count(*) = count(DISTINCT id) AS no_id_twice, count(*) > 0 AS rows FROM k9_books;
+SELECT * FROM t.diff('k9_books', :'k9_since', :'k9_wm', 'disputes');
+SELECT dblink_disconnect('k9');
+\! bash test/sync_kill9.sh stop
+
 -- no events table on the source's server (or changes => false): no
 -- change capture, the state says so by events_to staying NULL
 CREATE SERVER mangopay_c FOREIGN DATA WRAPPER mangopay_fdw
