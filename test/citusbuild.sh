@@ -11,7 +11,18 @@
 #   MP_CITUSSRC  the folder with the tarball (default ../shared/citus, or
 #                ../../shared/citus from a worktree)
 set -euo pipefail
-pgc=${1:?usage: test/citusbuild.sh PG_CONFIG}
+# what the build needs from Debian (installed here when missing, or up front
+# with --install-deps: test/citus.sh runs inside test/isolate.sh, which has no
+# network)
+deps="libzstd-dev liblz4-dev libkrb5-dev libselinux1-dev libxslt1-dev libpam0g-dev libreadline-dev zlib1g-dev make gcc"
+install_deps() {
+	dpkg -s $deps >/dev/null 2>&1 && return 0
+	printf '== citusbuild: installing the build'"'"'s packages\n' >&2
+	DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $deps >/dev/null </dev/null
+}
+if [ "${1:-}" = --install-deps ]; then install_deps; exit; fi
+pgc=${1:?usage: test/citusbuild.sh PG_CONFIG | --install-deps}
 root=$(cd "$(dirname "$0")/.." && pwd)
 # beside the main checkout; a worktree under wt/ is one level deeper
 src=${MP_CITUSSRC:-$root/../shared/citus}
@@ -32,12 +43,7 @@ mkdir -p "$cache"
 exec 9>"$cache/.citus-pg$pgver.lock"
 flock 9						# one build at a time; then it may be there
 if built; then echo "$dest"; exit 0; fi
-deps="libzstd-dev liblz4-dev libkrb5-dev libselinux1-dev libxslt1-dev libpam0g-dev libreadline-dev zlib1g-dev make gcc"
-dpkg -s $deps >/dev/null 2>&1 || {
-	say "installing the build's packages"
-	DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $deps >/dev/null </dev/null
-}
+install_deps
 
 say "building $(basename "$tarball") for PostgreSQL $pgver into $dest (a few minutes, once per machine)"
 work=$(mktemp -d /var/tmp/mp_citusbuild.XXXXXX)

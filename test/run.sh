@@ -39,6 +39,10 @@ mp_install_deps || { echo "0 passed, 1 failed"; exit 1; }
 # where there is no network (test/isolate.sh)
 [ "${MP_SKIP_DEB:-0}" = 1 ] || bash test/deb.sh --install-deps >/dev/null ||
 	mp_log "could not install the Debian package step's packages (the step will fail)"
+# and Citus's, when its source is beside the checkout (test/citus.sh)
+citus_src=$(ls ../shared/citus/citus-*.tar.gz 2>/dev/null | head -1 || true)
+[ -z "$citus_src" ] || bash test/citusbuild.sh --install-deps ||
+	mp_log "could not install the Citus build's packages (the Citus step will fail)"
 
 # everything started here ends with the run: the jobs still running (never
 # a pid that has ended: it may be another process's by now)
@@ -81,9 +85,13 @@ bpids=()
 for v in $versions; do
 	[ -x "/usr/lib/postgresql/$v/bin/pg_config" ] && continue
 	(t0=$SECONDS
-	 if bash test/pgbuild.sh "$v" >/dev/null 2>"$rundir/pgbuild$v.log"; then r=pass; else r=fail; fi
+	 if prefix=$(bash test/pgbuild.sh "$v" 2>"$rundir/pgbuild$v.log"); then r=pass; else r=fail; fi
 	 echo "$r PostgreSQL $v: server build" >"$rundir/pgbuild$v.result"
-	 echo "time PostgreSQL $v: server build $((SECONDS - t0))" >>"$rundir/pgbuild$v.result") &
+	 echo "time PostgreSQL $v: server build $((SECONDS - t0))" >>"$rundir/pgbuild$v.result"
+	 # Citus's build for 17 right after it (the Citus step at the end finds it built)
+	 if [ "$r" = pass ] && [ "$v" = 17 ] && [ -n "$citus_src" ]; then
+		bash test/citusbuild.sh "$prefix/bin/pg_config" >/dev/null 2>>"$rundir/pgbuild$v.log" || true
+	 fi) &
 	bpids+=($!)
 done
 
@@ -149,7 +157,7 @@ fi
 
 # Citus (doc/operations.md, "Beyond one machine"): when its source is beside
 # the checkout; after the versions (it needs 17's server, and the CPU)
-if ls ../shared/citus/citus-*.tar.gz >/dev/null 2>&1; then
+if [ -n "$citus_src" ]; then
 	step "Citus: a coordinator and two workers (test/citus.sh)" bash test/citus.sh
 fi
 
