@@ -106,6 +106,7 @@ run_one() {			# run_one VERSION: the version's run, its output in $rundir/pgV.lo
 	tar -C "$MP_ROOT" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
 		--exclude=./results --exclude=./test/fuzz/build --exclude=./test/bench/node/node_modules \
 		--exclude='./regression.*' -cf - . | tar -C "$dir" -xf -
+	chmod 755 "$dir"		# a clone in a mktemp -d folder is 0700: the cluster's user reads the copy
 	[ "$v" = "$first" ] && sel=1
 	if [ $isolated = 1 ]; then
 		MP_SELFTEST=$sel MP_ISOLATE_NEST=1 bash "$dir/test/isolate.sh" \
