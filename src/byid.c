@@ -240,7 +240,7 @@ mpl_next_by_id(MpListScan *s)
 		if (r == NULL)
 			r = mpl_start_id_request(s, id);
 		mp_request_wait(r);
-		s->n_requests += r->attempts;
+		mpl_count_request(s, r);
 		if (mp_request_not_found(r))
 		{
 			/* the id does not exist (or is past the API's retention): no row */

@@ -250,7 +250,7 @@ mpl_parse_page(MpListScan *s, MpRequest *r)
 {
 	cJSON	   *j;
 
-	s->n_requests += r->attempts;
+	mpl_count_request(s, r);
 	if (!mp_request_ok(r))
 		mp_error_request_failed(r);
 	j = mp_json_body(r, r->buf, r->len);	/* owned by the current context */
@@ -526,7 +526,7 @@ lookup_page(MpListScan *s, cJSON *page)
 		if ((r = reqs[done]) == NULL)
 			continue;
 		mp_request_wait(r);
-		s->n_requests += r->attempts;
+		mpl_count_request(s, r);
 		if (mp_request_not_found(r))
 		{
 			mp_request_release(r);
@@ -664,7 +664,7 @@ next_page(MpListScan *s)
 		if (mp_resource_key_count(s->b.res) > 0 && mp_request_not_found(r))
 		{
 			/* a wallet asked for by key that does not exist: no rows */
-			s->n_requests += r->attempts;
+			mpl_count_request(s, r);
 			if (s->next_page == 1 && keeps_parents(s))
 				mpl_cache_store(s, path, NULL, 0);
 			mp_request_release(r);
@@ -907,6 +907,9 @@ list_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
 				ExplainPropertyInteger("MangoPay Not Found", NULL, s->n_notfound, es);
 				ExplainPropertyInteger("MangoPay Ids From Cache", NULL, s->n_cache_hits, es);
 			}
+			/* depends on what else the cluster's sessions ask: with timing */
+			if (es->timing)
+				ExplainPropertyInteger("MangoPay Rate Budget Waits", NULL, s->n_budget_waits, es);
 		}
 	}
 }

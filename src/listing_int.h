@@ -127,6 +127,7 @@ struct MpListScan
 
 	/* EXPLAIN ANALYZE */
 	int64		n_requests;
+	int64		n_budget_waits;	/* requests that queued for the shared budget */
 	int64		n_pages;
 	int64		n_rows;
 	int64		n_notfound;
@@ -148,6 +149,14 @@ extern MpRequest *mpl_start_id_request(MpListScan *s, const char *id);
 extern MpRequest *mpl_page_request(MpListScan *s, const char *path, int64 page, int per_page,
 								   const char *query);
 extern cJSON *mpl_parse_page(MpListScan *s, MpRequest *r);
+
+/* a request of the scan is over: counted for EXPLAIN ANALYZE */
+static inline void
+mpl_count_request(MpListScan *s, const MpRequest *r)
+{
+	s->n_requests += r->attempts;
+	s->n_budget_waits += r->budget_waits;
+}
 
 /* list_check.c */
 /* a page read again: the request in *r, its parsed rows returned */

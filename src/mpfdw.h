@@ -272,6 +272,7 @@ struct MpRequest
 	int			rl_nused;
 	int			budget_state;	/* MP_BUDGET_*: the shared rate budget */
 	int			budget_slot;
+	int			budget_waits;	/* times it queued for a slot of the budget */
 	char		location[512];
 	char		content_type_resp[128];
 	char		www_authenticate[256];	/* a 401's challenge (PendingUserAction) */

@@ -749,6 +749,7 @@ mp_budget_acquire(MpRequest *req, TimestampTz deadline, int64 *until)
 	if (req->budget_state != MP_BUDGET_QUEUED)
 	{
 		req->budget_state = MP_BUDGET_QUEUED;
+		req->budget_waits++;
 		req->budget_slot = bi;
 		my_queued[bi]++;
 		my_queued_total++;
