@@ -136,6 +136,12 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER mp_sec_file
 CREATE USER MAPPING FOR CURRENT_USER SERVER mp_sec_file OPTIONS (client_id 'acme-test', api_key 'k');
 ALTER SERVER mp_sec_file RENAME TO mp_sec_file2;
 ALTER SERVER mp_sec_file2 RENAME TO mp_sec_file;
+-- the validator called from a query: it checks the options given, writes
+-- nothing, and the transaction commits (a DDL's call is still checked)
+BEGIN;
+SELECT count(*) AS validated FROM (SELECT mangopay_fdw_validator('{api_url=http://127.0.0.1:18090,page_size=50}', 'pg_foreign_server'::regclass)) x;
+COMMIT;
+SELECT mangopay_fdw_validator('{page_size=zero}', 'pg_foreign_server'::regclass);
 RESET ROLE;
 SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'mp_sec_file';
 -- a superuser may
