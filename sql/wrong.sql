@@ -319,6 +319,14 @@ SELECT t.mock('mutate', '{"collection":"disputes","id":"9000000003","set":{"Disp
 SELECT t.err('SELECT disputed_funds_amount FROM mangopay.disputes WHERE id = ''9000000003''');
 SELECT attrs -> 'DisputedFunds' ->> 'Amount' AS attrs_amount FROM mangopay.disputes WHERE id = '9000000003';
 SELECT t.mock('reset', '{"data": true}') ->> 'ok' AS reseeded;
+-- decimals in attrs as they came: more digits than a double holds, an
+-- exponent, trailing zeros, beyond a double's range (a double would print
+-- 0.12345678901234568, 1e-07, 0.8468 and null)
+SELECT t.mock('faults', '{"faults":[{"path":"/disputes/9000000003$","kind":"status","status":200,"body":"{\"Id\":\"9000000003\",\"CreationDate\":1700000000,\"Long\":0.12345678901234567890123,\"Exp\":1E-7,\"Zeros\":0.8468000,\"Huge\":1e400,\"Neg\":-2.50}"}]}') ->> 'ok' AS armed;
+SELECT attrs -> 'Long' AS long, attrs -> 'Exp' AS exp, attrs -> 'Zeros' AS zeros,
+       attrs -> 'Huge' = '1e400'::jsonb AS huge_exact, attrs -> 'Neg' AS neg
+FROM mangopay.disputes WHERE id = '9000000003';
+SELECT t.mock('reset') ->> 'ok' AS reset;
 
 -- 17. a wait for the cluster's shared rate budget is said once (NOTICE): why
 -- and until when (20 calls per 12 s here; the scan needs more).  A server

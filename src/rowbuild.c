@@ -22,6 +22,7 @@
  *-------------------------------------------------------------------------
  */
 #include "rowbuild.h"
+#include "jsonrow.h"
 
 #include <cjson/cJSON.h>
 
@@ -303,9 +304,18 @@ push_cjson(JsonbParseState **st, JsonbIteratorToken tok, const cJSON *v)
 	}
 	if (cJSON_IsString(v))
 		jb_string(&jv, v->valuestring ? v->valuestring : "");
+	else if (cJSON_IsNumber(v) && mp_jsonrow_number_literal(v) != NULL)
+	{
+		/* the number as it came (0.8468000, 1E-7, 40 digits): no double between */
+		jv.type = jbvNumeric;
+		jv.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in,
+															 CStringGetDatum(mp_jsonrow_number_literal(v)),
+															 ObjectIdGetDatum(InvalidOid),
+															 Int32GetDatum(-1)));
+	}
 	else if (cJSON_IsNumber(v))
 	{
-		/* cJSON's own text of the number (NaN, Infinity: null), read by numeric_in */
+		/* a tree not from mp_jsonrow_parse: cJSON's own text (NaN, Infinity: null) */
 		char	   *t = cJSON_PrintUnformatted(v);
 
 		if (t == NULL)
