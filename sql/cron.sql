@@ -140,5 +140,8 @@ SELECT t.mock('reset') ->> 'ok' AS disarmed;
 SELECT count(*) AS unscheduled FROM dblink('cron',
   $$SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname LIKE 'mangopay_fdw_test_%'$$) AS r(ok boolean);
 SELECT dblink_disconnect('cron');
+-- nothing left for the next suites: the local copies and the sync's state
+DROP TABLE books.imported_transactions, books.imported_disputes, books.synced_disputes;
+DELETE FROM mangopay_fdw_sync_state WHERE target = 'books.synced_disputes';
 SELECT t.mock('reset', '{"data": true}') ->> 'ok' AS reseeded;
 RESET client_min_messages;

@@ -117,7 +117,7 @@ SELECT t.err('SELECT count(*) FROM bad_disputes');
 DROP SERVER mp_badkey CASCADE;
 
 -- pg_cancel_backend() during a slow answer; the wait shows in pg_stat_activity
-CREATE EXTENSION dblink;
+CREATE EXTENSION IF NOT EXISTS dblink;
 SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT t.mock('faults', '{"faults":[{"path":"/reports$","kind":"latency","ms":20000}]}') ->> 'ok' AS armed;
 SELECT dblink_connect('bg', format('host=%s port=%s dbname=%s user=%s', current_setting('unix_socket_directories'),

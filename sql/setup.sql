@@ -162,3 +162,25 @@ BEGIN
     PERFORM pg_sleep(0.05);
   END LOOP;
 END $$;
+
+-- the local copies of the sync and cron suites
+CREATE SCHEMA books;
+-- the mock's disputes and ledger rows created in [lo, hi), as the local
+-- tables should hold them
+CREATE FUNCTION t.truth_in(coll text, lo timestamptz, hi timestamptz) RETURNS TABLE (id text, status text)
+LANGUAGE sql AS $$
+  SELECT j->>'Id', j->>'Status'
+    FROM t.truth(format('%s?AfterDate=%s&BeforeDate=%s', coll,
+                        floor(extract(epoch FROM lo))::bigint - 1, ceil(extract(epoch FROM hi))::bigint + 1)) j
+   WHERE t.ts(j->'CreationDate') >= lo AND t.ts(j->'CreationDate') < hi $$;
+-- rows missing from / extra in / different in a local table, against the truth
+CREATE FUNCTION t.diff(local regclass, lo text, hi text, coll text)
+RETURNS TABLE (missing bigint, extra bigint, changed bigint) LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format(
+    'WITH x AS MATERIALIZED (SELECT * FROM t.truth_in(%2$L, %3$L::timestamptz, %4$L::timestamptz))
+     SELECT (SELECT count(*) FROM x WHERE NOT EXISTS (SELECT 1 FROM %1$s l WHERE l.id = x.id)),
+            (SELECT count(*) FROM %1$s l WHERE NOT EXISTS (SELECT 1 FROM x WHERE l.id = x.id)),
+            (SELECT count(*) FROM %1$s l JOIN x USING (id) WHERE l.status IS DISTINCT FROM x.status)',
+    local, coll, lo, hi);
+END $$;

@@ -4,31 +4,13 @@
 -- ground truth while the mock's data changes between runs.
 --
 SET client_min_messages = warning;   -- the per-window NOTICEs carry times
-CREATE SCHEMA books;
+-- (the books schema, for the local copies: setup)
 CREATE TABLE books.disputes (id text PRIMARY KEY, creation_date timestamptz NOT NULL,
   status text, result_code text, disputed_funds_amount bigint, dispute_type text,
   synced_note text);                 -- not in the source: left alone
 CREATE TABLE books.transactions (id text PRIMARY KEY, creation_date timestamptz NOT NULL,
   status text, type text, nature text, debited_funds_amount bigint, fees_amount bigint);
--- the mock's disputes and ledger rows created in [lo, hi), as the local
--- tables should hold them
-CREATE FUNCTION t.truth_in(coll text, lo timestamptz, hi timestamptz) RETURNS TABLE (id text, status text)
-LANGUAGE sql AS $$
-  SELECT j->>'Id', j->>'Status'
-    FROM t.truth(format('%s?AfterDate=%s&BeforeDate=%s', coll,
-                        floor(extract(epoch FROM lo))::bigint - 1, ceil(extract(epoch FROM hi))::bigint + 1)) j
-   WHERE t.ts(j->'CreationDate') >= lo AND t.ts(j->'CreationDate') < hi $$;
--- rows missing from / extra in / different in a local table, against the truth
-CREATE FUNCTION t.diff(local regclass, lo text, hi text, coll text)
-RETURNS TABLE (missing bigint, extra bigint, changed bigint) LANGUAGE plpgsql AS $$
-BEGIN
-  RETURN QUERY EXECUTE format(
-    'WITH x AS MATERIALIZED (SELECT * FROM t.truth_in(%2$L, %3$L::timestamptz, %4$L::timestamptz))
-     SELECT (SELECT count(*) FROM x WHERE NOT EXISTS (SELECT 1 FROM %1$s l WHERE l.id = x.id)),
-            (SELECT count(*) FROM %1$s l WHERE NOT EXISTS (SELECT 1 FROM x WHERE l.id = x.id)),
-            (SELECT count(*) FROM %1$s l JOIN x USING (id) WHERE l.status IS DISTINCT FROM x.status)',
-    local, coll, lo, hi);
-END $$;
+-- (t.truth_in and t.diff: setup; the cron suite uses them too)
 -- (the rows of a run are checked against the mock's ground truth below; how
 -- many there are depends on the time of day)
 CREATE VIEW t.sync_state AS
