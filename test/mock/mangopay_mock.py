@@ -443,6 +443,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             body = resp.body_bytes()
             length = len(body)
+        self.log_now(None if cut_after is not None else resp.status)
         self.send_response(resp.status)
         if resp.content_type:
             self.send_header("Content-Type", resp.content_type)
@@ -471,7 +472,21 @@ class Handler(BaseHTTPRequestHandler):
             sent += len(chunk)
         return sent
 
+    def log_now(self, status):
+        """Put this request in the log before the client can see an answer
+        (its bytes or the connection closing): a test that reads the log
+        right after its query ends finds every request of it, however late
+        this thread runs.  dispatch() then only updates the time taken."""
+        entry = getattr(self, "_entry", None)
+        if entry is None or self._logged:
+            return
+        entry["status"] = status
+        entry["ms"] = int((time.monotonic() - self._t_start) * 1000)
+        self._logged = True
+        self.server.state.log_request(entry)
+
     def drop(self):
+        self.log_now(None)
         self.close_connection = True
         try:
             self.wfile.flush()
@@ -502,6 +517,7 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self, method):
         t_start = time.monotonic()
         st = self.server.state
+        self._entry, self._logged, self._t_start = None, False, t_start
         try:
             body = self.read_body()
         except DropConnection:
@@ -513,6 +529,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.role == "api" and path.startswith("/__mock/"):
             return self.control(method, path, raw_query, body)
         entry = self.make_log_entry(method, path, raw_query, body)
+        self._entry = entry
         status = None
         try:
             if self.server.role == "download":
@@ -527,9 +544,14 @@ class Handler(BaseHTTPRequestHandler):
             traceback.print_exc()
             self.close_connection = True
         finally:
-            entry["status"] = status
-            entry["ms"] = int((time.monotonic() - t_start) * 1000)
-            st.log_request(entry)
+            if self._logged:
+                with st.lock:
+                    entry["ms"] = int((time.monotonic() - t_start) * 1000)
+            else:
+                entry["status"] = status
+                entry["ms"] = int((time.monotonic() - t_start) * 1000)
+                st.log_request(entry)
+            self._entry = None
 
     def make_log_entry(self, method, path, raw_query, body):
         headers = {}
