@@ -103,6 +103,161 @@ FROM mangopay.payouts WHERE id = 'po_m_01JQ0000000000000000000001' AND creation_
 SELECT count(*) AS lookups FROM t.requests() r WHERE r ->> 'path' LIKE '%/payouts/bankwire/%';
 ALTER SERVER mangopay OPTIONS (DROP max_lookups);
 
+-- payouts' two views (spec §5, §11): the mode fields are in
+-- GET /payouts/bankwire/{Id}, PaymentRef in GET /payouts/{Id}, EndToEndId in
+-- both.  A row GETs each view its columns need, once, and no other; the
+-- rows equal the ground truth for every payout MangoPay still serves
+CREATE TEMP VIEW po_calls AS
+  SELECT count(*) FILTER (WHERE path ~ '/payouts/bankwire/') AS bankwire,
+         count(*) FILTER (WHERE path ~ '/payouts/po_') AS plain,
+         count(DISTINCT path) = count(*) AS none_twice
+  FROM t.api_calls WHERE path ~ '/payouts/';
+CREATE TEMP TABLE po_tr AS
+  SELECT p ->> 'Id' AS id, t.ts(p -> 'CreationDate') AS creation_date,
+         p ->> 'ModeRequested' AS mode_requested, p ->> 'ModeApplied' AS mode_applied,
+         p #>> '{FallbackReason,Code}' AS fallback_reason_code, p #>> '{FallbackReason,Message}' AS fallback_reason_message,
+         p ->> 'EndToEndId' AS end_to_end_id,
+         p #>> '{PaymentRef,ReasonType}' AS payment_ref_reason_type, p #>> '{PaymentRef,ReferenceId}' AS payment_ref_reference_id
+  FROM t.truth('payouts') p;
+SELECT now() - interval '12 months' AS d12, now() - interval '120 days' AS d120,
+       now() - interval '30 days' AS d30 \gset
+-- the rows of a table of these columns that the truth since a date lacks, and the reverse
+CREATE FUNCTION pg_temp.po_diff(tbl text, since timestamptz, OUT extra bigint, OUT missing bigint)
+LANGUAGE plpgsql AS $$
+DECLARE tr text := format('SELECT id, mode_requested, mode_applied, fallback_reason_code, fallback_reason_message,
+  end_to_end_id, payment_ref_reason_type, payment_ref_reference_id FROM po_tr WHERE creation_date >= %L', since);
+BEGIN
+  EXECUTE format('SELECT count(*) FROM (TABLE %I EXCEPT ALL %s) x', tbl, tr) INTO extra;
+  EXECUTE format('SELECT count(*) FROM (%s EXCEPT ALL TABLE %I) x', tr, tbl) INTO missing;
+END $$;
+ALTER SERVER mangopay OPTIONS (ADD max_lookups '2000');
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE po_all AS
+  SELECT id, mode_requested, mode_applied, fallback_reason_code, fallback_reason_message, end_to_end_id,
+         payment_ref_reason_type, payment_ref_reference_id
+  FROM mangopay.payouts WHERE creation_date >= :'d12';
+SELECT (SELECT count(*) FROM po_all) > 500 AS many,
+       (SELECT count(payment_ref_reason_type) FROM po_all) > 10 AS some_refs,
+       (SELECT count(mode_applied) FROM po_all) > 500 AS modes, d.*
+  FROM pg_temp.po_diff('po_all', :'d12') d;
+SELECT bankwire = (SELECT count(*) FROM po_all) AS one_bankwire_per_row,
+       plain = (SELECT count(*) FROM po_all) AS one_plain_per_row, none_twice FROM po_calls;
+-- the projection decides the views: PaymentRef alone, the modes alone, none
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE po_q AS SELECT id, payment_ref_reason_type, payment_ref_reference_id
+  FROM mangopay.payouts WHERE creation_date >= :'d120';
+SELECT (SELECT count(*) FROM po_q) > 100 AS many, (SELECT count(payment_ref_reason_type) FROM po_q) > 5 AS some_refs,
+       (SELECT count(*) FROM (TABLE po_q EXCEPT ALL SELECT id, payment_ref_reason_type, payment_ref_reference_id
+          FROM po_tr WHERE creation_date >= :'d120') x) AS extra,
+       plain = (SELECT count(*) FROM po_q) AS one_plain_per_row, bankwire, none_twice FROM po_calls;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE po_m AS SELECT id, mode_requested, mode_applied, fallback_reason_code
+  FROM mangopay.payouts WHERE creation_date >= :'d30';
+SELECT (SELECT count(*) FROM po_m) > 50 AS many,
+       (SELECT count(*) FROM (TABLE po_m EXCEPT ALL SELECT id, mode_requested, mode_applied, fallback_reason_code
+          FROM po_tr WHERE creation_date >= :'d30') x) AS extra,
+       bankwire = (SELECT count(*) FROM po_m) AS one_bankwire_per_row, plain, none_twice FROM po_calls;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) > 50 AS many FROM mangopay.payouts WHERE creation_date >= :'d30' AND status IS NOT NULL;
+SELECT bankwire, plain FROM po_calls;
+-- EndToEndId is in both views: read from the one the row GETs anyway
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE po_e AS SELECT id, end_to_end_id, payment_ref_reference_id
+  FROM mangopay.payouts WHERE creation_date >= :'d30';
+SELECT (SELECT count(end_to_end_id) FROM po_e) > 50 AS ids,
+       (SELECT count(*) FROM (TABLE po_e EXCEPT ALL SELECT id, end_to_end_id, payment_ref_reference_id
+          FROM po_tr WHERE creation_date >= :'d30') x) AS extra,
+       plain = (SELECT count(*) FROM po_e) AS one_plain_per_row, bankwire FROM po_calls;
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) = count(end_to_end_id) AS ids,
+       count(*) = (SELECT bankwire FROM po_calls) AS one_bankwire_per_row, (SELECT plain FROM po_calls) AS plain
+FROM (SELECT end_to_end_id FROM mangopay.payouts WHERE creation_date >= :'d30') x
+WHERE end_to_end_id IN (SELECT end_to_end_id FROM po_tr);
+-- the other reading of §11: the bankwire view carries PaymentRef too (mock
+-- config payout_bankwire_payment_ref); the same rows and the same requests
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('config', '{"payout_bankwire_payment_ref": true}') ->> 'ok' AS bankwire_has_ref;
+CREATE TEMP TABLE po_k AS
+  SELECT id, mode_requested, mode_applied, fallback_reason_code, fallback_reason_message, end_to_end_id,
+         payment_ref_reason_type, payment_ref_reference_id
+  FROM mangopay.payouts WHERE creation_date >= :'d120';
+SELECT (SELECT count(payment_ref_reason_type) FROM po_k) > 5 AS some_refs, d.*,
+       bankwire = (SELECT count(*) FROM po_k) AS one_bankwire_per_row,
+       plain = (SELECT count(*) FROM po_k) AS one_plain_per_row FROM po_calls, pg_temp.po_diff('po_k', :'d120') d;
+-- by id (WHERE id = ANY, a join on id): the view the columns need, once per id
+SELECT t.mock('reset') ->> 'ok' AS reset;
+CREATE TEMP TABLE po_ids AS
+  SELECT id FROM po_tr ORDER BY payment_ref_reason_type IS NULL, creation_date DESC, id LIMIT 20;
+SELECT count(*) AS rows, count(p.payment_ref_reason_type) > 5 AS some_refs,
+       count(*) FILTER (WHERE (p.payment_ref_reason_type, p.payment_ref_reference_id, p.end_to_end_id)
+         IS NOT DISTINCT FROM (tr.payment_ref_reason_type, tr.payment_ref_reference_id, tr.end_to_end_id)) AS same,
+       (SELECT plain FROM po_calls) AS plain, (SELECT bankwire FROM po_calls) AS bankwire
+  FROM mangopay.payouts p JOIN po_tr tr USING (id) WHERE p.id = ANY(ARRAY(SELECT id FROM po_ids));
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE (p.payment_ref_reason_type, p.payment_ref_reference_id, p.mode_requested, p.mode_applied,
+                               p.fallback_reason_code, p.end_to_end_id, p.status, p.debited_funds_amount)
+         IS NOT DISTINCT FROM (tr.payment_ref_reason_type, tr.payment_ref_reference_id, tr.mode_requested, tr.mode_applied,
+                               tr.fallback_reason_code, tr.end_to_end_id, tr2.j ->> 'Status', (tr2.j #>> '{DebitedFunds,Amount}')::bigint)) AS same,
+       (SELECT plain FROM po_calls) AS plain, (SELECT bankwire FROM po_calls) AS bankwire,
+       (SELECT none_twice FROM po_calls) AS none_twice
+  FROM mangopay.payouts p JOIN po_tr tr USING (id) JOIN t.truth('payouts') tr2(j) ON tr2.j ->> 'Id' = p.id
+ WHERE p.id = ANY(ARRAY(SELECT id FROM po_ids));
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT count(*) AS rows FROM mangopay.payouts p WHERE p.id = ANY(ARRAY(SELECT id FROM po_ids)) AND status IS NOT NULL;
+SELECT plain, bankwire FROM po_calls;
+-- a 404 on one view: its columns are NULL (a NOTICE says so), the other
+-- view's are read; in a range and by id
+SELECT id AS ref_id FROM po_ids LIMIT 1 \gset
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT t.mock('faults', jsonb_build_object('faults', jsonb_build_array(jsonb_build_object(
+  'path', '/payouts/' || :'ref_id' || '$', 'kind', 'status', 'status', 404, 'times', -1,
+  'body', jsonb_build_object('Message', 'The ressource does not exist', 'Type', 'ressource_not_found',
+    'Id', 'x', 'Date', 1, 'errors', jsonb_build_object('RessourceNotFound',
+    'Cannot found the ressource PayOut with the id=' || :'ref_id')))))) ->> 'ok' AS armed;
+CREATE TEMP TABLE po_f AS SELECT id, payment_ref_reason_type, payment_ref_reference_id, mode_applied
+  FROM mangopay.payouts WHERE creation_date >= :'d120';
+SELECT count(*) > 100 AS many,
+       count(*) FILTER (WHERE f.id = :'ref_id' AND f.payment_ref_reason_type IS NULL
+                          AND f.mode_applied IS NOT DISTINCT FROM tr.mode_applied) AS gone_row_modes_only,
+       count(*) FILTER (WHERE f.id <> :'ref_id' AND (f.payment_ref_reason_type, f.payment_ref_reference_id, f.mode_applied)
+                          IS NOT DISTINCT FROM (tr.payment_ref_reason_type, tr.payment_ref_reference_id, tr.mode_applied))
+         = count(*) - 1 AS others_exact
+  FROM po_f f JOIN po_tr tr USING (id);
+SELECT id = :'ref_id' AS the_payout, payment_ref_reason_type, mode_applied IS NOT DISTINCT FROM
+       (SELECT mode_applied FROM po_tr WHERE id = :'ref_id') AS mode_exact
+  FROM mangopay.payouts WHERE id = :'ref_id';
+-- EXPLAIN names the views a row reads; ANALYZE counts the GETs
+SELECT t.mock('reset') ->> 'ok' AS reset;
+SELECT l FROM t.explain($$SELECT payment_ref_reason_type FROM mangopay.payouts WHERE creation_date >= now() - interval '30 days'$$) l
+ WHERE l ~ 'Lookups';
+SELECT l FROM t.explain($$SELECT mode_applied, end_to_end_id FROM mangopay.payouts WHERE creation_date >= now() - interval '30 days'$$) l
+ WHERE l ~ 'Lookups';
+SELECT l FROM t.explain($$SELECT mode_applied, payment_ref_reference_id FROM mangopay.payouts WHERE creation_date >= now() - interval '30 days' AND status = 'SUCCEEDED'$$) l
+ WHERE l ~ 'Lookups';
+SELECT count(*) AS lookup_lines FROM t.explain($$SELECT status FROM mangopay.payouts WHERE creation_date >= now() - interval '30 days'$$) l
+ WHERE l ~ 'Lookups';
+SELECT l FROM t.explain($$SELECT mode_applied, payment_ref_reference_id FROM mangopay.payouts
+  WHERE (id || '') IN ('po_m_01JQ0000000000000000000001', 'po_m_01JQ0000000000000000000002', 'po_m_01JQ0000000000000000000003')
+    AND creation_date >= now() - interval '10 days'$$, 'ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF') l
+ WHERE l ~ '^\s*MangoPay Lookups';
+SELECT l FROM t.explain($$SELECT payment_ref_reference_id FROM mangopay.payouts
+  WHERE (id || '') IN ('po_m_01JQ0000000000000000000001', 'po_m_01JQ0000000000000000000002', 'po_m_01JQ0000000000000000000003')
+    AND creation_date >= now() - interval '10 days'$$, 'ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF') l
+ WHERE l ~ '^\s*MangoPay Lookups';
+SELECT l FROM t.explain($$SELECT payment_ref_reference_id FROM mangopay.payouts WHERE id = 'po_m_01JQ0000000000000000000001'$$) l
+ WHERE l ~ 'Endpoint';
+SELECT l FROM t.explain($$SELECT mode_applied, payment_ref_reference_id FROM mangopay.payouts WHERE id = 'po_m_01JQ0000000000000000000001'$$) l
+ WHERE l ~ 'Endpoint';
+SELECT l FROM t.explain($$SELECT status FROM mangopay.payouts WHERE id = 'po_m_01JQ0000000000000000000001'$$) l
+ WHERE l ~ 'Endpoint';
+-- max_lookups counts each view's GET
+ALTER SERVER mangopay OPTIONS (SET max_lookups '5');
+SELECT t.err($$SELECT count(mode_applied), count(payment_ref_reason_type) FROM mangopay.payouts WHERE creation_date >= now() - interval '60 days'$$, true);
+SELECT t.err($$SELECT count(payment_ref_reason_type) FROM mangopay.payouts WHERE id = ANY(ARRAY(SELECT id FROM po_ids))$$, true);
+SELECT t.err($$SELECT count(mode_applied), count(payment_ref_reason_type) FROM mangopay.payouts WHERE id = ANY(ARRAY(SELECT id FROM po_ids LIMIT 3))$$, true);
+ALTER SERVER mangopay OPTIONS (DROP max_lookups);
+
 -- wallets: all of them (windows of 24 months back to 2013)
 SELECT t.mock('reset') ->> 'ok' AS reset;
 SELECT 'wallets' AS t, * FROM t.compare('wallets', 'wallets', false, 'true', 'true', true);

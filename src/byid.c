@@ -141,15 +141,42 @@ mpl_lookups_exceeded(MpListScan *s, int more)
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 			 errmsg("query on \"%s\" needs more than max_lookups (%d) single-object requests",
 					RelationGetRelationName(s->b.rel), s->b.conn->max_lookups),
-			 errdetail("%d made, %d more needed; each id the WHERE clause or a join names costs one GET %s.",
-					   s->lookups_total, more, mp_resource_id_path(s->b.res)),
+			 errdetail("%d made, %d more needed; each id the WHERE clause or a join names costs one GET %s%s%s.",
+					   s->lookups_total, more, s->id_path,
+					   s->id_path2 ? " and one GET " : "", s->id_path2 ? s->id_path2 : ""),
 			 errhint("Narrow the query, or raise the server option max_lookups.")));
+}
+
+/*
+ * The GET by id of the scan (s->id_path: the object, or the view of it the
+ * query's columns need) and of a second view (mpl_id_paths).  A report
+ * table read by id (payouts) reads the view its lookup columns need: the
+ * second alone when only its columns are read, both when both are.
+ */
+const char *
+mpl_id_paths(const MpResource *res, const MpColMap *maps, int natts, bool json_view,
+			 const char **path2)
+{
+	int			views = json_view ? mp_lookup_views_read(maps, natts) : 0;
+
+	*path2 = NULL;
+	if (views == MP_VIEW_2 && res->lookup_path2)
+		return res->lookup_path2;
+	if (views == (MP_VIEW_1 | MP_VIEW_2))
+		*path2 = res->lookup_path2;
+	return mp_resource_id_path(res);
 }
 
 MpRequest *
 mpl_start_id_request(MpListScan *s, const char *id)
 {
-	char	   *path = mp_path_with_id(mp_resource_id_path(s->b.res), id);
+	return mpl_start_path_request(s, s->id_path, id);
+}
+
+MpRequest *
+mpl_start_path_request(MpListScan *s, const char *idpath, const char *id)
+{
+	char	   *path = mp_path_with_id(idpath, id);
 	MpRequest  *r;
 
 	if (s->lookups_total >= s->b.conn->max_lookups)
@@ -198,6 +225,87 @@ take_object(MpListScan *s, MpRequest *r, const char *body, size_t len)
 	return true;
 }
 
+/* an id without a row: its second view's GET, if any, is not needed */
+static void
+drop_view2(MpListScan *s, int k)
+{
+	if (s->id_path2 && s->id_reqs2[k])
+	{
+		mp_request_wait(s->id_reqs2[k]);
+		s->n_requests += s->id_reqs2[k]->attempts;
+		mp_request_release(s->id_reqs2[k]);
+		s->id_reqs2[k] = NULL;
+	}
+}
+
+/*
+ * The second view of the object just taken (payouts: GET /payouts/{Id}
+ * beside the bankwire view, when the query reads columns of both): the
+ * fields of the columns only it carries replace the first view's.  A 404
+ * there leaves them NULL, and a NOTICE says so.  Cached under its path.
+ */
+static void
+merge_view2(MpListScan *s, int k, const char *id)
+{
+	char	   *key = mp_path_with_id(s->id_path2, id);
+	MpRequest  *r = s->id_reqs2[k];
+	IdCacheEntry *e;
+	cJSON	   *obj2 = NULL;
+	MpJrParse	why;
+
+	s->id_reqs2[k] = NULL;
+	if (r == NULL && (e = mpl_cache_find(s, key)) != NULL)
+	{
+		if (e->json)
+			obj2 = mp_json_own(mp_jsonrow_parse(e->json, strlen(e->json), &why), false);
+	}
+	else
+	{
+		if (r == NULL)
+			r = mpl_start_path_request(s, s->id_path2, id);
+		mp_request_wait(r);
+		s->n_requests += r->attempts;
+		if (mp_request_not_found(r))
+			mpl_cache_store(s, key, NULL, 0);
+		else if (!mp_request_ok(r))
+			mp_error_request_failed(r);
+		else
+		{
+			if (r->buf && memchr(r->buf, '\0', r->len) == NULL)
+				mpl_cache_store(s, key, r->buf, r->len);
+			obj2 = mp_json_body(r, r->buf ? r->buf : "", r->len);
+			if (obj2 == NULL || !cJSON_IsObject(obj2))
+				mp_error_json_shape(r, "a single-object endpoint answered with something other than a JSON object");
+		}
+		mp_request_release(r);
+	}
+	if (obj2 == NULL && !s->view2_noticed)
+	{
+		s->view2_noticed = true;
+		ereport(NOTICE,
+				(errmsg("MangoPay no longer serves some %ss of \"%s\" by id: their lookup columns are NULL",
+						s->b.res->object_name, RelationGetRelationName(s->b.rel)),
+				 errdetail("GET %s answered 404; objects are readable for 13 months, reports list them for %d.",
+						   s->id_path2, s->b.res->retention_months)));
+	}
+	/* the fields of the second view's own columns: its values, or none */
+	for (int i = 0; i < s->b.natts; i++)
+		if (s->b.maps[i].needed && s->b.maps[i].def && s->b.maps[i].pathlen > 0 &&
+			mp_lookup_views(s->b.maps[i].def) == MP_VIEW_2)
+			cJSON_DeleteItemFromObjectCaseSensitive(s->cur, s->b.maps[i].path[0]);
+	for (int i = 0; obj2 && i < s->b.natts; i++)
+	{
+		cJSON	   *f;
+
+		if (s->b.maps[i].needed && s->b.maps[i].def && s->b.maps[i].pathlen > 0 &&
+			mp_lookup_views(s->b.maps[i].def) == MP_VIEW_2 &&
+			(f = cJSON_DetachItemFromObjectCaseSensitive(obj2, s->b.maps[i].path[0])) != NULL)
+			cJSON_AddItemToObject(s->cur, s->b.maps[i].path[0], f);
+	}
+	if (obj2)
+		mp_json_release(obj2);
+}
+
 /*
  * The next object by id, keeping max_concurrency GETs in flight; ids read
  * before (in this scan, across rescans) come from the cache.
@@ -214,9 +322,16 @@ mpl_next_by_id(MpListScan *s)
 		int			window = s->b.conn->max_concurrency;
 		const char *id;
 
+		int			k = s->id_consumed;
+
+		if (s->id_path2)
+			window = Max(1, window / 2);	/* two GETs per id */
 		while (s->id_started < s->nids && s->id_started < s->id_consumed + window)
 		{
 			id = s->ids[s->id_started];
+			if (s->id_path2)
+				s->id_reqs2[s->id_started] = mpl_cache_find(s, mp_path_with_id(s->id_path2, id)) ?
+					NULL : mpl_start_path_request(s, s->id_path2, id);
 			s->id_reqs[s->id_started++] = mpl_cache_find(s, id) ? NULL : mpl_start_id_request(s, id);
 		}
 		id = s->ids[s->id_consumed];
@@ -232,9 +347,12 @@ mpl_next_by_id(MpListScan *s)
 			}
 			else if (take_object(s, NULL, e->json, strlen(e->json)))
 			{
+				if (s->id_path2)
+					merge_view2(s, k, id);
 				MemoryContextSwitchTo(old);
 				return true;
 			}
+			drop_view2(s, k);
 			continue;
 		}
 		if (r == NULL)
@@ -248,6 +366,7 @@ mpl_next_by_id(MpListScan *s)
 			s->missing = lappend(s->missing, pstrdup(id));
 			mpl_cache_store(s, id, NULL, 0);
 			mp_request_release(r);
+			drop_view2(s, k);
 			continue;
 		}
 		if (!mp_request_ok(r))
@@ -257,9 +376,12 @@ mpl_next_by_id(MpListScan *s)
 		if (!take_object(s, r, r->buf ? r->buf : "", r->len))
 		{
 			mp_request_release(r);
+			drop_view2(s, k);
 			continue;
 		}
 		mp_request_release(r);
+		if (s->id_path2)
+			merge_view2(s, k, id);
 		MemoryContextSwitchTo(old);
 		return true;
 	}

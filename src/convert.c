@@ -199,6 +199,21 @@ kind_from_type(Oid typid)
 }
 
 /*
+ * The views of the object a row GETs for the lookup columns the query reads
+ * (MP_VIEW_1 | MP_VIEW_2, mp_lookup_fetch), 0 when it reads none.
+ */
+int
+mp_lookup_views_read(const MpColMap *maps, int natts)
+{
+	int			need = 0;
+
+	for (int i = 0; i < natts; i++)
+		if (maps[i].colname && maps[i].needed && maps[i].def)
+			need = mp_lookup_need(need, maps[i].def);
+	return mp_lookup_fetch(need);
+}
+
+/*
  * One map per attribute of the foreign table (dropped ones included, with
  * needed = false), saying where its value comes from.
  */

@@ -94,11 +94,13 @@ evaluate(MpListScan *s)
 		int			to_fetch;
 
 		s->nids = list_length(ev->ids);
-		to_fetch = s->nids - mpl_cached_count(s, ev->ids);
+		to_fetch = (s->nids - mpl_cached_count(s, ev->ids)) * (s->id_path2 ? 2 : 1);
 		if (to_fetch > s->b.conn->max_lookups - s->lookups_total)
 			mpl_lookups_exceeded(s, to_fetch);
 		s->ids = palloc(sizeof(char *) * Max(1, s->nids));
 		s->id_reqs = palloc0(sizeof(MpRequest *) * Max(1, s->nids));
+		if (s->id_path2)
+			s->id_reqs2 = palloc0(sizeof(MpRequest *) * Max(1, s->nids));
 		for (int i = 0; i < s->nids; i++)
 			s->ids[i] = list_nth(ev->ids, i);
 	}
@@ -731,6 +733,7 @@ list_begin(ForeignScanState *node, MpPlan *plan, MpSettings *conn)
 	s->json_view = mp_plan_report_by_id(plan);	/* payouts by id */
 	mp_scan_base_init(&s->b, node, plan, conn, cur_cb, s);
 	s->provenance = mp_has_provenance(s->b.maps, s->b.natts);
+	s->id_path = mpl_id_paths(plan->res, s->b.maps, s->b.natts, s->json_view, &s->id_path2);
 	for (int i = 0; i < s->b.natts && !s->json_view; i++)
 		if (s->b.maps[i].needed && s->b.maps[i].def && (s->b.maps[i].def->flags & MP_COL_LOOKUP))
 			s->lookups = plan->res->single_path != NULL;
@@ -772,7 +775,7 @@ list_next(void *scan, TupleTableSlot *slot)
 				mp_fill_provenance(s->b.maps, s->b.natts, slot->tts_values, slot->tts_isnull,
 								   !s->by_id ? s->cur_source :
 								   cJSON_IsString(id) ?
-								   psprintf("GET %s", mp_path_with_id(mp_resource_id_path(s->b.res),
+								   psprintf("GET %s", mp_path_with_id(s->id_path,
 																	  id->valuestring)) : NULL);
 			}
 			ExecStoreVirtualTuple(slot);
@@ -834,10 +837,18 @@ list_rescan(void *scan)
 	s->parts_started = 0;
 	s->ids = NULL;
 	s->id_reqs = NULL;
+	s->id_reqs2 = NULL;
 	s->nids = s->id_started = s->id_consumed = 0;
 	s->missing = NIL;
 	s->first_query = NULL;
 	start_part(s);
+}
+
+/* by id: the GET of each id (a report table's: the view its columns need) */
+const char *
+mp_list_id_path(MpListScan *s)
+{
+	return s->id_path;
 }
 
 /* by id: the ids the API answered 404 for (in the scan's context) */
@@ -875,7 +886,22 @@ list_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *es)
 	ExplainPropertyText("MangoPay Resource", res->name, es);
 	initStringInfo(&q);
 	if (by_id)
-		appendStringInfo(&q, "GET %s for each id", mp_resource_id_path(res));
+	{
+		/* the view(s) of the object the columns need: also without a scan */
+		Relation	rel = node->ss.ss_currentRelation;
+		const char *path2 = NULL;
+		const char *path = s ? s->id_path :
+			mpl_id_paths(res, mp_build_colmaps(rel, res, plan->needed,
+											   bms_is_member(0 - FirstLowInvalidHeapAttributeNumber,
+															 plan->needed),
+											   mp_plan_report_by_id(plan)),
+						 RelationGetDescr(rel)->natts, mp_plan_report_by_id(plan), &path2);
+
+		if (s)
+			path2 = s->id_path2;
+		appendStringInfo(&q, "GET %s%s%s for each id", path, path2 ? " and GET " : "",
+						 path2 ? path2 : "");
+	}
 	else if (res->list_path)
 	{
 		appendStringInfo(&q, "GET %s", res->list_path);

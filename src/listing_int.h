@@ -73,6 +73,11 @@ struct MpListScan
 	int			id_started;
 	int			id_consumed;
 	MpRequest **id_reqs;
+	const char *id_path;		/* the GET by id: /disputes/{id} */
+	const char *id_path2;		/* a second view GET per id, or NULL (payouts:
+								 * /payouts/{id} beside the bankwire view) */
+	MpRequest **id_reqs2;
+	bool		view2_noticed;	/* the NOTICE on its 404 given */
 
 	/*
 	 * Objects already read by id, kept across rescans: a join that names
@@ -146,6 +151,9 @@ pg_noreturn extern void mpl_lookups_exceeded(MpListScan *s, int more);
 extern bool mpl_next_by_id(MpListScan *s);
 extern cJSON *mpl_parse_fixed(MpListScan *s, const char *text);
 extern MpRequest *mpl_start_id_request(MpListScan *s, const char *id);
+extern MpRequest *mpl_start_path_request(MpListScan *s, const char *idpath, const char *id);
+extern const char *mpl_id_paths(const MpResource *res, const MpColMap *maps, int natts,
+								bool json_view, const char **path2);
 extern MpRequest *mpl_page_request(MpListScan *s, const char *path, int64 page, int per_page,
 								   const char *query);
 extern cJSON *mpl_parse_page(MpListScan *s, MpRequest *r);

@@ -118,6 +118,16 @@ typedef enum MpColKind
 								 * Min/Max<Base>Currency, never alone */
 #define MP_COL_REPORTED 0x800	/* a report table's row: the report's own
 								 * field (ReportDate), not a CSV cell */
+/*
+ * Which view of the object a lookup column (MP_COL_LOOKUP) comes from: a
+ * report table's lookups may read two views of one object (payouts:
+ * lookup_path GET /payouts/bankwire/{id}, lookup_path2 GET /payouts/{id}).
+ * Neither flag: the first view only; MP_COL_VIEW2: the second only;
+ * MP_COL_VIEWS: both carry it, and it is read from a view the row fetches
+ * anyway (the first when it fetches neither for another column).
+ */
+#define MP_COL_VIEW2	0x1000
+#define MP_COL_VIEWS	0x2000
 
 typedef struct MpColumnDef
 {
@@ -165,7 +175,15 @@ typedef struct MpResource
 										 * expires omits children older than this */
 	bool		keys_differ;	/* two equal key values name nothing (a currency
 								 * pair of one currency): no request, no row */
+	const char *lookup_path2;	/* a second view for lookup columns marked
+								 * MP_COL_VIEW2 or MP_COL_VIEWS (/payouts/{id}) */
 } MpResource;
+
+/* the views of a report table's lookups: bits of a mask, at most two */
+#define MP_VIEW_1		0x01	/* lookup_path */
+#define MP_VIEW_2		0x02	/* lookup_path2 */
+#define MP_VIEW_EITHER	0x04	/* (a need) a column both views carry */
+#define MP_MAX_VIEWS	2
 
 extern const MpResource *mp_resource_by_name(const char *name);
 extern const MpResource *mp_resource_at(int i);
@@ -176,6 +194,11 @@ extern const char *mp_coltype_sql(MpColKind kind);
 extern const MpColumnDef *mp_resource_date_column(const MpResource *res);
 extern const MpColumnDef *mp_resource_id_column(const MpResource *res);
 extern const char *mp_resource_id_path(const MpResource *res);
+extern int	mp_lookup_views(const MpColumnDef *col);
+extern int	mp_lookup_need(int need, const MpColumnDef *col);
+extern int	mp_lookup_fetch(int need);
+extern const char *mp_lookup_view_path(const MpResource *res, int view);
+extern char *mp_lookup_views_text(const MpResource *res, int views, const char *sep);
 extern int	mp_resource_key_count(const MpResource *res);
 extern bool mp_resource_needs_parents(const MpResource *res);
 extern double mp_resource_typical_rows(const MpResource *res);
@@ -393,6 +416,7 @@ typedef struct MpColMap
 struct cJSON;
 extern MpColMap *mp_build_colmaps(Relation rel, const MpResource *res, Bitmapset *needed,
 								  bool all, bool json_view);
+extern int	mp_lookup_views_read(const MpColMap *maps, int natts);
 extern void mp_json_to_values(const struct cJSON *obj, MpColMap *maps, int natts,
 							  Datum *values, bool *nulls, const char *const *keyvals,
 							  const char *relname);
@@ -679,6 +703,7 @@ struct ForeignScanState;
 struct ExplainState;
 /* begin, next, rescan, end and explain: only through mp_list_source */
 extern List *mp_list_missing_ids(MpListScan *s);
+extern const char *mp_list_id_path(MpListScan *s);
 extern char *mp_list_query(const MpResource *res, MpEval *ev, int sort_dir,
 						   bool *filter_dropped);
 extern int64 mp_list_history_floor(const MpResource *res);

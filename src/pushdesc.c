@@ -175,9 +175,12 @@ mp_column_push_text(const MpResource *res, const MpColumnDef *col)
 
 	if (what)
 		return psprintf("%s: %s", ops_text(&p), what);
+	if (p.lookup && res->lookup_path2 && mp_lookup_views(col) == (MP_VIEW_1 | MP_VIEW_2))
+		return psprintf("lookup: %s per row, when referenced (from whichever of them the row reads)",
+						mp_lookup_views_text(res, mp_lookup_views(col), " or "));
 	if (p.lookup)
 		return psprintf("lookup: GET %s per row, when referenced",
-						res->lookup_path ? res->lookup_path : res->single_path);
+						res->lookup_path ? mp_lookup_view_path(res, mp_lookup_views(col)) : res->single_path);
 	if (p.optional)
 		return "(optional report column: requested only when referenced)";
 	if (p.id_local)

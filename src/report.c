@@ -53,7 +53,8 @@ evaluate(MpReportScan *s)
 	s->cur = 0;
 	if (s->need_lookups)
 	{
-		s->nlook = Max(1, s->b.conn->max_concurrency);
+		/* max_concurrency GETs in flight: rows times the views each GETs */
+		s->nlook = Max(1, s->b.conn->max_concurrency / (s->views == (MP_VIEW_1 | MP_VIEW_2) ? 2 : 1));
 		s->look = palloc0(sizeof(Lookup) * s->nlook);
 	}
 	MemoryContextSwitchTo(old);
@@ -162,32 +163,40 @@ report_next(void *scan, TupleTableSlot *slot)
 				Lookup	   *l = &s->look[s->look_head];
 				char	  **vals = NULL;
 
-				if (l->req)
+				for (int v = 0; v < MP_MAX_VIEWS; v++)
 				{
-					mp_request_wait(l->req);
-					if (mp_request_ok(l->req))
-						vals = mpr_lookup_values(s, l->req);
-					else if (!mp_request_not_found(l->req))
-						mp_error_request_failed(l->req);
-					else if (!s->old_notice)
+					MpRequest  *q = l->req[v];
+
+					if (q == NULL)
+						continue;
+					mp_request_wait(q);
+					if (mp_request_ok(q))
+						continue;
+					if (!mp_request_not_found(q))
+						mp_error_request_failed(q);
+					if (!(s->old_notice & (1 << v)))
 					{
 						/* past the API's retention of objects: said, not silent */
-						s->old_notice = true;
+						s->old_notice |= 1 << v;
 						ereport(NOTICE,
 								(errmsg("MangoPay no longer serves some %ss of \"%s\" by id: their lookup columns are NULL",
 										s->b.res->object_name, RelationGetRelationName(s->b.rel)),
 								 errdetail("GET %s answered 404; objects are readable for 13 months, reports list them for %d.",
-										   s->b.res->lookup_path, s->b.res->retention_months)));
+										   mp_lookup_view_path(s->b.res, 1 << v), s->b.res->retention_months)));
 					}
 				}
+				vals = mpr_lookup_values(s, l);
 				s->held = l->row;
 				l->row = NULL;
 				mpr_store_row(s, s->held, vals, slot);
 				mpr_free_row(s->held);
 				s->held = NULL;
-				if (l->req)
-					mp_request_release(l->req);
-				l->req = NULL;
+				for (int v = 0; v < MP_MAX_VIEWS; v++)
+				{
+					if (l->req[v])
+						mp_request_release(l->req[v]);
+					l->req[v] = NULL;
+				}
 				s->look_head = (s->look_head + 1) % s->nlook;
 				ExecStoreVirtualTuple(slot);
 				s->rows++;
@@ -329,7 +338,7 @@ report_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *e
 	MpReportScan *s = scan;
 	const MpResource *res = plan->res;
 	char	   *pushed = mp_explain_pushes(plan, node, es);
-	bool		lookups = false;
+	int			views = 0;
 	MpReportScan *planned = NULL;
 
 	ExplainPropertyText("MangoPay Resource", res->name, es);
@@ -344,13 +353,14 @@ report_explain(void *scan, MpPlan *plan, ForeignScanState *node, ExplainState *e
 		ExplainPropertyText("MangoPay Fixed Filters", res->fixed_filters, es);
 	if (pushed)
 		ExplainPropertyText("MangoPay Pushed", pushed, es);
-	for (int i = 0; i < res->ncols; i++)
-		if ((res->cols[i].flags & MP_COL_LOOKUP) &&
-			bms_is_member(i + 1 - FirstLowInvalidHeapAttributeNumber, plan->needed))
-			lookups = true;
-	if (lookups)
+	if (res->lookup_path)
+		views = mp_lookup_views_read(mp_build_colmaps(node->ss.ss_currentRelation, res, plan->needed,
+													  bms_is_member(0 - FirstLowInvalidHeapAttributeNumber,
+																	plan->needed), false),
+									 RelationGetDescr(node->ss.ss_currentRelation)->natts);
+	if (views)
 		ExplainPropertyText("MangoPay Lookups",
-							psprintf("GET %s per row%s", res->lookup_path,
+							psprintf("%s per row%s", mp_lookup_views_text(res, views, " and "),
 									 plan->prefilter_at >= 0 ? " passing the local conditions" : ""), es);
 	if (s == NULL && !es->analyze)
 		s = planned = explain_request(plan, node);

@@ -32,7 +32,8 @@ typedef struct OldRow
 } OldRow;
 
 /*
- * Payouts by id: GET /payouts/bankwire/{id} answers 404 for payouts older
+ * Payouts by id: GET /payouts/bankwire/{id} (or /payouts/{id}, the view the
+ * columns need) answers 404 for payouts older
  * than 13 months, which the report still lists (36).  So that the same
  * query gives the same rows whatever the plan, ids the GET did not find are
  * looked up among the report's rows older than 12 months, read once per
@@ -133,7 +134,7 @@ old_row_next(ByIdScan *st, TupleTableSlot *slot)
 					(errmsg("MangoPay no longer serves some %ss of \"%s\" by id: their lookup columns are NULL",
 							st->plan->res->object_name, RelationGetRelationName(node->ss.ss_currentRelation)),
 					 errdetail("GET %s answered 404; objects are readable for 13 months, reports list them for %d.",
-							   st->plan->res->lookup_path, st->plan->res->retention_months)));
+							   mp_list_id_path(st->list), st->plan->res->retention_months)));
 		}
 		ExecForceStoreMinimalTuple(e->tup, slot, false);
 		return true;

@@ -53,7 +53,8 @@ clear_queue(MpReportScan *s)
 		if (s->look[i].row)
 			mpr_free_row(s->look[i].row);
 		s->look[i].row = NULL;
-		s->look[i].req = NULL;
+		for (int v = 0; v < MP_MAX_VIEWS; v++)
+			s->look[i].req[v] = NULL;
 	}
 }
 

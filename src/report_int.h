@@ -111,7 +111,7 @@ typedef struct QRow
 typedef struct Lookup
 {
 	QRow	   *row;
-	MpRequest  *req;
+	MpRequest  *req[MP_MAX_VIEWS];	/* per view of the object the row GETs */
 } Lookup;
 
 struct MpReportScan
@@ -132,6 +132,7 @@ struct MpReportScan
 	int			cur;			/* the window being read */
 	int			date_field;		/* index of CreationDate in the CSV, or -1 */
 	bool		need_lookups;
+	int			views;			/* the views each row GETs (MP_VIEW_1 | MP_VIEW_2) */
 	int			id_field;
 	int			nkeys;			/* key columns of the resource */
 
@@ -173,7 +174,7 @@ struct MpReportScan
 	int64		prefiltered;	/* rows the local quals rejected before a lookup */
 	bool		only_old;		/* rows the by-id GET no longer serves, no lookups */
 	bool		lookups_dropped;	/* only_old: lookup columns were asked for */
-	bool		old_notice;		/* the NOTICE on lookups past retention given */
+	int			old_notice;		/* the views whose 404 NOTICE was given */
 	bool		reported_notice;	/* the NOTICE on the reports' times given */
 	double		wait_ms;
 };
@@ -195,7 +196,7 @@ extern int	mp_report_estimate_windows(const MpResource *res, MpEval *ev);
 extern void mpr_build_request(MpReportScan *s);
 extern QRow *mpr_pop_row(MpReportScan *s);
 extern bool mpr_row_passes(MpReportScan *s, QRow *r, TupleTableSlot *slot);
-extern char **mpr_lookup_values(MpReportScan *s, MpRequest *r);
+extern char **mpr_lookup_values(MpReportScan *s, Lookup *l);
 extern void mpr_start_lookup(MpReportScan *s, Lookup *l);
 extern void mpr_store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot);
 extern MpRequest *mpr_api_request(MpReportScan *s, const char *method, const char *path);

@@ -261,6 +261,7 @@ mpr_build_request(MpReportScan *s)
 			(m->def == NULL || strcmp(m->field, m->def->field) != 0))
 			optional = true;	/* a field of its own: not in the default set */
 	}
+	s->views = mp_lookup_views_read(s->b.maps, s->b.natts);
 	if (want_attrs && !optional)
 		s->columns = NULL;		/* the whole default row */
 	else

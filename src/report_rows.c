@@ -2,7 +2,8 @@
  * report_rows.c
  *		A queued CSV row → a tuple (its cells converted by convert.c), and
  *		the payouts' lookup columns
- *		(GET /payouts/bankwire/{Id} per row, local quals checked first).
+ *		(a GET per row of each view of the payout they need, local quals
+ *		checked first).
  *-------------------------------------------------------------------------
  */
 #include "report_int.h"
@@ -88,54 +89,93 @@ mpr_pop_row(MpReportScan *s)
 }
 
 /* ------------------------------------------------------------------------
- * payouts' lookup columns: GET /payouts/bankwire/{Id}, in row order
+ * payouts' lookup columns: one GET per view of the payout the query's
+ * columns need (GET /payouts/bankwire/{Id}, GET /payouts/{Id}), in row order
  * ------------------------------------------------------------------------ */
+pg_noreturn static void
+lookups_exceeded(MpReportScan *s)
+{
+	StringInfoData cols;
+
+	initStringInfo(&cols);
+	for (int i = 0; i < s->b.natts; i++)
+		if (s->b.maps[i].colname && s->b.maps[i].needed && s->b.maps[i].def &&
+			(s->b.maps[i].def->flags & MP_COL_LOOKUP))
+			appendStringInfo(&cols, "%s%s", cols.len ? ", " : "", s->b.maps[i].colname);
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("query on \"%s\" needs more than max_lookups (%d) requests to %s",
+					RelationGetRelationName(s->b.rel), s->b.conn->max_lookups,
+					mp_lookup_views_text(s->b.res, s->views, " and ")),
+			 errdetail("Columns %s need one request per row to each view of the %s that carries them.",
+					   cols.data, s->b.res->object_name),
+			 errhint("Narrow the query (a shorter date range, a status), leave those columns out, or raise the server option max_lookups.")));
+}
+
 void
 mpr_start_lookup(MpReportScan *s, Lookup *l)
 {
-
+	for (int v = 0; v < MP_MAX_VIEWS; v++)
+		l->req[v] = NULL;
 	if (s->id_field < 0 || l->row->len[s->id_field] <= 0)
-	{
-		l->req = NULL;
 		return;
+	for (int v = 0; v < MP_MAX_VIEWS; v++)
+	{
+		const char *path = mp_lookup_view_path(s->b.res, 1 << v);
+
+		if (!(s->views & (1 << v)) || path == NULL)
+			continue;
+		if (s->lookups_done >= s->b.conn->max_lookups)
+			lookups_exceeded(s);
+		s->lookups_done++;
+		l->req[v] = mpr_api_request(s, "GET", mp_path_with_id(path, l->row->data[s->id_field]));
+		mp_request_start(l->req[v]);
 	}
-	if (s->lookups_done >= s->b.conn->max_lookups)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("query on \"%s\" needs more than max_lookups (%d) requests to GET %s",
-						RelationGetRelationName(s->b.rel), s->b.conn->max_lookups, s->b.res->lookup_path),
-				 errdetail("Columns mode_requested, mode_applied, fallback_reason_code, fallback_reason_message and end_to_end_id need one request per row."),
-				 errhint("Narrow the query (a shorter date range, a status), leave those columns out, or raise the server option max_lookups.")));
-	s->lookups_done++;
-	l->req = mpr_api_request(s, "GET", mp_path_with_id(s->b.res->lookup_path, l->row->data[s->id_field]));
-	mp_request_start(l->req);
 }
 
 /*
- * The lookup columns of one row from GET /payouts/bankwire/{Id}, as
- * server-encoded text per attribute (NULL where absent).
+ * The lookup columns of one row from the views it read (a view that
+ * answered 404, or none, leaves its columns NULL), as server-encoded text
+ * per attribute (NULL where absent).  A column both views carry is read
+ * from the first view the row read.
  */
 char **
-mpr_lookup_values(MpReportScan *s, MpRequest *r)
+mpr_lookup_values(MpReportScan *s, Lookup *l)
 {
-	cJSON	   *j = mp_json_body(r, r->buf, r->len);
+	cJSON	   *obj[MP_MAX_VIEWS] = {NULL};
 	char	  **vals = palloc0(sizeof(char *) * s->b.natts);
 
-	if (j == NULL || !cJSON_IsObject(j))
-		mp_error_json_shape(r, "the payout is not a JSON object");
+	for (int v = 0; v < MP_MAX_VIEWS; v++)
+	{
+		MpRequest  *r = l->req[v];
+
+		if (r == NULL || !mp_request_ok(r))
+			continue;
+		obj[v] = mp_json_body(r, r->buf, r->len);
+		if (obj[v] == NULL || !cJSON_IsObject(obj[v]))
+			mp_error_json_shape(r, "the payout is not a JSON object");
+	}
 	for (int i = 0; i < s->b.natts; i++)
 	{
 		MpColMap   *m = &s->b.maps[i];
-		const cJSON *v = j;
+		const cJSON *val;
+		int			v = 0;
 
 		if (!m->colname || !m->needed || !m->def || !(m->def->flags & MP_COL_LOOKUP))
 			continue;
-		for (int p = 0; p < m->pathlen && v; p++)
-			v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, m->path[p]) : NULL;
-		if (cJSON_IsString(v))
-			vals[i] = pstrdup(v->valuestring);
+		while (v < MP_MAX_VIEWS && (!(mp_lookup_views(m->def) & (1 << v)) || obj[v] == NULL))
+			v++;
+		if (v == MP_MAX_VIEWS)
+			continue;
+		val = obj[v];
+		for (int p = 0; p < m->pathlen && val; p++)
+			val = cJSON_IsObject(val) ? cJSON_GetObjectItemCaseSensitive(val, m->path[p]) : NULL;
+		if (cJSON_IsString(val))
+			vals[i] = pstrdup(val->valuestring);
 	}
-	mp_json_release(j);
+	for (int v = 0; v < MP_MAX_VIEWS; v++)
+		if (obj[v])
+			mp_json_release(obj[v]);
 	for (int i = 0; i < s->b.natts; i++)
 		if (vals[i])
 			vals[i] = pg_any_to_server(vals[i], strlen(vals[i]), PG_UTF8);

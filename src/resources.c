@@ -454,18 +454,23 @@ static const MpColumnDef transactions_cols[] = {
 	ATTRS_COL
 };
 
-/* payouts: Type=PAYOUT and Nature=REGULAR are fixed; lookup columns come
- * from GET /payouts/bankwire/{Id}, which also serves id = ... and joins on
- * id without a report */
+/*
+ * payouts: Type=PAYOUT and Nature=REGULAR are fixed; lookup columns come
+ * from the view of the payout that carries them (spec §5, §11): the mode
+ * fields from GET /payouts/bankwire/{Id} (lookup_path), PaymentRef from
+ * GET /payouts/{Id} (lookup_path2, MP_COL_VIEW2); EndToEndId is in both
+ * (MP_COL_VIEWS).  The bankwire view also serves id = ... and joins on id
+ * without a report.
+ */
 static const MpColumnDef payouts_cols[] = {
 	LEGACY_TX_COLS(MP_COL_ID, 0),
 	{"mode_requested", "ModeRequested", T, MP_COL_LOOKUP, NULL, NULL},
 	{"mode_applied", "ModeApplied", T, MP_COL_LOOKUP, NULL, NULL},
 	{"fallback_reason_code", "FallbackReason.Code", T, MP_COL_LOOKUP, NULL, NULL},
 	{"fallback_reason_message", "FallbackReason.Message", T, MP_COL_LOOKUP, NULL, NULL},
-	{"end_to_end_id", "EndToEndId", T, MP_COL_LOOKUP, NULL, NULL},
-	{"payment_ref_reason_type", "PaymentRef.ReasonType", T, MP_COL_LOOKUP, NULL, NULL},
-	{"payment_ref_reference_id", "PaymentRef.ReferenceId", T, MP_COL_LOOKUP, NULL, NULL},
+	{"end_to_end_id", "EndToEndId", T, MP_COL_LOOKUP | MP_COL_VIEWS, NULL, NULL},
+	{"payment_ref_reason_type", "PaymentRef.ReasonType", T, MP_COL_LOOKUP | MP_COL_VIEW2, NULL, NULL},
+	{"payment_ref_reference_id", "PaymentRef.ReferenceId", T, MP_COL_LOOKUP | MP_COL_VIEW2, NULL, NULL},
 	ATTRS_COL
 };
 
@@ -619,9 +624,10 @@ static const MpColumnDef echo_splits_cols[] = {
 };
 
 #define COLS(a) a, lengthof(a)
-#define REPORT(name, obj, cols, desc, type, v2, path, months, strict, keep, fixed, lookup, days) \
+/* after days: designated initializers of later fields (.lookup_path2) */
+#define REPORT(name, obj, cols, desc, type, v2, path, months, strict, keep, fixed, lookup, days, ...) \
 	{name, MP_SRC_REPORT, obj, NULL, NULL, "CreationDate", "CreationDate:ASC", 0, NULL, \
-	 COLS(cols), desc, type, v2, path, months, strict, keep, fixed, lookup, days}
+	 COLS(cols), desc, type, v2, path, months, strict, keep, fixed, lookup, days, ##__VA_ARGS__}
 #define REPORT_NODATE(name, obj, cols, desc, type) \
 	{name, MP_SRC_REPORT, obj, NULL, NULL, NULL, NULL, 0, NULL, \
 	 COLS(cols), desc, type, true, "/reporting/reports", 12, true, 24, NULL, NULL, 0}
@@ -636,9 +642,10 @@ static const MpResource resources[] = {
 		   "every transaction of the platform (legacy TRANSACTIONS report)",
 		   "TRANSACTIONS", false, "/reports/transactions", 6, false, 36, NULL, NULL, 181),
 	REPORT("payouts", "payout", payouts_cols,
-		   "payouts (TRANSACTIONS report with Type=PAYOUT, Nature=REGULAR; lookups from GET /payouts/bankwire/{Id})",
+		   "payouts (TRANSACTIONS report with Type=PAYOUT, Nature=REGULAR; lookups from GET /payouts/bankwire/{Id} and GET /payouts/{Id})",
 		   "TRANSACTIONS", false, "/reports/transactions", 6, false, 36,
-		   "{\"Type\":[\"PAYOUT\"],\"Nature\":[\"REGULAR\"]}", "/payouts/bankwire/{id}", 181),
+		   "{\"Type\":[\"PAYOUT\"],\"Nature\":[\"REGULAR\"]}", "/payouts/bankwire/{id}", 181,
+		   .lookup_path2 = "/payouts/{id}"),
 	REPORT("wallets", "wallet", wallets_cols,
 		   "user and client wallets, with their balances when the report is generated; the date range selects wallets by creation date (legacy WALLETS report)",
 		   "WALLETS", false, "/reports/wallets", 24, false, 156, NULL, NULL, 0),
@@ -830,6 +837,57 @@ mp_resource_id_path(const MpResource *res)
 			if (res->cols[i].flags & MP_COL_ID)
 				return res->lookup_path;
 	return NULL;
+}
+
+/* the views of a lookup column (MP_VIEW_1 | MP_VIEW_2), 0 for another column */
+int
+mp_lookup_views(const MpColumnDef *col)
+{
+	if (!(col->flags & MP_COL_LOOKUP))
+		return 0;
+	if (col->flags & MP_COL_VIEWS)
+		return MP_VIEW_1 | MP_VIEW_2;
+	return (col->flags & MP_COL_VIEW2) ? MP_VIEW_2 : MP_VIEW_1;
+}
+
+/* a row's need of views, given one more lookup column it reads */
+int
+mp_lookup_need(int need, const MpColumnDef *col)
+{
+	int			v = mp_lookup_views(col);
+
+	return need | (v == (MP_VIEW_1 | MP_VIEW_2) ? MP_VIEW_EITHER : v);
+}
+
+/*
+ * The views a row GETs for its need: each view a column is only in; a
+ * column both carry is read from one of those, or the first view alone.
+ */
+int
+mp_lookup_fetch(int need)
+{
+	int			v = need & (MP_VIEW_1 | MP_VIEW_2);
+
+	return v ? v : (need & MP_VIEW_EITHER) ? MP_VIEW_1 : 0;
+}
+
+const char *
+mp_lookup_view_path(const MpResource *res, int view)
+{
+	return view == MP_VIEW_2 ? res->lookup_path2 : res->lookup_path;
+}
+
+/* "GET a<sep>GET b" for the views in the mask */
+char *
+mp_lookup_views_text(const MpResource *res, int views, const char *sep)
+{
+	char	   *t = NULL;
+
+	for (int v = MP_VIEW_1; v <= MP_VIEW_2; v <<= 1)
+		if ((views & v) && mp_lookup_view_path(res, v))
+			t = t ? psprintf("%s%sGET %s", t, sep, mp_lookup_view_path(res, v)) :
+				psprintf("GET %s", mp_lookup_view_path(res, v));
+	return t ? t : pstrdup("");
 }
 
 const MpColumnDef *

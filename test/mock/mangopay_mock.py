@@ -171,6 +171,7 @@ class MockState:
             "emoney_currency": "convert",   # e-money's Currency: "convert" amounts / "wallets" in it (§11)
             "amount_needs_currency": False,  # Min/Max*Amount without its *Currency: 400
             "download_url_base": None,      # "scheme://host:port" of DownloadURLs (null: the download server)
+            "payout_bankwire_payment_ref": False,  # §11: PaymentRef also in /payouts/bankwire/{Id}
         }
         self.config = dict(self.default_config)
         self.tokens = {}                    # token -> {"client", "exp", "issued"}
@@ -957,6 +958,10 @@ class Handler(BaseHTTPRequestHandler):
                 o = s.payouts.get(seg[2])
                 if o is None or not s.retained(o):
                     raise not_found("PayOut", seg[2])
+                # §11: PaymentRef is in the examples of GET /payouts/{Id} only;
+                # config payout_bankwire_payment_ref: the bankwire view too
+                if not st.config.get("payout_bankwire_payment_ref"):
+                    o = {k: v for k, v in o.items() if k != "PaymentRef"}
                 return Resp(200, obj=o)
         raise route_not_found()
 

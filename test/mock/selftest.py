@@ -360,7 +360,13 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     check("payout bankwire view", st == 200 and po["FallbackReason"] ==
           {"Code": "001999", "Message": "Generic Operation error"}, po)
     st, h, po2 = c.json("GET", B + "/payouts/po_m_01JQ0000000000000000000001", headers=auth)
-    check("payout plain view", st == 200 and "ModeApplied" not in po2, po2)
+    check("payout plain view", st == 200 and "ModeApplied" not in po2 and "PaymentRef" in po2
+          and "EndToEndId" in po2, po2)
+    check("payout bankwire view without PaymentRef", "PaymentRef" not in po and "EndToEndId" in po, po)
+    ctl.json("POST", "/__mock/config", {"payout_bankwire_payment_ref": True})
+    st, h, po3 = c.json("GET", B + "/payouts/bankwire/po_m_01JQ0000000000000000000001", headers=auth)
+    check("payout bankwire view with PaymentRef (config)", st == 200 and "PaymentRef" in po3, po3)
+    ctl.json("POST", "/__mock/config", {"payout_bankwire_payment_ref": False})
 
     # ---------------------------------------------------------------- SCA (§11)
     users = {u["Id"]: u for u in truth(ctl, "users")}
