@@ -264,7 +264,7 @@ merge_view2(MpListScan *s, int k, const char *id)
 		if (r == NULL)
 			r = mpl_start_path_request(s, s->id_path2, id);
 		mp_request_wait(r);
-		s->n_requests += r->attempts;
+		mpl_count_request(s, r);
 		if (mp_request_not_found(r))
 			mpl_cache_store(s, key, NULL, 0);
 		else if (!mp_request_ok(r))
