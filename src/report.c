@@ -87,6 +87,7 @@ report_begin(ForeignScanState *node, MpPlan *plan, MpSettings *conn)
 		elog(ERROR, "mangopay_fdw: resource \"%s\" has more than %d key columns",
 			 plan->res->name, MP_MAX_KEY_COLUMNS);
 	s->file.ascii_check = -1;
+	s->provenance = mp_has_provenance(s->b.maps, s->b.natts);
 	if (plan->prefilter_at >= 0)
 	{
 		ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;

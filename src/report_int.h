@@ -132,6 +132,7 @@ struct MpReportScan
 	int			cur;			/* the window being read */
 	int			date_field;		/* index of CreationDate in the CSV, or -1 */
 	bool		need_lookups;
+	bool		provenance;		/* the query reads _read_at or _source */
 	int			views;			/* the views each row GETs (MP_VIEW_1 | MP_VIEW_2) */
 	int			id_field;
 	int			nkeys;			/* key columns of the resource */

@@ -50,7 +50,7 @@ mpr_store_row(MpReportScan *s, QRow *r, char **lookup, TupleTableSlot *slot)
 			slot->tts_isnull[i] = false;
 		}
 	}
-	if (mp_has_provenance(s->b.maps, s->b.natts))
+	if (s->provenance)
 		mp_fill_provenance(s->b.maps, s->b.natts, slot->tts_values, slot->tts_isnull,
 						   psprintf("report %s", w->report_id));
 }
