@@ -87,12 +87,13 @@ SELECT t.drop_tokens();
 SELECT per_client = '20 x ' || :'truth_n' || ' ' || :'truth_ids' AS async_exact, seconds AS async_seconds
   FROM t.async_run(:'lo') \gset
 -- the most requests the mock was answering at once, in each run (from its
--- log: when each began, how long it took), never a duration: a busy
+-- log: when each began, when its answer started), never a duration: a busy
 -- machine slows both runs alike, but cannot make the synchronous one
 -- overlap its calls nor the asynchronous one send its 20 first calls one
 -- after another
 CREATE FUNCTION t.max_in_flight(lo bigint, hi bigint) RETURNS bigint LANGUAGE sql AS $$
-  WITH r AS (SELECT (r->>'time')::numeric AS t0, (r->>'time')::numeric + (r->>'ms')::numeric / 1000 AS t1
+  WITH r AS (SELECT (r->>'time')::numeric AS t0,
+                    (r->>'time')::numeric + coalesce(r->>'answer_ms', r->>'ms')::numeric / 1000 AS t1
                FROM t.requests() r WHERE (r->>'seq')::bigint > lo AND (r->>'seq')::bigint <= hi)
   SELECT max((SELECT count(*) FROM r b WHERE b.t0 <= a.t0 AND a.t0 < b.t1)) FROM r a $$;
 SELECT t.max_in_flight(:seq_sync_start, :seq_sync_end) AS sync_in_flight,

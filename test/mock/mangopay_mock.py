@@ -488,6 +488,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         entry["status"] = status
         entry["ms"] = int((time.monotonic() - self._t_start) * 1000)
+        # until the answer started: the client cannot have it (nor send its
+        # next request) before, while ms may be updated late on a busy machine
+        entry["answer_ms"] = entry["ms"]
         self._logged = True
         self.server.state.log_request(entry)
 
