@@ -232,7 +232,7 @@ drop_view2(MpListScan *s, int k)
 	if (s->id_path2 && s->id_reqs2[k])
 	{
 		mp_request_wait(s->id_reqs2[k]);
-		s->n_requests += s->id_reqs2[k]->attempts;
+		mpl_count_request(s, s->id_reqs2[k]);
 		mp_request_release(s->id_reqs2[k]);
 		s->id_reqs2[k] = NULL;
 	}
