@@ -172,6 +172,7 @@ class MockState:
             "amount_needs_currency": False,  # Min/Max*Amount without its *Currency: 400
             "download_url_base": None,      # "scheme://host:port" of DownloadURLs (null: the download server)
             "payout_bankwire_payment_ref": False,  # §11: PaymentRef also in /payouts/bankwire/{Id}
+            "read_delay_ms": 0,             # the download port's threads look for a request that late
         }
         self.config = dict(self.default_config)
         self.tokens = {}                    # token -> {"client", "exp", "issued"}
@@ -181,6 +182,11 @@ class MockState:
         self.reqlog = []
         self.seq = 0
         self.log_gen = 0             # bumped by reset: a request received before it is not logged
+        # open connections: id(socket) -> {"sock", "waiting", "gen"}.  While a
+        # connection waits for its next request, "gen" is the generation that
+        # request belongs to: the one current when the wait began, or a reset's
+        # new one when the reset found no byte of it arrived yet (see reset)
+        self.conns = {}
         self.idem = {}                      # (client, key) -> record
         self.log_file = open(args.log, "a", encoding="utf-8") if args.log else None
         self.log_lock = threading.Lock()
@@ -312,12 +318,49 @@ class MockState:
                 self.log_file.write(line)
                 self.log_file.flush()
 
+    # ------------------------------------------------------- connections
+    def conn_open(self, sock):
+        """A connection accepted (the server's thread, in accept order): its
+        first request belongs to the generation current now, unless a reset
+        finds it has not arrived yet."""
+        with self.lock:
+            self.conns[id(sock)] = {"sock": sock, "waiting": True, "gen": self.log_gen}
+
+    def conn_close(self, sock):
+        with self.lock:
+            self.conns.pop(id(sock), None)
+
+    def conn_request(self, sock):
+        """The first bytes of the connection's next request are here: the
+        generation it belongs to (None: the connection is not tracked)."""
+        with self.lock:
+            c = self.conns.get(id(sock))
+            if c is None:
+                return None
+            c["waiting"] = False
+            return c["gen"]
+
+    def conn_idle(self, sock):
+        with self.lock:
+            c = self.conns.get(id(sock))
+            if c is not None:
+                c["waiting"], c["gen"] = True, self.log_gen
+
     def reset(self):
         with self.lock:
             self.faults = []
             self.reqlog = []
             self.seq = 0
             self.log_gen += 1
+            # A request whose bytes reached this machine before the reset
+            # belongs to the old log, even if its handler thread reads it only
+            # now (a busy machine: an aborted statement's last request, then
+            # the next statement's reset on another connection).  Bytes are
+            # only taken from a waiting connection under self.lock (Handler.
+            # wait_request), so "no byte yet" here means it comes after.
+            for c in self.conns.values():
+                if c["waiting"] and not sock_has_bytes(c["sock"]):
+                    c["gen"] = self.log_gen
             self.rl_calls = {}
             self.auth_failures = {}
             self.idem = {}
@@ -326,6 +369,20 @@ class MockState:
 
 # ---------------------------------------------------------------------------
 # HTTP plumbing
+
+def sock_has_bytes(sock):
+    """Whether bytes (or the end of the stream) wait on the socket, taking
+    none: TLS data already decrypted, or anything in the kernel's buffer."""
+    try:
+        if isinstance(sock, ssl.SSLSocket) and sock.pending() > 0:
+            return True
+        # the kernel's buffer (encrypted bytes count too), without waiting
+        p = select.poll()
+        p.register(sock, select.POLLIN)
+        return bool(p.poll(0))  # bytes, the end of the stream or an error
+    except (OSError, ValueError):
+        return True             # closed under us: let the reader find out
+
 
 class MockServer(ThreadingHTTPServer):
     daemon_threads = True
@@ -349,7 +406,12 @@ class MockServer(ThreadingHTTPServer):
         if self.ssl_ctx is not None:
             # handshake happens in the handler thread (Handler.setup), never here
             sock = self.ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        self.state.conn_open(sock)
         return sock, addr
+
+    def shutdown_request(self, request):
+        self.state.conn_close(request)
+        ThreadingHTTPServer.shutdown_request(self, request)
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
@@ -379,6 +441,31 @@ class Handler(BaseHTTPRequestHandler):
             self.request.settimeout(10)
             self.request.do_handshake()
         BaseHTTPRequestHandler.setup(self)
+
+    def handle_one_request(self):
+        # wait for the next request's first bytes without taking them, then
+        # learn which generation of the log it belongs to (MockState.reset)
+        st, sock = self.server.state, self.connection
+        if self.server.role == "download" and st.config.get("read_delay_ms"):
+            # a thread that runs late (the self-test's busy machine)
+            time.sleep(st.config["read_delay_ms"] / 1000.0)
+        deadline = time.monotonic() + self.timeout
+        while not sock_has_bytes(sock):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.close_connection = True
+                return
+            try:
+                p = select.poll()
+                p.register(sock, select.POLLIN)
+                p.poll(int(min(left, 1.0) * 1000))
+            except (OSError, ValueError):
+                break           # closed under us: the read below finds out
+        self.req_gen = st.conn_request(sock)
+        try:
+            BaseHTTPRequestHandler.handle_one_request(self)
+        finally:
+            st.conn_idle(sock)
 
     def log_message(self, fmt, *args):     # silence stderr access log
         pass
@@ -574,7 +661,10 @@ class Handler(BaseHTTPRequestHandler):
             headers[lk] = v if lk not in headers else headers[lk] + ", " + v
         q = Query(raw_query)
         qd = q.as_dict()
-        entry = {"seq": None, "gen": self.server.state.log_gen, "time": time.time(), "method": method, "path": path,
+        gen = getattr(self, "req_gen", None)    # handle_one_request
+        if gen is None:
+            gen = self.server.state.log_gen
+        entry = {"seq": None, "gen": gen, "time": time.time(), "method": method, "path": path,
                  "query": qd, "params": {k: ",".join(v) for k, v in qd.items()},
                  "raw_query": raw_query, "headers": headers,
                  "has_authorization": auth is not None,

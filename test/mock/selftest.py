@@ -606,6 +606,23 @@ def run_tests(api, tlsp, dlp, tlsx, certs, logf):
     ctl.json("POST", "/__mock/reset")
     st, h, _ = c.req("GET", B + "/clients/wallets", headers=auth)
     check("reset clears limits", st == 200, st)
+    # a request that reached the mock before a reset belongs to the old log,
+    # even when its thread reads it after the reset (read_delay_ms: the
+    # download port's thread looks 1.5 s late); one sent after it is logged
+    ctl.json("POST", "/__mock/config", {"read_delay_ms": 1500})
+    late = http.client.HTTPConnection("127.0.0.1", dlp, timeout=300)
+    late.request("GET", "/sent-before-reset")
+    ctl.json("POST", "/__mock/reset")          # read_delay_ms back to 0 for new waits
+    late.getresponse().read()
+    paths = [e["path"] for e in ctl.json("GET", "/__mock/requests")[2]]
+    check("request sent before a reset, read after it: not in the new log",
+          "/sent-before-reset" not in paths, paths)
+    late.request("GET", "/sent-after-reset")
+    late.getresponse().read()
+    late.close()
+    paths = [e["path"] for e in ctl.json("GET", "/__mock/requests")[2]]
+    check("request sent after a reset on the same connection: logged",
+          "/sent-after-reset" in paths, paths)
 
     # ---------------------------------------------------------------- TLS
     if tlsp:
