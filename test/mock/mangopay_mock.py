@@ -187,6 +187,7 @@ class MockState:
         # request belongs to: the one current when the wait began, or a reset's
         # new one when the reset found no byte of it arrived yet (see reset)
         self.conns = {}
+        self.listeners = []                 # the servers' listening sockets
         self.idem = {}                      # (client, key) -> record
         self.log_file = open(args.log, "a", encoding="utf-8") if args.log else None
         self.log_lock = threading.Lock()
@@ -347,6 +348,13 @@ class MockState:
                 c["waiting"], c["gen"] = True, self.log_gen
 
     def reset(self):
+        # A connection still in a listener's accept queue was made before
+        # this reset (another listener's thread may not have run yet): wait
+        # until it is accepted and tracked, so the check below sees it.
+        # Bounded: a listener that stopped accepting (shutdown) is left.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(listener_pending(ls) for ls in self.listeners):
+            time.sleep(0.005)
         with self.lock:
             self.faults = []
             self.reqlog = []
@@ -384,6 +392,16 @@ def sock_has_bytes(sock):
         return True             # closed under us: let the reader find out
 
 
+def listener_pending(sock):
+    """Whether a connection waits in the listening socket's accept queue."""
+    try:
+        p = select.poll()
+        p.register(sock, select.POLLIN)
+        return bool(p.poll(0))
+    except (OSError, ValueError):
+        return False            # closed: nothing will be accepted
+
+
 class MockServer(ThreadingHTTPServer):
     daemon_threads = True
     # server_close() must not join the handler threads: a keep-alive
@@ -400,6 +418,7 @@ class MockServer(ThreadingHTTPServer):
         self.scheme = scheme
         self.ssl_ctx = ssl_ctx
         ThreadingHTTPServer.__init__(self, addr, handler)
+        state.listeners.append(self.socket)
 
     def get_request(self):
         sock, addr = self.socket.accept()
