@@ -364,8 +364,8 @@ class MockState:
             # belongs to the old log, even if its handler thread reads it only
             # now (a busy machine: an aborted statement's last request, then
             # the next statement's reset on another connection).  Bytes are
-            # only taken from a waiting connection under self.lock (Handler.
-            # wait_request), so "no byte yet" here means it comes after.
+            # only taken from a waiting connection after it has stopped waiting,
+            # under self.lock (Handler.handle_one_request), so "no byte yet" here means it comes after.
             for c in self.conns.values():
                 if c["waiting"] and not sock_has_bytes(c["sock"]):
                     c["gen"] = self.log_gen
@@ -378,16 +378,20 @@ class MockState:
 # ---------------------------------------------------------------------------
 # HTTP plumbing
 
+def poll_in(sock, ms=0):
+    """Whether the socket is readable within ms (0: now), taking nothing:
+    bytes, a connection to accept, the end of the stream or an error."""
+    p = select.poll()
+    p.register(sock, select.POLLIN)
+    return bool(p.poll(ms))
+
+
 def sock_has_bytes(sock):
     """Whether bytes (or the end of the stream) wait on the socket, taking
-    none: TLS data already decrypted, or anything in the kernel's buffer."""
+    none: TLS data already decrypted, or anything in the kernel's buffer
+    (encrypted bytes count too)."""
     try:
-        if isinstance(sock, ssl.SSLSocket) and sock.pending() > 0:
-            return True
-        # the kernel's buffer (encrypted bytes count too), without waiting
-        p = select.poll()
-        p.register(sock, select.POLLIN)
-        return bool(p.poll(0))  # bytes, the end of the stream or an error
+        return (isinstance(sock, ssl.SSLSocket) and sock.pending() > 0) or poll_in(sock)
     except (OSError, ValueError):
         return True             # closed under us: let the reader find out
 
@@ -395,9 +399,7 @@ def sock_has_bytes(sock):
 def listener_pending(sock):
     """Whether a connection waits in the listening socket's accept queue."""
     try:
-        p = select.poll()
-        p.register(sock, select.POLLIN)
-        return bool(p.poll(0))
+        return poll_in(sock)
     except (OSError, ValueError):
         return False            # closed: nothing will be accepted
 
@@ -475,9 +477,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             try:
-                p = select.poll()
-                p.register(sock, select.POLLIN)
-                p.poll(int(min(left, 1.0) * 1000))
+                poll_in(sock, int(min(left, 1.0) * 1000))
             except (OSError, ValueError):
                 break           # closed under us: the read below finds out
         self.req_gen = st.conn_request(sock)
