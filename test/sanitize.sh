@@ -9,8 +9,9 @@
 #                                    backend, runs under valgrind memcheck
 #
 # As root on Debian 12.  Installs what is missing, builds a snapshot of the
-# work tree (Makefile, sources, sql/, expected/; the work tree's own objects
-# and results/ are not touched), starts the mock API and a throwaway cluster
+# work tree (Makefile, sources, sql/, expected/, the test/*.sh the suites
+# run; the work tree's own objects and results/ are not touched), starts the
+# mock API and a throwaway cluster
 # with test/lib.sh (same ports, same $MP_TESTDIR: the SQL suites name them),
 # runs `make installcheck` in the snapshot, then reads the sanitizer or
 # valgrind logs and ends with
@@ -126,6 +127,12 @@ if [ "${MP_SAN_INSIDE:-0}" != 1 ]; then
 		"$MP_ROOT"/mangopay_fdw--*.sql "$BUILD"/
 	cp -p "$MP_ROOT"/src/*.[ch] "$BUILD/src/"
 	cp -rp "$MP_ROOT/sql" "$MP_ROOT/expected" "$BUILD/"
+	# the helper scripts the suites run (psql's \! bash test/....sh, from the
+	# snapshot's folder): the second clusters of budget and sync
+	mkdir -p "$BUILD/test"
+	for f in $(cd "$MP_ROOT" && grep -ho 'bash test/[A-Za-z0-9_]*\.sh' sql/*.sql | sed 's/^bash //' | sort -u); do
+		cp -p "$MP_ROOT/$f" "$BUILD/test/" || exit 1
+	done
 	chmod -R a+rX "$SAN_HOME"
 
 	isolate=${MP_SAN_ISOLATE:-1}
@@ -246,6 +253,14 @@ if [ "$mode" = asan ] && [ "$(nm -D "$SO" | grep -c __asan_report)" -eq 0 ]; the
 fi
 
 # ---------------------------------------------------------------- cluster
+# The instrumented mangopay_fdw.so needs the ASan runtime, which only the
+# restart below preloads: a postmaster started without it cannot load the
+# library from shared_preload_libraries.  So the first start (test/lib.sh's)
+# leaves mangopay_fdw out of the list, and the restart puts it back.
+SAN_PRELOAD=$MP_PRELOAD
+if [ "$mode" = asan ]; then
+	MP_PRELOAD=$(echo ",$MP_PRELOAD," | sed -e 's/,mangopay_fdw,/,/g' -e 's/^,*//' -e 's/,*$//')
+fi
 mp_start_env || exit 1
 curl -sf "http://127.0.0.1:$MP_MOCK_PORT/__mock/health" >/dev/null ||
 	{ mp_log "the mock API is not answering"; cat "$MP_TESTDIR/mock.out" >&2; exit 1; }
@@ -262,7 +277,9 @@ if [ "$mode" = asan ]; then
 	# reports, if any, count as "elsewhere".
 	ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:disable_coredump=1:log_path=$LOGDIR/asan:external_symbolizer_path=$SYMBOLIZER:symbolize=1:print_summary=1"
 	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=0:report_error_type=1:log_path=$LOGDIR/ubsan:external_symbolizer_path=$SYMBOLIZER"
-	mp_log "restarting the postmaster with $PRELOAD preloaded"
+	# the last setting in the file wins
+	echo "shared_preload_libraries = '$SAN_PRELOAD'" >>"$DATA/postgresql.conf"
+	mp_log "restarting the postmaster with $PRELOAD preloaded (shared_preload_libraries '$SAN_PRELOAD')"
 	if ! mp_as_postgres env LD_PRELOAD="$PRELOAD" ASAN_OPTIONS="$ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS" \
 		"$bin/pg_ctl" -D "$DATA" -l "$MP_TESTDIR/postgres.log" -t "$MP_SAN_START_TIMEOUT" -w restart >/dev/null; then
 		tail -20 "$MP_TESTDIR/postgres.log" >&2; exit 1
@@ -270,6 +287,9 @@ if [ "$mode" = asan ]; then
 	# the runtime is in the postmaster, and a program run by COPY FROM PROGRAM works
 	pm=$(head -1 "$DATA/postmaster.pid")
 	grep -q libclang_rt.asan "/proc/$pm/maps" || { mp_log "the ASan runtime is not in the postmaster"; exit 1; }
+	got=$(mp_psql -At -c "SHOW shared_preload_libraries" 2>&1)
+	[ "$got" = "$SAN_PRELOAD" ] ||
+		{ mp_log "shared_preload_libraries is '$got' after the restart, not '$SAN_PRELOAD'"; exit 1; }
 	out=$(mp_psql -At -c "CREATE TEMP TABLE _p(l text); COPY _p FROM PROGRAM 'echo \$LD_PRELOAD; curl -sf http://127.0.0.1:$MP_MOCK_PORT/__mock/health >/dev/null && echo curl-ok'; SELECT string_agg(l, ' ') FROM _p" 2>&1)
 	case $out in
 	*libclang_rt.asan*curl-ok*) mp_log "COPY FROM PROGRAM with the runtime preloaded: ok" ;;
@@ -311,7 +331,13 @@ mock_pid=$(cat "$MP_TESTDIR/mock.pid" 2>/dev/null)
 # ---------------------------------------------------------------- suites
 mp_log "pg_regress suites ($mode)"
 t_suites=$(date +%s)
-make -C "$BUILD" -s installcheck PG_CONFIG="$PG_CONFIG_BIN" ${MP_SAN_REGRESS:+REGRESS="$MP_SAN_REGRESS"} \
+# Under asan, pg_regress and psql run with the runtime preloaded too: the
+# helper scripts they start (psql's \!) start second clusters (budget's
+# without preload, sync's kill -9 one), whose postmasters then load the
+# instrumented library and report into the same logs.
+run_env=(env)
+[ "$mode" = asan ] && run_env=(env LD_PRELOAD="$PRELOAD" ASAN_OPTIONS="$ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS")
+"${run_env[@]}" make -C "$BUILD" -s installcheck PG_CONFIG="$PG_CONFIG_BIN" ${MP_SAN_REGRESS:+REGRESS="$MP_SAN_REGRESS"} \
 	>"$MP_TESTDIR/regress.out" 2>&1
 rc=$?
 t_suites=$(( $(date +%s) - t_suites ))
